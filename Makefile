@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# KTP: a TCP-like reliable transport as a Linux kernel module.
+#
+#   make            build the module (module/ktp.ko), libktp, tools, selftests
+#   make demo       boot the test VM and show KTP at work
+#   make check      checkpatch, host unit tests, then every selftest in the VM
+#   make vm         interactive shell in the test VM with ktp.ko loaded
+#   make deps       install prerequisites from Debian and prepare the VM kit
+#   make KDIR=...   build the module for another kernel tree
+#
+# The VM kit (Debian's stock kernel, unpacked, never installed) and the
+# kselftest headers live in $(KTP_CACHE), one directory per kernel ABI.
+
+KTP_CACHE ?= $(HOME)/.cache/ktp
+export KTP_CACHE
+
+# Default: the headers of the Debian 6.1 kernel the test VM boots.
+KDIR ?= /usr/src/linux-headers-$(shell scripts/deps.sh abi)
+KSFT_INC = $(KTP_CACHE)/src/tools/testing/selftests
+CHECKPATCH = $(KTP_CACHE)/src/scripts/checkpatch.pl
+
+all: module userspace selftests
+
+deps:
+	@scripts/deps.sh vm
+
+deps-build:
+	@scripts/deps.sh build
+
+module: deps-build
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+userspace: deps-build
+	$(MAKE) -C userspace
+
+selftests: userspace
+	$(MAKE) -C selftests KSFT_INC=$(KSFT_INC)
+
+# sparse over the module: make C=2 in kbuild terms.
+sparse: deps-build
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+checkpatch: deps-build
+	scripts/checkpatch.sh $(CHECKPATCH)
+
+check: deps all
+	scripts/check.sh
+
+demo: deps all
+	scripts/demo.sh
+
+vm: deps all
+	scripts/vm.sh -i
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C userspace clean
+	$(MAKE) -C selftests KSFT_INC=none clean
+	$(MAKE) -C userspace/tests clean
+
+.PHONY: all deps deps-build module userspace selftests sparse checkpatch \
+	check demo vm clean

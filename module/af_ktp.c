@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP: a TCP-like reliable transport in its own protocol family.
+ *
+ * This file is the family's glue: module parameters, module init and exit,
+ * and create(), which builds the socket behind socket(AF_KTP, ...).
+ */
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <net/sock.h>
+#include <net/inet_common.h>
+#include <net/protocol.h>
+
+#include "protocol.h"
+
+int ktp_family = AF_KTP;
+module_param_named(family, ktp_family, int, 0444);
+MODULE_PARM_DESC(family, "address family number to register (default 18)");
+
+int ktp_ipproto = IPPROTO_KTP;
+module_param_named(ipproto, ktp_ipproto, int, 0444);
+MODULE_PARM_DESC(ipproto, "IP protocol number of KTP segments (default 253)");
+
+static const struct proto_ops ktp_stream_ops = {
+	.family		= PF_KTP,
+	.owner		= THIS_MODULE,
+	.release	= inet_release,
+	.bind		= sock_no_bind,
+	.connect	= sock_no_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= sock_no_accept,
+	.getname	= sock_no_getname,
+	.poll		= datagram_poll,
+	.ioctl		= sock_no_ioctl,
+	.listen		= sock_no_listen,
+	.shutdown	= sock_no_shutdown,
+	.setsockopt	= sock_common_setsockopt,
+	.getsockopt	= sock_common_getsockopt,
+	.sendmsg	= sock_no_sendmsg,
+	.recvmsg	= sock_no_recvmsg,
+	.mmap		= sock_no_mmap,
+	.sendpage	= sock_no_sendpage,
+};
+
+/* What inet_create() does for an inet socket, for ours. */
+static void ktp_inet_init(struct sock *sk, struct net *net)
+{
+	struct inet_sock *inet = inet_sk(sk);
+
+	inet->is_icsk = 1;
+	inet->nodefrag = 0;
+	if (READ_ONCE(net->ipv4.sysctl_ip_no_pmtu_disc))
+		inet->pmtudisc = IP_PMTUDISC_DONT;
+	else
+		inet->pmtudisc = IP_PMTUDISC_WANT;
+	atomic_set(&inet->inet_id, 0);
+	inet->uc_ttl = -1;
+	inet->mc_loop = 1;
+	inet->mc_ttl = 1;
+	inet->mc_all = 1;
+	inet->mc_index = 0;
+	inet->mc_list = NULL;
+	inet->rcv_tos = 0;
+	sk->sk_destruct = inet_sock_destruct;
+	sk->sk_protocol = ktp_ipproto;
+	sk->sk_backlog_rcv = sk->sk_prot->backlog_rcv;
+	sk->sk_txrehash = READ_ONCE(net->core.sysctl_txrehash);
+}
+
+static int ktp_create(struct net *net, struct socket *sock, int protocol,
+		      int kern)
+{
+	struct sock *sk;
+	int err;
+
+	if (sock->type != SOCK_STREAM)
+		return -ESOCKTNOSUPPORT;
+	if (protocol != KTPPROTO_KTP)
+		return -EPROTONOSUPPORT;
+
+	sock->state = SS_UNCONNECTED;
+	sk = sk_alloc(net, PF_INET, GFP_KERNEL, &ktp_prot, kern);
+	if (!sk)
+		return -ENOBUFS;
+
+	sock->ops = &ktp_stream_ops;
+	sock_init_data(sock, sk);
+	ktp_inet_init(sk, net);
+
+	err = sk->sk_prot->init(sk);
+	if (err) {
+		sk_common_release(sk);
+		sock->sk = NULL;
+	}
+	return err;
+}
+
+static struct net_proto_family ktp_family_ops = {
+	.family	= PF_KTP,
+	.owner	= THIS_MODULE,
+	.create	= ktp_create,
+};
+
+static int __init ktp_init(void)
+{
+	int err;
+
+	if (ktp_family <= 0 || ktp_family >= NPROTO ||
+	    ktp_ipproto <= 0 || ktp_ipproto >= MAX_INET_PROTOS)
+		return -EINVAL;
+	ktp_family_ops.family = ktp_family;
+
+	err = ktp_hashinfo_init();
+	if (err)
+		return err;
+	err = proto_register(&ktp_prot, 1);
+	if (err)
+		goto out_hashinfo_exit;
+	err = ktp_ctrl_init();
+	if (err)
+		goto out_unregister_proto;
+	err = ktp_ipv4_init();
+	if (err)
+		goto out_ctrl_exit;
+	err = sock_register(&ktp_family_ops);
+	if (err)
+		goto out_ipv4_exit;
+
+	pr_info("KTP registered: family %d, IP protocol %d\n",
+		ktp_family, ktp_ipproto);
+	return 0;
+
+out_ipv4_exit:
+	ktp_ipv4_exit();
+out_ctrl_exit:
+	ktp_ctrl_exit();
+out_unregister_proto:
+	proto_unregister(&ktp_prot);
+out_hashinfo_exit:
+	ktp_hashinfo_exit();
+	return err;
+}
+
+static void __exit ktp_exit(void)
+{
+	sock_unregister(ktp_family);
+	ktp_ipv4_exit();
+	ktp_ctrl_exit();
+	proto_unregister(&ktp_prot);
+	ktp_hashinfo_exit();
+}
+
+module_init(ktp_init);
+module_exit(ktp_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("KTP: a TCP-like reliable transport");
+MODULE_ALIAS_NETPROTO(PF_KTP);

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check: checkpatch --strict, host unit tests, then every selftest in
+# the test VM. Each stage prints KTAP; the last line totals the test points
+# of all stages as "N passed, N failed[, N skipped]". Exits non-zero if
+# anything failed or did not run.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+KTP_CACHE=${KTP_CACHE:-$HOME/.cache/ktp}
+export KTP_CACHE
+KSFT_INC=$KTP_CACHE/src/tools/testing/selftests
+
+pass=0 fail=0 skip=0
+logdir=$(mktemp -d /tmp/ktp-check.XXXXXX)
+trap 'rm -rf "$logdir"' EXIT
+
+# Count the top-level KTAP points of one stage's output.
+tally()
+{
+	local out=$1 p s f
+
+	p=$(grep -c '^ok ' "$out")
+	s=$(grep -c '^ok .*# SKIP' "$out")
+	f=$(grep -c '^not ok ' "$out")
+	pass=$((pass + p - s)) skip=$((skip + s)) fail=$((fail + f))
+}
+
+# stage NAME COMMAND...: run, show, tally; a failing command with no
+# failing test point counts as one failure.
+stage()
+{
+	local name=$1 out=$logdir/$1.out before=$fail rc
+
+	shift
+	echo "== $name"
+	"$@" > "$out" 2>&1
+	rc=$?
+	cat "$out"
+	tally "$out"
+	if [ $rc -ne 0 ] && [ $fail -eq $before ]; then
+		echo "not ok - $name exited with status $rc"
+		fail=$((fail + 1))
+	fi
+}
+
+stage checkpatch scripts/checkpatch.sh "$KTP_CACHE/src/scripts/checkpatch.pl"
+
+make -s -C userspace/tests KSFT_INC="$KSFT_INC" >/dev/null ||
+	{ echo "not ok - building host unit tests"; fail=$((fail + 1)); }
+for t in uapi_c uapi_cxx libktp_test; do
+	stage "host:$t" "userspace/tests/$t"
+done
+
+# The VM prints its own totals line; the test points are nested in it.
+echo "== vm selftests"
+vmout=$logdir/vm.out
+VM_TIMEOUT=${VM_TIMEOUT:-900} scripts/vm.sh -q -d selftests/out -- \
+	./run_tests.sh 2>&1 | tee "$vmout"
+vmrc=${PIPESTATUS[0]}
+totals=$(grep -o 'ktp-vm-totals: pass:[0-9]* fail:[0-9]* skip:[0-9]*' "$vmout" |
+	 tail -n1)
+if [ -z "$totals" ]; then
+	echo "not ok - the VM suite did not finish"
+	fail=$((fail + 1))
+else
+	set -- $(echo "$totals" | tr -c '0-9\n' ' ')
+	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
+	if [ "$vmrc" -ne 0 ] && [ "$2" -eq 0 ]; then
+		echo "not ok - the VM run failed (kernel splat or time-out)"
+		fail=$((fail + 1))
+	fi
+fi
+
+summary="$pass passed, $fail failed"
+[ $skip -gt 0 ] && summary+=", $skip skipped"
+echo "$summary"
+[ $fail -eq 0 ] && [ $pass -gt 0 ]

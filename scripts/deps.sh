@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install what KTP needs from Debian's archive and prepare the test-VM kit.
+#
+#   scripts/deps.sh build   headers for the default KDIR, kselftest headers
+#   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
+#                           cpio, iproute2 and the stock kernel image
+#   scripts/deps.sh abi     print the resolved kernel ABI (e.g. 6.1.0-56-amd64)
+#
+# The kit lives in $KTP_CACHE (default ~/.cache/ktp), one directory per ABI,
+# so a new Debian kernel upload rebuilds it and an unchanged one is reused.
+# Nothing is ever installed into the host's /boot or /lib/modules: the image
+# package is fetched with apt-get download and unpacked with dpkg -x.
+set -euo pipefail
+
+KTP_CACHE=${KTP_CACHE:-$HOME/.cache/ktp}
+export DEBIAN_FRONTEND=noninteractive
+
+BUILD_PKGS="make gcc libc6-dev linux-headers-amd64 linux-source-6.1 xz-utils sparse"
+VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2"
+
+log() { echo "deps: $*" >&2; }
+
+missing_pkgs()
+{
+	local p
+
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null |
+			grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+apt_install()
+{
+	local todo
+
+	todo=$(missing_pkgs "$@" | tr '\n' ' ')
+	[ -z "${todo// /}" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		log "missing Debian packages: $todo"
+		log "run as root:  apt-get install -y $todo"
+		exit 1
+	fi
+	log "installing $todo"
+	# shellcheck disable=SC2086
+	if ! apt-get install -y -q --no-install-recommends $todo </dev/null >&2; then
+		apt-get update -q </dev/null >&2
+		apt-get install -y -q --no-install-recommends $todo </dev/null >&2
+	fi
+}
+
+# The ABI the linux-headers-amd64 meta-package points at right now.
+resolve_abi()
+{
+	dpkg-query -W -f='${Depends}\n' linux-headers-amd64 2>/dev/null |
+		grep -o 'linux-headers-[0-9][^ ,]*-amd64' | head -n1 |
+		sed 's/^linux-headers-//'
+}
+
+# Debian's kernel is xz-free (.ko), but look for both to be safe.
+find_ko()
+{
+	find "$1" \( -name "$2.ko" -o -name "$2.ko.xz" \) | head -n1
+}
+
+prepare_image()
+{
+	local abi=$1 dir=$KTP_CACHE/$1 tmp deb
+
+	[ -f "$dir/.image-ok" ] && return 0
+	log "fetching linux-image-$abi (unpacked into $dir, not installed)"
+	rm -rf "$dir/image" && mkdir -p "$dir"
+	tmp=$(mktemp -d /tmp/ktp-dl.XXXXXX)
+	chmod 755 "$tmp"
+	if ! (cd "$tmp" && apt-get download -q "linux-image-$abi" </dev/null >&2); then
+		rm -rf "$tmp"
+		return 1
+	fi
+	deb=$(ls "$tmp"/linux-image-*.deb)
+	dpkg -x "$deb" "$dir/image"
+	rm -rf "$tmp"
+	[ -f "$dir/image/boot/vmlinuz-$abi" ] || { log "no vmlinuz in image"; exit 1; }
+	# The package leaves modules.dep to its postinst: make it here.
+	depmod -b "$dir/image" "$abi"
+	touch "$dir/.image-ok"
+}
+
+# kselftest_harness.h, kselftest.h and checkpatch.pl from linux-source-6.1.
+prepare_tools()
+{
+	local ver dir tarball
+
+	ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+	dir=$KTP_CACHE/src-$ver
+	[ -f "$dir/.ok" ] && { ln -sfn "src-$ver" "$KTP_CACHE/src"; return 0; }
+	tarball=$(ls /usr/src/linux-source-6.1.tar.xz)
+	log "extracting kselftest headers and checkpatch from $tarball"
+	rm -rf "$dir" && mkdir -p "$dir"
+	tar -xJf "$tarball" -C "$dir" --strip-components=1 \
+		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.1/tools/testing/selftests/kselftest.h \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	touch "$dir/.ok"
+	ln -sfn "src-$ver" "$KTP_CACHE/src"
+}
+
+main()
+{
+	local what=${1:-vm} abi
+
+	mkdir -p "$KTP_CACHE"
+	case $what in
+	abi)
+		abi=$(resolve_abi)
+		[ -n "$abi" ] || { log "linux-headers-amd64 is not installed: run make deps"; exit 1; }
+		echo "$abi"
+		return 0
+		;;
+	build|vm) ;;
+	*) log "usage: $0 build|vm|abi"; exit 2 ;;
+	esac
+
+	apt_install $BUILD_PKGS
+	[ "$what" = vm ] && apt_install $VM_PKGS
+	abi=$(resolve_abi)
+	[ -n "$abi" ] || { log "cannot resolve the kernel ABI"; exit 1; }
+	if [ ! -d "/usr/src/linux-headers-$abi" ]; then
+		apt_install "linux-headers-$abi"
+	fi
+	prepare_tools
+	if [ "$what" = vm ] && ! prepare_image "$abi"; then
+		# The security archive moved on: take the newest ABI and retry.
+		log "linux-image-$abi is gone from the archive; upgrading headers"
+		apt-get update -q </dev/null >&2
+		apt-get install -y -q linux-headers-amd64 </dev/null >&2
+		abi=$(resolve_abi)
+		prepare_image "$abi"
+	fi
+	ln -sfn "$abi" "$KTP_CACHE/current"
+}
+
+main "$@"

@@ -1,0 +1,38 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the KTP test VM: mount the pseudo file systems, bring up
+# loopback, load ktp.ko, run the command the host wrote to /ktp/.cmd and
+# report its exit status on the console for scripts/vm.sh.
+
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=linux
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm /root
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+ln -sf /proc/self/fd /dev/fd
+echo /sbin/modprobe > /proc/sys/kernel/modprobe
+hostname ktpvm
+/usr/sbin/ip link set lo up
+
+cd /ktp || exit 1
+if [ "$(cat .load)" = 1 ]; then
+	insmod "/lib/modules/$(cat .release)/extra/ktp.ko" ||
+		echo "init: insmod ktp.ko failed"
+fi
+
+if [ "$(cat .interactive)" = 1 ]; then
+	echo "KTP test VM: ktp.ko is loaded; 'poweroff -f' or Ctrl-D leaves."
+	setsid cttyhack sh -l
+	rc=$?
+else
+	sh -c "$(cat .cmd)"
+	rc=$?
+fi
+echo "KTP-VM-EXIT rc=$rc"
+poweroff -f

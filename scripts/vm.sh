@@ -1,0 +1,187 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a kernel under qemu (TCG) with a busybox initramfs, load ktp.ko and
+# run one command inside; exit with that command's status.
+#
+#   scripts/vm.sh [options] [--] command...
+#   scripts/vm.sh -i                     interactive shell (make vm)
+#
+# Options (environment variables in brackets):
+#   -k FILE   kernel image                 [VM_KERNEL, default: stock kit]
+#   -m DIR    that kernel's /lib/modules/<release> tree        [VM_MODDIR]
+#   -o FILE   the module to load           [VM_KO, default module/ktp.ko]
+#   -d DIR    directory copied to /ktp in the VM (repeatable: merged)
+#   -t SECS   hard time-out for the whole run               [VM_TIMEOUT=300]
+#   -l FILE   also write the full console log here          [VM_LOG]
+#   -n        do not insmod ktp.ko before the command
+#   -q        print only the command's output and splats, not the boot log
+#   -i        interactive shell on the console
+#   -a ARGS   extra kernel command line                     [VM_APPEND]
+#
+# The run fails when the console shows a kernel splat, when the time-out
+# hits, or when the command's exit marker never arrives.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+KTP_CACHE=${KTP_CACHE:-$HOME/.cache/ktp}
+kit=$KTP_CACHE/current
+
+VM_KERNEL=${VM_KERNEL:-}
+VM_MODDIR=${VM_MODDIR:-}
+VM_KO=${VM_KO:-$top/module/ktp.ko}
+VM_TIMEOUT=${VM_TIMEOUT:-300}
+VM_LOG=${VM_LOG:-}
+VM_APPEND=${VM_APPEND:-}
+VM_MEM=${VM_MEM:-1024}
+VM_SMP=${VM_SMP:-2}
+load=1 quiet=0 interactive=0
+dirs=()
+
+# Kernel messages that mean the kernel is unhappy, whatever the test said.
+SPLAT='BUG:|WARNING:|Oops|general protection fault|KASAN:|UBSAN:|kernel BUG|'
+SPLAT+='Kernel panic|refcount_t:|list_add corruption|list_del corruption|'
+SPLAT+='blocked for more than|sleeping function called from invalid context|'
+SPLAT+='suspicious RCU usage|possible recursive locking|'
+SPLAT+='circular locking dependency|inconsistent lock state|'
+SPLAT+='unreferenced object|ODEBUG:|Call Trace:|stack-protector|'
+SPLAT+='kmemleak:.*leak|slab-out-of-bounds|use-after-free|double-free'
+
+die() { echo "vm: $*" >&2; exit 2; }
+
+while getopts "k:m:o:d:t:l:a:nqi" opt; do
+	case $opt in
+	k) VM_KERNEL=$OPTARG ;;
+	m) VM_MODDIR=$OPTARG ;;
+	o) VM_KO=$OPTARG ;;
+	d) dirs+=("$OPTARG") ;;
+	t) VM_TIMEOUT=$OPTARG ;;
+	l) VM_LOG=$OPTARG ;;
+	a) VM_APPEND="$VM_APPEND $OPTARG" ;;
+	n) load=0 ;;
+	q) quiet=1 ;;
+	i) interactive=1 ;;
+	*) die "bad option (see the comment at the top of $0)" ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "${1:-}" = "--" ] && shift
+[ $interactive = 1 ] || [ $# -gt 0 ] || die "no command given"
+
+if [ -z "$VM_KERNEL" ]; then
+	[ -d "$kit/image/boot" ] || die "no VM kit in $kit: run 'make deps'"
+	VM_KERNEL=$(ls "$kit"/image/boot/vmlinuz-*)
+	VM_MODDIR=${VM_MODDIR:-$(ls -d "$kit"/image/lib/modules/*)}
+fi
+[ -f "$VM_KERNEL" ] || die "kernel $VM_KERNEL not found"
+[ -d "$VM_MODDIR" ] || die "modules tree $VM_MODDIR not found"
+[ $load = 0 ] || [ -f "$VM_KO" ] || die "$VM_KO not built: run 'make'"
+release=$(basename "$VM_MODDIR")
+
+work=$(mktemp -d /tmp/ktp-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+
+# Copy a dynamically linked host binary and the libraries it needs.
+copy_bin()
+{
+	local bin=$1 lib
+
+	install -D -m 755 "$bin" "$root$bin"
+	for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
+		[ -e "$root$lib" ] || install -D -m 755 "$lib" "$root$lib"
+	done
+}
+
+# A stock module and, from modules.dep, everything it depends on.
+copy_mod()
+{
+	local name=$1 rel dep
+
+	rel=$(grep -E "(^|/)$name\.ko(\.xz)?:" "$VM_MODDIR/modules.dep" |
+	      head -n1 | cut -d: -f1) || true
+	[ -n "$rel" ] || return 0	# built in, or absent from this kernel
+	install -D -m 644 "$VM_MODDIR/$rel" "$root/lib/modules/$release/$rel"
+	for dep in $(grep -E "^$rel:" "$VM_MODDIR/modules.dep" | cut -d: -f2); do
+		copy_mod "$(basename "$dep" | sed 's/\.ko.*//')"
+	done
+}
+
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,ktp}
+mkdir -p "$root/lib/modules/$release/extra"
+install -m 755 /bin/busybox "$root/bin/busybox"
+for applet in $(/bin/busybox --list); do
+	case $applet in ip|tc|busybox) continue ;; esac
+	ln -sf busybox "$root/bin/$applet"
+done
+# iproute2's real ip and tc: netns and netem need them. busybox ash
+# prefers its own applets, so tests call them as /usr/sbin/ip or through
+# the functions in selftests/lib.sh.
+for b in /usr/sbin/ip /usr/sbin/tc /usr/bin/sha256sum /usr/bin/timeout; do
+	[ -x "$b" ] && copy_bin "$b"
+done
+[ -d /usr/lib/tc ] && cp -a /usr/lib/tc "$root/usr/lib/"
+ln -sf ../bin/busybox "$root/sbin/modprobe"
+
+for m in veth sch_netem tun; do
+	copy_mod "$m"
+done
+cp "$VM_MODDIR"/modules.builtin* "$VM_MODDIR"/modules.order \
+	"$root/lib/modules/$release/" 2>/dev/null || true
+# Always in the tree, loaded or not, so that modprobe and the family's
+# autoload on first socket() find it.
+[ ! -f "$VM_KO" ] || install -m 644 "$VM_KO" "$root/lib/modules/$release/extra/ktp.ko"
+depmod -b "$root" "$release"
+
+for d in "${dirs[@]}"; do
+	cp -a "$d/." "$root/ktp/"
+done
+printf '%s\n' "$*" > "$root/ktp/.cmd"
+echo "$load" > "$root/ktp/.load"
+echo "$interactive" > "$root/ktp/.interactive"
+echo "$release" > "$root/ktp/.release"
+install -m 755 "$top/scripts/vm-init.sh" "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet) > "$work/initrd"
+
+append="console=ttyS0 panic=-1 oops=panic printk.time=1 rdinit=/init"
+append+=" tsc=reliable no_timer_check $VM_APPEND"
+qemu=(qemu-system-x86_64 -machine pc -accel tcg,thread=multi -cpu max
+      -smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-reboot -display none
+      -net none -kernel "$VM_KERNEL" -initrd "$work/initrd"
+      -append "$append")
+
+if [ $interactive = 1 ]; then
+	exec "${qemu[@]}" -serial mon:stdio
+fi
+
+log=$work/console.log
+# The filter hides the boot log with -q; the full log is still scanned.
+set +e
+timeout -k 5 "$VM_TIMEOUT" "${qemu[@]}" -serial stdio </dev/null 2>&1 |
+	tr -d '\r' | tee "$log" |
+	if [ $quiet = 1 ]; then
+		grep --line-buffered -vE '^\[ *[0-9]+\.[0-9]+\] ' ||
+			true
+	else
+		cat
+	fi
+status=${PIPESTATUS[0]}
+set -e
+[ -n "$VM_LOG" ] && cp "$log" "$VM_LOG"
+
+splats=$(grep -E '^\[ *[0-9]+\.[0-9]+\] ' "$log" | grep -E "$SPLAT" || true)
+rc=$(sed -n 's/^KTP-VM-EXIT rc=\([0-9]*\)$/\1/p' "$log" | tail -n1)
+if [ -n "$splats" ]; then
+	echo "vm: kernel splat in the console log:" >&2
+	# show the whole report, not only the matching line
+	grep -E -A 40 "$SPLAT" "$log" | grep -E '^\[ *[0-9]+\.[0-9]+\] ' |
+		head -n 120 >&2
+	exit 1
+fi
+if [ -z "$rc" ]; then
+	[ "$status" = 124 ] && echo "vm: time-out after ${VM_TIMEOUT}s" >&2
+	echo "vm: the command never finished (qemu status $status)" >&2
+	exit 1
+fi
+exit "$rc"

@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers for the KTP shell selftests: KTAP output and the real
+# iproute2 tools. busybox sh runs its own applets before anything on PATH,
+# so ip and tc must go by full path; these functions do that.
+
+ip() { /usr/sbin/ip "$@"; }
+tc() { /usr/sbin/tc "$@"; }
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+ktap_n=0
+ktap_failed=0
+
+ktap_plan()
+{
+	echo "TAP version 13"
+	echo "1..$1"
+}
+
+ktap_ok()
+{
+	ktap_n=$((ktap_n + 1))
+	echo "ok $ktap_n $1"
+}
+
+ktap_fail()
+{
+	ktap_n=$((ktap_n + 1))
+	ktap_failed=$((ktap_failed + 1))
+	echo "not ok $ktap_n $1"
+}
+
+ktap_skip()
+{
+	ktap_n=$((ktap_n + 1))
+	echo "ok $ktap_n $1 # SKIP $2"
+}
+
+# ktap_check NAME CONDITION: one test point from a shell condition,
+# evaluated in the caller's context.
+ktap_check()
+{
+	local name=$1
+
+	shift
+	if eval "$*"; then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name"
+	fi
+}
+
+ktap_finish()
+{
+	if [ "$ktap_failed" -gt 0 ]; then
+		exit $KSFT_FAIL
+	fi
+	exit $KSFT_PASS
+}
+
+diag() { echo "# $*"; }

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libktp: family discovery, socket creation, state names, KTP_INFO.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "ktp.h"
+
+#define KTP_FAMILY_PARAM "/sys/module/ktp/parameters/family"
+
+int ktp_family(void)
+{
+	const char *path = getenv("KTP_FAMILY_FILE");
+	char buf[16];
+	ssize_t n;
+	long val;
+	char *end;
+	int fd;
+
+	fd = open(path ? path : KTP_FAMILY_PARAM, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return AF_KTP;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return AF_KTP;
+	buf[n] = '\0';
+	val = strtol(buf, &end, 10);
+	if (end == buf || (*end && *end != '\n') || val <= 0 || val > 255)
+		return AF_KTP;
+	return (int)val;
+}
+
+int ktp_socket(int family, int flags)
+{
+	int proto;
+
+	switch (family) {
+	case AF_INET:
+		proto = KTPPROTO_KTP;
+		break;
+	case AF_INET6:
+		proto = KTPPROTO_KTP6;
+		break;
+	default:
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	return socket(ktp_family(), SOCK_STREAM | flags, proto);
+}
+
+static const char *const ktp_state_names[__KTP_STATE_MAX] = {
+	[KTP_ESTABLISHED]	= "ESTABLISHED",
+	[KTP_SYN_SENT]		= "SYN_SENT",
+	[KTP_SYN_RECV]		= "SYN_RECEIVED",
+	[KTP_FIN_WAIT1]		= "FIN_WAIT_1",
+	[KTP_FIN_WAIT2]		= "FIN_WAIT_2",
+	[KTP_TIME_WAIT]		= "TIME_WAIT",
+	[KTP_CLOSE]		= "CLOSED",
+	[KTP_CLOSE_WAIT]	= "CLOSE_WAIT",
+	[KTP_LAST_ACK]		= "LAST_ACK",
+	[KTP_LISTEN]		= "LISTEN",
+	[KTP_CLOSING]		= "CLOSING",
+};
+
+const char *ktp_state_name(int state)
+{
+	if (state <= 0 || state >= __KTP_STATE_MAX) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return ktp_state_names[state];
+}
+
+int ktp_info(int fd, struct ktp_info *info)
+{
+	socklen_t len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return getsockopt(fd, SOL_KTP, KTP_INFO, info, &len);
+}
