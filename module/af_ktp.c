@@ -127,6 +127,7 @@ static int __init ktp_init(void)
 	if (err)
 		goto out_ipv4_exit;
 
+	ktp_plant_bug();
 	pr_info("KTP registered: family %d, IP protocol %d\n",
 		ktp_family, ktp_ipproto);
 	return 0;

@@ -94,6 +94,15 @@ extern struct proto ktp_prot;
 
 void ktp_set_state(struct sock *sk, int state);
 
+/* plant.c: deliberate bugs that prove make check-debug catches them.
+ * Built only with KTP_PLANT=uaf or KTP_PLANT=leak; see docs/testing.md.
+ */
+#ifdef KTP_PLANT
+void ktp_plant_bug(void);
+#else
+static inline void ktp_plant_bug(void) {}
+#endif
+
 /* ipv4.c */
 extern struct inet_hashinfo ktp_hashinfo;
 
