@@ -22,23 +22,24 @@ int ktp_ipproto = IPPROTO_KTP;
 module_param_named(ipproto, ktp_ipproto, int, 0444);
 MODULE_PARM_DESC(ipproto, "IP protocol number of KTP segments (default 253)");
 
-static const struct proto_ops ktp_stream_ops = {
+const struct proto_ops ktp_stream_ops = {
 	.family		= PF_KTP,
 	.owner		= THIS_MODULE,
 	.release	= inet_release,
-	.bind		= sock_no_bind,
-	.connect	= sock_no_connect,
+	.bind		= inet_bind,
+	.connect	= inet_stream_connect,
 	.socketpair	= sock_no_socketpair,
-	.accept		= sock_no_accept,
-	.getname	= sock_no_getname,
-	.poll		= datagram_poll,
-	.ioctl		= sock_no_ioctl,
-	.listen		= sock_no_listen,
-	.shutdown	= sock_no_shutdown,
+	.accept		= inet_accept,
+	.getname	= inet_getname,
+	.poll		= ktp_poll,
+	.ioctl		= inet_ioctl,
+	.gettstamp	= sock_gettstamp,
+	.listen		= ktp_listen,
+	.shutdown	= inet_shutdown,
 	.setsockopt	= sock_common_setsockopt,
 	.getsockopt	= sock_common_getsockopt,
-	.sendmsg	= sock_no_sendmsg,
-	.recvmsg	= sock_no_recvmsg,
+	.sendmsg	= inet_sendmsg,
+	.recvmsg	= inet_recvmsg,
 	.mmap		= sock_no_mmap,
 	.sendpage	= sock_no_sendpage,
 };

@@ -1,31 +1,173 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KTP per-netns state: created with each network namespace and torn down
- * with it.
+ * KTP per-netns state: counters, sysctls under net.ktp, the TIME_WAIT
+ * death row, and the control socket that sends RSTs for segments no
+ * socket owns. Made with each network namespace and torn down with it.
  */
 #include <linux/module.h>
+#include <linux/sysctl.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <net/inet_common.h>
+#include <net/inet_timewait_sock.h>
 
 #include "protocol.h"
 
 unsigned int ktp_net_id __read_mostly;
 
+static int ktp_zero;
+static int ktp_max_retries = 255;
+
+/* Templates: .data points into init_net's ktp_net and is rebased for
+ * every other namespace, as mptcp's ctrl.c does.
+ */
+static struct ctl_table ktp_sysctl_template[] = {
+	{
+		/* SYNs sent after the first before connect() fails */
+		.procname	= "syn_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_max_retries,
+	},
+	{
+		/* SYN-ACKs a listener resends for one request */
+		.procname	= "synack_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_max_retries,
+	},
+	{
+		/* RTOs in a row before an established connection fails */
+		.procname	= "retries2",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_max_retries,
+	},
+	{
+		/* seconds an orphan waits in FIN_WAIT2 for the peer's FIN */
+		.procname	= "fin_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{
+		/* seconds a TIME_WAIT entry lives (2 MSL) */
+		.procname	= "tw_timeout",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{}
+};
+
+static void ktp_net_defaults(struct ktp_net *kn)
+{
+	kn->syn_retries = 6;		/* as tcp_syn_retries */
+	kn->synack_retries = 5;		/* as tcp_synack_retries */
+	kn->retries2 = 15;		/* as tcp_retries2 */
+	kn->fin_timeout = 60 * HZ;	/* as tcp_fin_timeout */
+	kn->tw_timeout = 60 * HZ;	/* as TCP_TIMEWAIT_LEN */
+}
+
+static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
+{
+	struct ctl_table *table;
+
+	table = kmemdup(ktp_sysctl_template, sizeof(ktp_sysctl_template),
+			GFP_KERNEL);
+	if (!table)
+		return -ENOMEM;
+	table[0].data = &kn->syn_retries;
+	table[1].data = &kn->synack_retries;
+	table[2].data = &kn->retries2;
+	table[3].data = &kn->fin_timeout;
+	table[4].data = &kn->tw_timeout;
+
+	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
+	if (!kn->sysctl_hdr) {
+		kfree(table);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void ktp_sysctl_unregister(struct ktp_net *kn)
+{
+	struct ctl_table *table = kn->sysctl_hdr->ctl_table_arg;
+
+	unregister_net_sysctl_table(kn->sysctl_hdr);
+	kfree(table);
+}
+
 static int __net_init ktp_net_init(struct net *net)
 {
-	return ktp_mib_alloc(ktp_pernet(net));
+	struct ktp_net *kn = ktp_pernet(net);
+	int err;
+
+	ktp_net_defaults(kn);
+	refcount_set(&kn->death_row.tw_refcount, 1);
+	kn->death_row.hashinfo = &ktp_hashinfo;
+	kn->death_row.sysctl_max_tw_buckets = 65536;
+
+	err = ktp_mib_alloc(kn);
+	if (err)
+		return err;
+	err = inet_ctl_sock_create(&kn->rst_sk, PF_INET, SOCK_RAW,
+				   ktp_ipproto, net);
+	if (err)
+		goto out_free_mib;
+	err = ktp_sysctl_register(net, kn);
+	if (err)
+		goto out_destroy_rst_sk;
+	err = ktp_proc_init_net(net);
+	if (err)
+		goto out_unregister_sysctl;
+	return 0;
+
+out_unregister_sysctl:
+	ktp_sysctl_unregister(kn);
+out_destroy_rst_sk:
+	inet_ctl_sock_destroy(kn->rst_sk);
+out_free_mib:
+	ktp_mib_free(kn);
+	return err;
 }
 
 static void __net_exit ktp_net_exit(struct net *net)
 {
-	ktp_mib_free(ktp_pernet(net));
+	struct ktp_net *kn = ktp_pernet(net);
+
+	ktp_proc_exit_net(net);
+	ktp_sysctl_unregister(kn);
+	inet_ctl_sock_destroy(kn->rst_sk);
+}
+
+/* TIME_WAIT entries of dying namespaces go before their counters do. */
+static void __net_exit ktp_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct net *net;
+
+	inet_twsk_purge(&ktp_hashinfo);
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		struct ktp_net *kn = ktp_pernet(net);
+
+		WARN_ON_ONCE(!refcount_dec_and_test(&kn->death_row.tw_refcount));
+		ktp_mib_free(kn);
+	}
 }
 
 static struct pernet_operations ktp_net_ops = {
-	.init	= ktp_net_init,
-	.exit	= ktp_net_exit,
-	.id	= &ktp_net_id,
-	.size	= sizeof(struct ktp_net),
+	.init		= ktp_net_init,
+	.exit		= ktp_net_exit,
+	.exit_batch	= ktp_net_exit_batch,
+	.id		= &ktp_net_id,
+	.size		= sizeof(struct ktp_net),
 };
 
 int ktp_ctrl_init(void)

@@ -1,11 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KTP counters: per netns, per cpu, summed when read, as the kernel's own
- * SNMP MIBs are.
+ * SNMP MIBs are; shown one per line in /proc/net/ktp_snmp.
  */
 #include <linux/percpu.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <net/net_namespace.h>
 
 #include "protocol.h"
+
+static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
+	[KTP_MIB_ACTIVEOPENS]		= "ActiveOpens",
+	[KTP_MIB_PASSIVEOPENS]		= "PassiveOpens",
+	[KTP_MIB_ATTEMPTFAILS]		= "AttemptFails",
+	[KTP_MIB_ESTABRESETS]		= "EstabResets",
+	[KTP_MIB_CURRESTAB]		= "CurrEstab",
+	[KTP_MIB_INSEGS]		= "InSegs",
+	[KTP_MIB_OUTSEGS]		= "OutSegs",
+	[KTP_MIB_RETRANSSEGS]		= "RetransSegs",
+	[KTP_MIB_INERRS]		= "InErrs",
+	[KTP_MIB_OUTRSTS]		= "OutRsts",
+	[KTP_MIB_INCSUMERRORS]		= "InCsumErrors",
+	[KTP_MIB_BADHEADER]		= "InBadHeader",
+	[KTP_MIB_UNKNOWNBITS]		= "InUnknownBits",
+	[KTP_MIB_NOSOCKET]		= "InNoSocket",
+	[KTP_MIB_LISTENOVERFLOWS]	= "ListenOverflows",
+	[KTP_MIB_LISTENDROPS]		= "ListenDrops",
+	[KTP_MIB_OUTOFWINDOW]		= "InOutOfWindow",
+	[KTP_MIB_BACKLOGDROP]		= "BacklogDrop",
+	[KTP_MIB_CHALLENGEACK]		= "ChallengeACKs",
+	[KTP_MIB_INRSTS]		= "InRstAborts",
+	[KTP_MIB_TWRECYCLED]		= "TimeWaitEntries",
+	[KTP_MIB_TWKILLED]		= "TimeWaitKilled",
+	[KTP_MIB_ABORTONDATA]		= "AbortOnData",
+	[KTP_MIB_ABORTONLINGER]		= "AbortOnLinger",
+	[KTP_MIB_ABORTONTIMEOUT]	= "AbortOnTimeout",
+	[KTP_MIB_FINWAIT2TIMEOUT]	= "FinWait2Timeouts",
+	[KTP_MIB_DUPDATA]		= "InDupData",
+	[KTP_MIB_OFODROP]		= "OfoDrop",
+};
 
 int ktp_mib_alloc(struct ktp_net *kn)
 {
@@ -16,4 +50,30 @@ int ktp_mib_alloc(struct ktp_net *kn)
 void ktp_mib_free(struct ktp_net *kn)
 {
 	free_percpu(kn->mib);
+}
+
+static int ktp_snmp_show(struct seq_file *seq, void *v)
+{
+	struct ktp_net *kn = ktp_pernet(seq_file_single_net(seq));
+	int i;
+
+	for (i = 1; i < __KTP_MIB_MAX; i++) {
+		long val = (long)snmp_fold_field(kn->mib, i);
+
+		seq_printf(seq, "%s %ld\n", ktp_mib_names[i], val);
+	}
+	return 0;
+}
+
+int ktp_proc_init_net(struct net *net)
+{
+	if (!proc_create_net_single("ktp_snmp", 0444, net->proc_net,
+				    ktp_snmp_show, NULL))
+		return -ENOMEM;
+	return 0;
+}
+
+void ktp_proc_exit_net(struct net *net)
+{
+	remove_proc_entry("ktp_snmp", net->proc_net);
 }

@@ -4,42 +4,622 @@
  */
 #include <linux/module.h>
 #include <linux/uaccess.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
 #include <net/sock.h>
 #include <net/inet_sock.h>
+#include <net/inet_common.h>
 
 #include "protocol.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
+DEFINE_PER_CPU(unsigned int, ktp_orphan_count);
+
 /**
- * ktp_set_state - move a socket to a new connection state
+ * ktp_trace_state - report a transition of any KTP entry
+ * @skc: full socket, request entry or TIME_WAIT entry
+ * @old: the state it leaves
+ * @new: the state it enters
+ */
+void ktp_trace_state(const struct sock_common *skc, int old, int new)
+{
+	trace_ktp_set_state(skc, old, new);
+}
+
+/**
+ * ktp_set_state - move a full socket to a new connection state
  * @sk: the socket, owned by the caller (socket lock or bh lock)
  * @state: a KTP_* state
  *
- * The only place that changes sk->sk_state of a KTP socket, so that every
- * side effect of a transition happens here and nowhere else.
+ * The only writer of sk->sk_state for KTP's own transitions, so that every
+ * side effect happens here: the CurrEstab gauge, unhashing and releasing
+ * the port on CLOSE, and the tracepoint. A full socket in TIME_WAIT has
+ * handed the connection to its light entry (ktp_time_wait()); its
+ * TIME_WAIT -> CLOSE is that hand-off, not the connection's end, and is
+ * not traced: the entry traces the real one when it expires.
  */
 void ktp_set_state(struct sock *sk, int state)
 {
+	struct net *net = sock_net(sk);
+	int old = sk->sk_state;
+
+	if (old == state)
+		return;
+	if (state == KTP_ESTABLISHED ||
+	    (state == KTP_CLOSE_WAIT && old != KTP_ESTABLISHED))
+		KTP_INC_STATS(net, KTP_MIB_CURRESTAB);
+	else if ((old == KTP_ESTABLISHED && state != KTP_CLOSE_WAIT) ||
+		 old == KTP_CLOSE_WAIT)
+		KTP_DEC_STATS(net, KTP_MIB_CURRESTAB);
+	if (state == KTP_CLOSE && (old == KTP_SYN_SENT || old == KTP_SYN_RECV))
+		KTP_INC_STATS(net, KTP_MIB_ATTEMPTFAILS);
+
 	/* Lockless readers (poll, diag) pair with smp_load_acquire(). */
 	smp_store_release(&sk->sk_state, state);
+	/* Reported while the ports are still the connection's. */
+	if (!(old == KTP_TIME_WAIT && state == KTP_CLOSE))
+		ktp_trace_state(&sk->__sk_common, old, state);
+
+	if (state == KTP_CLOSE) {
+		sk->sk_prot->unhash(sk);
+		if (inet_csk(sk)->icsk_bind_hash &&
+		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			inet_put_port(sk);
+	}
 }
 
-static int ktp_init_sock(struct sock *sk)
+/**
+ * ktp_done - the connection is over: CLOSE, timers off, wake or destroy
+ * @sk: the socket, owned by the caller
+ */
+void ktp_done(struct sock *sk)
 {
-	return 0;
+	ktp_set_state(sk, KTP_CLOSE);
+	inet_csk_clear_xmit_timers(sk);
+	sk->sk_shutdown = SHUTDOWN_MASK;
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk->sk_state_change(sk);
+	else
+		inet_csk_destroy_sock(sk);
 }
 
-static void ktp_destroy_sock(struct sock *sk)
+/**
+ * ktp_reset - the peer reset the connection (RFC 9293 3.10.7.4)
+ * @sk: the socket, owned by the caller
+ *
+ * The next call on the socket fails with the error, later writes with
+ * EPIPE.
+ */
+void ktp_reset(struct sock *sk)
 {
+	switch (sk->sk_state) {
+	case KTP_SYN_SENT:
+	case KTP_SYN_RECV:
+		sk->sk_err = ECONNREFUSED;
+		break;
+	case KTP_CLOSE_WAIT:
+		sk->sk_err = EPIPE;
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ESTABRESETS);
+		break;
+	case KTP_CLOSE:
+		return;
+	case KTP_ESTABLISHED:
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ESTABRESETS);
+		fallthrough;
+	default:
+		sk->sk_err = ECONNRESET;
+	}
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_INRSTS);
+	ktp_purge_write_queue(sk);
+	/* Wake every waiter with the error before the state goes. */
+	if (!sock_flag(sk, SOCK_DEAD))
+		sk_error_report(sk);
+	ktp_done(sk);
+}
+
+static void ktp_reqsk_queue_init(struct request_sock_queue *queue)
+{
+	spin_lock_init(&queue->rskq_lock);
+	spin_lock_init(&queue->fastopenq.lock);
+	queue->fastopenq.rskq_rst_head = NULL;
+	queue->fastopenq.rskq_rst_tail = NULL;
+	queue->fastopenq.qlen = 0;
+	queue->rskq_accept_head = NULL;
+}
+
+/* inet_csk_listen_start(), with the state set through ktp_set_state(). */
+static int ktp_listen_start(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	int err;
+
+	ktp_reqsk_queue_init(&icsk->icsk_accept_queue);
+	sk->sk_ack_backlog = 0;
+	/* The shared request timer reads the SYN-ACK limit from here. */
+	WRITE_ONCE(icsk->icsk_syn_retries, READ_ONCE(kn->synack_retries));
+
+	/* Announced as listening before get_port() validates it, as in
+	 * inet_csk_listen_start(): it only becomes visible once hashed.
+	 */
+	ktp_set_state(sk, KTP_LISTEN);
+	err = sk->sk_prot->get_port(sk, inet->inet_num);
+	if (!err) {
+		inet->inet_sport = htons(inet->inet_num);
+		sk_dst_reset(sk);
+		err = sk->sk_prot->hash(sk);
+		if (!err)
+			return 0;
+	}
+	ktp_set_state(sk, KTP_CLOSE);
+	return err;
+}
+
+/**
+ * ktp_listen - listen(2)
+ * @sock: the socket
+ * @backlog: bound of the accept queue and of the SYN queue
+ *
+ * Return: 0, -EINVAL if the socket is connected or connecting.
+ */
+int ktp_listen(struct socket *sock, int backlog)
+{
+	struct sock *sk = sock->sk;
+	int err = -EINVAL;
+
+	lock_sock(sk);
+	if (sock->state != SS_UNCONNECTED)
+		goto out;
+	if (!((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN)))
+		goto out;
+	WRITE_ONCE(sk->sk_max_ack_backlog, backlog);
+	err = 0;
+	if (sk->sk_state != KTP_LISTEN)
+		err = ktp_listen_start(sk);
+out:
+	release_sock(sk);
+	return err;
+}
+
+/* What close() does in each state: the next state, and whether to send
+ * a FIN (RFC 9293 3.10.4).
+ */
+#define KTP_ACTION_FIN	BIT(7)
+#define KTP_STATE_MASK	0x0f
+
+static const unsigned char ktp_close_table[__KTP_STATE_MAX] = {
+	[0]			= KTP_CLOSE,
+	[KTP_ESTABLISHED]	= KTP_FIN_WAIT1 | KTP_ACTION_FIN,
+	[KTP_SYN_SENT]		= KTP_CLOSE,
+	[KTP_SYN_RECV]		= KTP_FIN_WAIT1 | KTP_ACTION_FIN,
+	[KTP_FIN_WAIT1]		= KTP_FIN_WAIT1,
+	[KTP_FIN_WAIT2]		= KTP_FIN_WAIT2,
+	[KTP_TIME_WAIT]		= KTP_CLOSE,
+	[KTP_CLOSE]		= KTP_CLOSE,
+	[KTP_CLOSE_WAIT]	= KTP_LAST_ACK | KTP_ACTION_FIN,
+	[KTP_LAST_ACK]		= KTP_LAST_ACK,
+	[KTP_LISTEN]		= KTP_CLOSE,
+	[KTP_CLOSING]		= KTP_CLOSING,
+};
+
+/* Move on for close() or shutdown(SHUT_WR); true if a FIN must go out. */
+static bool ktp_close_state(struct sock *sk)
+{
+	int next = ktp_close_table[sk->sk_state];
+	int state = next & KTP_STATE_MASK;
+
+	if (state != sk->sk_state) {
+		if (state == KTP_CLOSE)
+			ktp_done(sk);
+		else
+			ktp_set_state(sk, state);
+	}
+	return next & KTP_ACTION_FIN;
+}
+
+static void ktp_shutdown(struct sock *sk, int how)
+{
+	if (!(how & SEND_SHUTDOWN))
+		return;
+	/* A FIN goes out once; CLOSE_WAIT becomes LAST_ACK. */
+	if ((1 << sk->sk_state) &
+	    (KTPF_ESTABLISHED | KTPF_SYN_RECV | KTPF_CLOSE_WAIT)) {
+		if (ktp_close_state(sk))
+			ktp_queue_fin(sk);
+	}
+}
+
+static bool ktp_unread_data(const struct sock *sk)
+{
+	return !skb_queue_empty(&sk->sk_receive_queue);
+}
+
+/* The orphan part of close(): from now on the socket is the stack's.
+ * Called owning the socket. The state is taken before release_sock()
+ * runs the backlog, which may finish the connection and destroy it.
+ */
+static void ktp_close_orphan(struct sock *sk)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	int state = sk->sk_state;
+
+	sock_hold(sk);
+	sock_orphan(sk);
+	this_cpu_inc(ktp_orphan_count);
+	release_sock(sk);
+
+	local_bh_disable();
+	bh_lock_sock(sk);
+	/* Destroyed already by the backlog or by input since? */
+	if (state != KTP_CLOSE && sk->sk_state == KTP_CLOSE)
+		goto out;
+	if (sk->sk_state == KTP_FIN_WAIT2)
+		inet_csk_reset_keepalive_timer(sk,
+					       READ_ONCE(kn->fin_timeout));
+	if (sk->sk_state == KTP_CLOSE)
+		inet_csk_destroy_sock(sk);
+out:
+	bh_unlock_sock(sk);
+	local_bh_enable();
+	sock_put(sk);
 }
 
 static void ktp_close(struct sock *sk, long timeout)
 {
+	bool unread;
+
 	lock_sock(sk);
 	sk->sk_shutdown = SHUTDOWN_MASK;
-	if (sk->sk_state != KTP_CLOSE)
+
+	if (sk->sk_state == KTP_LISTEN) {
 		ktp_set_state(sk, KTP_CLOSE);
+		inet_csk_listen_stop(sk);
+		goto orphan;
+	}
+
+	unread = ktp_unread_data(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+
+	if (sk->sk_state == KTP_CLOSE) {
+		/* nothing to tell anyone */
+	} else if (unread) {
+		/* RFC 2525 2.17: unread data is lost: say so with a RST. */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONDATA);
+		ktp_send_active_reset(sk, sk->sk_allocation);
+		ktp_purge_write_queue(sk);
+		ktp_done(sk);
+	} else if (sock_flag(sk, SOCK_LINGER) && !sk->sk_lingertime) {
+		/* SO_LINGER {1, 0}: abort. */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONLINGER);
+		sk->sk_prot->disconnect(sk, 0);
+	} else if (ktp_close_state(sk)) {
+		ktp_queue_fin(sk);
+	}
+
+	sk_stream_wait_close(sk, timeout);
+orphan:
+	ktp_close_orphan(sk);
+}
+
+/* Abort: RST to a synchronized peer, then back to a fresh CLOSE. Used by
+ * SO_LINGER {1, 0}, connect(AF_UNSPEC) and a closing listener's children.
+ */
+static int ktp_disconnect(struct sock *sk, int flags)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	int old = sk->sk_state;
+
+	if (old != KTP_CLOSE)
+		ktp_set_state(sk, KTP_CLOSE);
+
+	if (old == KTP_LISTEN)
+		inet_csk_listen_stop(sk);
+	else if ((1 << old) & ~(KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
+		ktp_send_active_reset(sk, gfp_any());
+
+	inet_csk_clear_xmit_timers(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	ktp_purge_write_queue(sk);
+	inet->inet_dport = 0;
+	inet_bhash2_reset_saddr(sk);
+	sk->sk_shutdown = 0;
+	sock_reset_flag(sk, SOCK_DONE);
+	icsk->icsk_backoff = 0;
+	icsk->icsk_retransmits = 0;
+	kp->fin_queued = 0;
+	kp->deferred = 0;
+	sk->sk_err = ECONNRESET;
+	sk_error_report(sk);
+	return 0;
+}
+
+static int ktp_send_wait_ready(struct sock *sk, long *timeo)
+{
+	int err;
+
+	if ((1 << sk->sk_state) & ~(KTPF_ESTABLISHED | KTPF_CLOSE_WAIT)) {
+		err = sk_stream_wait_connect(sk, timeo);
+		if (err)
+			return err;
+	}
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (sk->sk_shutdown & SEND_SHUTDOWN)
+		return -EPIPE;
+	return 0;
+}
+
+/* Append up to @size bytes from @msg as one new segment on the write
+ * queue. Return: bytes queued, or -errno with nothing queued.
+ */
+static int ktp_queue_segment(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+	int copy;
+
+	copy = min_t(size_t, size, kp->mss);
+	skb = alloc_skb_fclone(KTP_MAX_HEADER + copy, sk->sk_allocation);
+	if (!skb)
+		return -ENOBUFS;
+	skb_reserve(skb, KTP_MAX_HEADER);
+	if (!copy_from_iter_full(skb_put(skb, copy), copy, &msg->msg_iter)) {
+		kfree_skb(skb);
+		return -EFAULT;
+	}
+	KTP_SKB_CB(skb)->seq = kp->write_seq;
+	KTP_SKB_CB(skb)->end_seq = kp->write_seq + copy;
+	KTP_SKB_CB(skb)->flags = KTP_FLAG_ACK | KTP_FLAG_PSH;
+	KTP_SKB_CB(skb)->retransmitted = 0;
+	kp->write_seq += copy;
+	sk->sk_wmem_queued += skb->truesize;
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	if (!kp->send_head)
+		kp->send_head = skb;
+	return copy;
+}
+
+static int ktp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	size_t copied = 0;
+	long timeo;
+	int err;
+
+	if (msg->msg_flags & MSG_OOB)
+		return -EOPNOTSUPP;
+
+	lock_sock(sk);
+	timeo = sock_sndtimeo(sk, msg->msg_flags & MSG_DONTWAIT);
+	err = ktp_send_wait_ready(sk, &timeo);
+	if (err)
+		goto out_err;
+
+	while (copied < size) {
+		if (!sk_stream_memory_free(sk)) {
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+			ktp_write_xmit(sk);
+			err = sk_stream_wait_memory(sk, &timeo);
+			if (err)
+				goto out_err;
+			err = ktp_send_wait_ready(sk, &timeo);
+			if (err)
+				goto out_err;
+			continue;
+		}
+		err = ktp_queue_segment(sk, msg, size - copied);
+		if (err < 0)
+			goto out_err;
+		copied += err;
+	}
+	ktp_write_xmit(sk);
 	release_sock(sk);
-	sk_common_release(sk);
+	return copied;
+
+out_err:
+	if (copied) {
+		ktp_write_xmit(sk);
+		release_sock(sk);
+		return copied;
+	}
+	err = sk_stream_error(sk, msg->msg_flags, err);
+	release_sock(sk);
+	return err;
+}
+
+/* After the user took data: advertise the opened window if it grew a lot
+ * (RFC 9293 3.8.6.2.2, receiver side silly-window avoidance).
+ */
+static void ktp_cleanup_rbuf(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 win = ktp_select_window(sk);
+
+	if ((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_FIN_WAIT1 |
+				   KTPF_FIN_WAIT2) &&
+	    win >= kp->rcv_wnd + min_t(u32, kp->mss, KTP_MAX_WINDOW / 2))
+		ktp_send_ack(sk);
+}
+
+/* Copy from the receive queue; returns bytes copied or -EFAULT. */
+static int ktp_copy_to_user(struct sock *sk, struct msghdr *msg, size_t len,
+			    int flags, u32 *seq)
+{
+	struct sk_buff *skb, *tmp;
+	size_t copied = 0;
+
+	skb_queue_walk_safe(&sk->sk_receive_queue, skb, tmp) {
+		u32 offset = *seq - KTP_SKB_CB(skb)->seq;
+		size_t avail = skb->len - offset;
+		size_t chunk = min(avail, len - copied);
+
+		if (offset >= skb->len)
+			continue;
+		if (skb_copy_datagram_msg(skb, offset, msg, chunk))
+			return copied ? copied : -EFAULT;
+		*seq += chunk;
+		copied += chunk;
+		if (!(flags & MSG_PEEK) && chunk == avail)
+			sk_eat_skb(sk, skb);
+		if (copied == len)
+			break;
+	}
+	return copied;
+}
+
+/* Why no data: 1 to wait, 0 for EOF or to return what was copied,
+ * -errno. An error is consumed only when nothing was copied, so the next
+ * call reports it.
+ */
+static int ktp_recv_wait_status(struct sock *sk, long timeo, int copied)
+{
+	if (copied)
+		return (sk->sk_err || sk->sk_state == KTP_CLOSE ||
+			(sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
+			signal_pending(current)) ? 0 : 1;
+	if (sk->sk_err)
+		return sock_error(sk);
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		return 0;
+	if (sk->sk_state == KTP_CLOSE)
+		return sock_flag(sk, SOCK_DONE) ? 0 : -ENOTCONN;
+	if (!timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(timeo);
+	return 1;
+}
+
+static int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
+		       int flags, int *addr_len)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	int target, copied = 0, err = 0;
+	u32 peek_seq, *seq;
+	long timeo;
+
+	if (flags & MSG_OOB)
+		return -EOPNOTSUPP;
+	if (flags & MSG_ERRQUEUE)
+		return inet_recv_error(sk, msg, len, addr_len);
+
+	lock_sock(sk);
+	if (sk->sk_state == KTP_LISTEN) {
+		err = -ENOTCONN;
+		goto out;
+	}
+	timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	peek_seq = kp->copied_seq;
+	seq = (flags & MSG_PEEK) ? &peek_seq : &kp->copied_seq;
+
+	while (copied < len) {
+		err = ktp_copy_to_user(sk, msg, len - copied, flags, seq);
+		if (err < 0)
+			break;
+		copied += err;
+		err = 0;
+		if (copied >= target)
+			break;
+		err = ktp_recv_wait_status(sk, timeo, copied);
+		if (err <= 0)
+			break;
+		ktp_cleanup_rbuf(sk);
+		sk_wait_data(sk, &timeo, NULL);
+		err = 0;
+	}
+	if (!(flags & MSG_PEEK))
+		ktp_cleanup_rbuf(sk);
+out:
+	release_sock(sk);
+	return copied ? copied : err;
+}
+
+/**
+ * ktp_poll - what the next call would do, as tcp_poll() reports it
+ * @file: the file
+ * @sock: the socket
+ * @wait: poll table
+ *
+ * Return: the EPOLL* mask.
+ */
+__poll_t ktp_poll(struct file *file, struct socket *sock,
+		  struct poll_table_struct *wait)
+{
+	struct sock *sk = sock->sk;
+	__poll_t mask = 0;
+	int state;
+
+	sock_poll_wait(file, sock, wait);
+	state = inet_sk_state_load(sk);
+	if (state == KTP_LISTEN)
+		return inet_csk_listen_poll(sk);
+
+	if (sk->sk_shutdown == SHUTDOWN_MASK || state == KTP_CLOSE)
+		mask |= EPOLLHUP;
+	if (sk->sk_shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+
+	if (state != KTP_SYN_SENT && state != KTP_SYN_RECV) {
+		if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+			mask |= EPOLLIN | EPOLLRDNORM;
+		if (!(sk->sk_shutdown & SEND_SHUTDOWN)) {
+			if (sk_stream_is_writeable(sk)) {
+				mask |= EPOLLOUT | EPOLLWRNORM;
+			} else {
+				sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+				set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+				/* Pairs with the barrier in write space. */
+				smp_mb__after_atomic();
+				if (sk_stream_is_writeable(sk))
+					mask |= EPOLLOUT | EPOLLWRNORM;
+			}
+		} else {
+			mask |= EPOLLOUT | EPOLLWRNORM;
+		}
+	}
+	/* Pairs with the write of sk_err before sk_error_report(). */
+	smp_rmb();
+	if (READ_ONCE(sk->sk_err) ||
+	    !skb_queue_empty_lockless(&sk->sk_error_queue))
+		mask |= EPOLLERR;
+	return mask;
+}
+
+static void ktp_fill_info(struct sock *sk, struct ktp_info *info)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct ktp_sock *kp = ktp_sk(sk);
+
+	memset(info, 0, sizeof(*info));
+	info->ktpi_state = sk->sk_state;
+	if (sk->sk_state == KTP_LISTEN) {
+		info->ktpi_rcv_queue = READ_ONCE(sk->sk_ack_backlog);
+		return;
+	}
+	info->ktpi_retransmits = icsk->icsk_retransmits;
+	info->ktpi_backoff = icsk->icsk_backoff;
+	info->ktpi_iss = kp->iss;
+	info->ktpi_irs = kp->irs;
+	info->ktpi_snd_una = kp->snd_una;
+	info->ktpi_snd_nxt = kp->snd_nxt;
+	info->ktpi_rcv_nxt = kp->rcv_nxt;
+	info->ktpi_snd_wnd = kp->snd_wnd;
+	info->ktpi_rcv_wnd = kp->rcv_wnd;
+	info->ktpi_snd_mss = kp->mss;
+	info->ktpi_rcv_mss = kp->peer_mss;
+	info->ktpi_rto = jiffies_to_usecs(icsk->icsk_rto);
+	info->ktpi_notsent_bytes = kp->write_seq - kp->snd_nxt;
+	info->ktpi_rcv_queue = kp->rcv_nxt - kp->copied_seq;
+	info->ktpi_total_retrans = kp->total_retrans;
+	info->ktpi_bytes_acked = kp->bytes_acked;
+	info->ktpi_bytes_received = kp->bytes_received;
+	info->ktpi_segs_out = kp->segs_out;
+	info->ktpi_segs_in = kp->segs_in;
 }
 
 static int ktp_get_info(struct sock *sk, char __user *optval,
@@ -54,9 +634,8 @@ static int ktp_get_info(struct sock *sk, char __user *optval,
 		return -EINVAL;
 	len = min_t(unsigned int, len, sizeof(info));
 
-	memset(&info, 0, sizeof(info));
 	lock_sock(sk);
-	info.ktpi_state = sk->sk_state;
+	ktp_fill_info(sk, &info);
 	release_sock(sk);
 
 	if (put_user(len, optlen) || copy_to_user(optval, &info, len))
@@ -64,15 +643,34 @@ static int ktp_get_info(struct sock *sk, char __user *optval,
 	return 0;
 }
 
+static int ktp_get_int(struct sock *sk, int val, char __user *optval,
+		       int __user *optlen)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	len = min_t(unsigned int, len, sizeof(int));
+	if (put_user(len, optlen) || copy_to_user(optval, &val, len))
+		return -EFAULT;
+	return 0;
+}
+
 static int ktp_getsockopt(struct sock *sk, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
+	if (level == SOL_IP)
+		return ip_getsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_KTP)
 		return -ENOPROTOOPT;
 
 	switch (optname) {
 	case KTP_INFO:
 		return ktp_get_info(sk, optval, optlen);
+	case KTP_NODELAY:
+		return ktp_get_int(sk, ktp_sk(sk)->nodelay, optval, optlen);
 	}
 	return -ENOPROTOOPT;
 }
@@ -80,21 +678,108 @@ static int ktp_getsockopt(struct sock *sk, int level, int optname,
 static int ktp_setsockopt(struct sock *sk, int level, int optname,
 			  sockptr_t optval, unsigned int optlen)
 {
+	int val;
+
+	if (level == SOL_IP)
+		return ip_setsockopt(sk, level, optname, optval, optlen);
+	if (level != SOL_KTP)
+		return -ENOPROTOOPT;
+
+	switch (optname) {
+	case KTP_NODELAY:
+		if (optlen < sizeof(int))
+			return -EINVAL;
+		if (copy_from_sockptr(&val, optval, sizeof(val)))
+			return -EFAULT;
+		lock_sock(sk);
+		ktp_sk(sk)->nodelay = !!val;
+		if (val)
+			ktp_write_xmit(sk);
+		release_sock(sk);
+		return 0;
+	case KTP_INFO:
+		return -EINVAL;
+	}
 	return -ENOPROTOOPT;
+}
+
+/* sk_stream_write_space(), which 6.1 does not export: wake writers once
+ * a third of the send buffer is free again.
+ */
+static void ktp_write_space(struct sock *sk)
+{
+	struct socket *sock = sk->sk_socket;
+	struct socket_wq *wq;
+
+	if (!sock || !sk_stream_is_writeable(sk))
+		return;
+	clear_bit(SOCK_NOSPACE, &sock->flags);
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLWRBAND);
+	if (wq && wq->fasync_list && !(sk->sk_shutdown & SEND_SHUTDOWN))
+		sock_wake_async(wq, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+static int ktp_init_sock(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	ktp_init_xmit_timers(sk);
+	icsk->icsk_rto = KTP_TIMEOUT_INIT;
+	kp->mss = KTP_MSS_DEFAULT;
+	kp->peer_mss = KTP_MSS_DEFAULT;
+	kp->send_head = NULL;
+	kp->deferred = 0;
+	sk->sk_write_space = ktp_write_space;
+	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
+	sk->sk_sndbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[1]);
+	sk->sk_rcvbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[1]);
+	return 0;
+}
+
+static void ktp_destroy_sock(struct sock *sk)
+{
+	inet_csk_clear_xmit_timers(sk);
+	ktp_purge_write_queue(sk);
+	__skb_queue_purge(&sk->sk_receive_queue);
+	if (inet_csk(sk)->icsk_bind_hash)
+		inet_put_port(sk);
+}
+
+static int ktp_backlog_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	return ktp_v4_do_rcv(sk, skb);
 }
 
 struct proto ktp_prot = {
 	.name		= "KTP",
 	.owner		= THIS_MODULE,
 	.close		= ktp_close,
+	.connect	= ktp_v4_connect,
+	.disconnect	= ktp_disconnect,
+	.accept		= inet_csk_accept,
 	.init		= ktp_init_sock,
 	.destroy	= ktp_destroy_sock,
+	.shutdown	= ktp_shutdown,
 	.setsockopt	= ktp_setsockopt,
 	.getsockopt	= ktp_getsockopt,
+	.sendmsg	= ktp_sendmsg,
+	.recvmsg	= ktp_recvmsg,
+	.backlog_rcv	= ktp_backlog_rcv,
+	.release_cb	= ktp_release_cb,
 	.hash		= inet_hash,
 	.unhash		= inet_unhash,
 	.get_port	= inet_csk_get_port,
+	.orphan_count	= &ktp_orphan_count,
 	.obj_size	= sizeof(struct ktp_sock),
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
+	.twsk_prot	= &ktp_timewait_sock_ops,
+	.rsk_prot	= &ktp_request_sock_ops,
 	.h.hashinfo	= &ktp_hashinfo,
+	.no_autobind	= true,
 };

@@ -3,19 +3,32 @@
  * KTP: private declarations shared by the files of the module.
  *
  * Where things live:
- *   af_ktp.c	module init/exit, the family's create(), proto_ops
- *   protocol.c	struct proto, ktp_set_state(), socket-level calls
- *   ipv4.c	the IPv4 protocol handler and the bind/established tables
- *   ctrl.c	per-netns state and sysctls
- *   mib.c	counters
+ *   af_ktp.c	 module init/exit, the family's create(), proto_ops
+ *   protocol.c	 struct proto, ktp_set_state(), the socket calls
+ *   input.c	 what happens to an incoming segment of a connection
+ *   output.c	 building and sending segments
+ *   timer.c	 retransmission and FIN_WAIT2 timers
+ *   ipv4.c	 the IPv4 protocol handler, connect, SYN handling, tables
+ *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries
+ *   ctrl.c	 per-netns state, sysctls, the reset socket
+ *   mib.c	 counters and /proc/net/ktp_snmp
+ *
+ * Locking, as in TCP: process context owns a socket with lock_sock();
+ * softirq input and timers take bh_lock_sock() and, when the socket is
+ * owned by a process, defer the work (input to the socket backlog, timers
+ * to ktp_sk(sk)->deferred) to release_sock(), which runs it.
  */
 #ifndef __KTP_PROTOCOL_H
 #define __KTP_PROTOCOL_H
 
 #include <linux/types.h>
+#include <linux/skbuff.h>
 #include <net/inet_connection_sock.h>
 #include <net/inet_hashtables.h>
+#include <net/inet_timewait_sock.h>
+#include <net/request_sock.h>
 #include <net/snmp.h>
+#include <net/ip.h>
 #include <net/netns/generic.h>
 #include <uapi/linux/ktp.h>
 
@@ -33,16 +46,50 @@
 #define KTPF_LISTEN		KTPF(KTP_LISTEN)
 #define KTPF_CLOSING		KTPF(KTP_CLOSING)
 
+/* States in which our FIN is out: its ACK moves the state on. */
+#define KTPF_FIN_SENT	(KTPF_FIN_WAIT1 | KTPF_CLOSING | KTPF_LAST_ACK)
+/* States that accept new data from the peer. */
+#define KTPF_RCV_DATA	(KTPF_ESTABLISHED | KTPF_FIN_WAIT1 | KTPF_FIN_WAIT2)
+
+#define KTP_HDR_LEN		sizeof(struct ktphdr)
+#define KTP_MAX_HEADER		L1_CACHE_ALIGN(128 + MAX_HEADER)
+#define KTP_MSS_DEFAULT		536U		/* RFC 9293 3.7.1 */
+#define KTP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 2.1 */
+#define KTP_RTO_MAX		((unsigned int)(120 * HZ))
+#define KTP_RTO_MIN		((unsigned int)(HZ / 5))
+#define KTP_MAX_WINDOW		65535U		/* no window scaling yet */
+
 /* Counters, per netns and per cpu; names in mib.c. */
 enum ktp_mib_field {
 	KTP_MIB_NUM = 0,
+	KTP_MIB_ACTIVEOPENS,	/* connect() sent a SYN */
+	KTP_MIB_PASSIVEOPENS,	/* a listener created a connection */
+	KTP_MIB_ATTEMPTFAILS,	/* SYN_SENT/SYN_RECV to CLOSED */
+	KTP_MIB_ESTABRESETS,	/* ESTABLISHED/CLOSE_WAIT to CLOSED by RST */
+	KTP_MIB_CURRESTAB,	/* gauge: ESTABLISHED or CLOSE_WAIT now */
 	KTP_MIB_INSEGS,		/* segments handed to KTP by IP */
 	KTP_MIB_OUTSEGS,	/* segments sent */
+	KTP_MIB_RETRANSSEGS,	/* segments sent again */
 	KTP_MIB_INERRS,		/* segments dropped as malformed */
-	KTP_MIB_INCSUMERRORS,	/* ... of which with a bad checksum */
-	KTP_MIB_BADHEADER,	/* ... short or inconsistent header */
-	KTP_MIB_UNKNOWNBITS,	/* ... reserved bits set */
+	KTP_MIB_OUTRSTS,	/* RST segments sent */
+	KTP_MIB_INCSUMERRORS,	/* dropped: bad checksum */
+	KTP_MIB_BADHEADER,	/* dropped: short or inconsistent header */
+	KTP_MIB_UNKNOWNBITS,	/* dropped: reserved bits set */
 	KTP_MIB_NOSOCKET,	/* segments for no known connection */
+	KTP_MIB_LISTENOVERFLOWS, /* SYN or third ACK dropped: queue full */
+	KTP_MIB_LISTENDROPS,	/* SYN dropped by a listener, any reason */
+	KTP_MIB_OUTOFWINDOW,	/* segments outside the receive window */
+	KTP_MIB_BACKLOGDROP,	/* dropped: socket backlog full */
+	KTP_MIB_CHALLENGEACK,	/* challenge ACKs sent (RFC 5961) */
+	KTP_MIB_INRSTS,		/* RST segments that aborted a connection */
+	KTP_MIB_TWRECYCLED,	/* TIME_WAIT entries created */
+	KTP_MIB_TWKILLED,	/* TIME_WAIT entries ended early */
+	KTP_MIB_ABORTONDATA,	/* RST sent: closed with unread data */
+	KTP_MIB_ABORTONLINGER,	/* RST sent: SO_LINGER of zero */
+	KTP_MIB_ABORTONTIMEOUT,	/* connection dropped after retries */
+	KTP_MIB_FINWAIT2TIMEOUT, /* orphan gave up waiting for the FIN */
+	KTP_MIB_DUPDATA,	/* segments with only old data */
+	KTP_MIB_OFODROP,	/* out-of-order data dropped */
 	__KTP_MIB_MAX
 };
 
@@ -53,11 +100,74 @@ struct ktp_mib {
 /* Per network namespace state, from net_generic(). */
 struct ktp_net {
 	struct ktp_mib __percpu *mib;	/* counters, see ktp_mib_field */
+	struct inet_timewait_death_row death_row; /* TIME_WAIT entries */
+	struct sock *rst_sk;		/* sends RSTs for no socket */
+	struct ctl_table_header *sysctl_hdr;
+	int syn_retries;		/* SYN sends before ETIMEDOUT */
+	int synack_retries;		/* SYN-ACK sends of a listener */
+	int retries2;			/* RTOs before a connection fails */
+	int fin_timeout;		/* orphan FIN_WAIT2 lifetime, jiffies */
+	int tw_timeout;			/* TIME_WAIT (2 MSL), jiffies */
+};
+
+/* Per-segment control block, in skb->cb. */
+struct ktp_skb_cb {
+	union {				/* IP's, kept for ip_options */
+		struct inet_skb_parm h4;
+	} header;
+	u32 seq;			/* first sequence number */
+	u32 end_seq;			/* seq + SYN + FIN + payload */
+	u32 ack_seq;			/* received: the ACK field */
+	u16 window;			/* received: raw window field */
+	u8 flags;			/* KTP_FLAG_* */
+	u8 retransmitted:1;		/* sent more than once */
+};
+
+#define KTP_SKB_CB(skb)	((struct ktp_skb_cb *)&((skb)->cb[0]))
+
+static inline struct ktphdr *ktp_hdr(const struct sk_buff *skb)
+{
+	return (struct ktphdr *)skb_transport_header(skb);
+}
+
+/* Bits of ktp_sock.deferred: timer work postponed to release_sock(). */
+enum {
+	KTP_RETRANSMIT_DEFERRED,
+	KTP_FINWAIT2_DEFERRED,
 };
 
 /* The full connection socket. */
 struct ktp_sock {
 	struct inet_connection_sock icsk;	/* must be first */
+
+	/* Send sequence space, RFC 9293 3.3.1 */
+	u32	iss;		/* our initial sequence number */
+	u32	snd_una;	/* oldest unacknowledged */
+	u32	snd_nxt;	/* next to send */
+	u32	write_seq;	/* end of the data queued by the user */
+	u32	snd_wnd;	/* the peer's window */
+	u32	snd_wl1;	/* seq of the last window update */
+	u32	snd_wl2;	/* ack of the last window update */
+
+	/* Receive sequence space */
+	u32	irs;		/* the peer's initial sequence number */
+	u32	rcv_nxt;	/* next expected */
+	u32	copied_seq;	/* next to hand to the user */
+	u32	rcv_wnd;	/* window last advertised */
+
+	u16	mss;		/* largest payload we send */
+	u16	peer_mss;	/* the MSS option the peer sent */
+	u8	nodelay:1,	/* KTP_NODELAY */
+		fin_queued:1;	/* our FIN is on the write queue */
+
+	unsigned long deferred;	/* KTP_*_DEFERRED bits */
+	struct sk_buff *send_head; /* first skb on the write queue not sent */
+
+	u32	total_retrans;	/* segments retransmitted */
+	u64	bytes_acked;	/* RFC 4898 */
+	u64	bytes_received;
+	u64	segs_in;
+	u64	segs_out;
 };
 
 static inline struct ktp_sock *ktp_sk(const struct sock *sk)
@@ -65,9 +175,48 @@ static inline struct ktp_sock *ktp_sk(const struct sock *sk)
 	return (struct ktp_sock *)sk;
 }
 
+/* A listener's light entry for a connection in SYN_RECV. */
+struct ktp_request_sock {
+	struct inet_request_sock req;	/* must be first */
+	u32	snt_isn;		/* y: our ISN */
+	u32	rcv_isn;		/* x: the client's ISN */
+	u16	mss;			/* the client's MSS option */
+};
+
+static inline struct ktp_request_sock *ktp_rsk(const struct request_sock *r)
+{
+	return (struct ktp_request_sock *)r;
+}
+
+/* The light TIME_WAIT entry that replaces a closed connection. */
+struct ktp_timewait_sock {
+	struct inet_timewait_sock tw;	/* must be first */
+	u32	rcv_nxt;		/* to re-ACK a retransmitted FIN */
+	u32	snd_nxt;		/* our FIN's seq + 1 */
+};
+
+static inline struct ktp_timewait_sock *ktp_twsk(const struct sock *sk)
+{
+	return (struct ktp_timewait_sock *)sk;
+}
+
+/* Serial number arithmetic, RFC 1982. */
+static inline bool ktp_before(u32 a, u32 b)
+{
+	return (s32)(a - b) < 0;
+}
+
+#define ktp_after(a, b)	ktp_before(b, a)
+
+static inline bool ktp_between(u32 seq, u32 lo, u32 hi)
+{
+	return hi - lo >= seq - lo;
+}
+
 /* af_ktp.c */
 extern int ktp_family;
 extern int ktp_ipproto;
+extern const struct proto_ops ktp_stream_ops;
 
 /* ctrl.c */
 extern unsigned int ktp_net_id;
@@ -85,14 +234,85 @@ void ktp_ctrl_exit(void);
 	SNMP_INC_STATS(ktp_pernet(net)->mib, field)
 #define __KTP_INC_STATS(net, field) \
 	__SNMP_INC_STATS(ktp_pernet(net)->mib, field)
+#define KTP_DEC_STATS(net, field) \
+	SNMP_DEC_STATS(ktp_pernet(net)->mib, field)
 
 int ktp_mib_alloc(struct ktp_net *kn);
 void ktp_mib_free(struct ktp_net *kn);
+int ktp_proc_init_net(struct net *net);
+void ktp_proc_exit_net(struct net *net);
 
 /* protocol.c */
 extern struct proto ktp_prot;
+DECLARE_PER_CPU(unsigned int, ktp_orphan_count);
 
 void ktp_set_state(struct sock *sk, int state);
+void ktp_done(struct sock *sk);
+void ktp_reset(struct sock *sk);
+int ktp_listen(struct socket *sock, int backlog);
+__poll_t ktp_poll(struct file *file, struct socket *sock,
+		  struct poll_table_struct *wait);
+void ktp_trace_state(const struct sock_common *skc, int old, int new);
+
+/* input.c */
+int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+int ktp_parse_mss(const struct sk_buff *skb);
+
+/* output.c */
+void ktp_init_mss(struct sock *sk);
+int ktp_connect_send_syn(struct sock *sk);
+void ktp_write_xmit(struct sock *sk);
+void ktp_queue_fin(struct sock *sk);
+void ktp_send_ack(struct sock *sk);
+void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
+int ktp_retransmit_head(struct sock *sk);
+void ktp_purge_write_queue(struct sock *sk);
+u16 ktp_select_window(struct sock *sk);
+struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
+				struct request_sock *req);
+void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
+		      u32 seq, u32 ack, u8 flags, u16 window, u16 mss);
+
+/* timer.c */
+void ktp_init_xmit_timers(struct sock *sk);
+void ktp_rearm_rto(struct sock *sk);
+void ktp_release_cb(struct sock *sk);
+void ktp_retransmit_timer(struct sock *sk);
+void ktp_finwait2_timer(struct sock *sk);
+
+/* ipv4.c */
+extern struct inet_hashinfo ktp_hashinfo;
+
+int ktp_ipv4_init(void);
+void ktp_ipv4_exit(void);
+int ktp_hashinfo_init(void);
+void ktp_hashinfo_exit(void);
+int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+int ktp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
+void ktp_v4_send_reset(const struct sock *sk, struct sk_buff *skb);
+void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
+u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
+int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
+
+/* minisocks.c */
+extern struct request_sock_ops ktp_request_sock_ops;
+extern struct timewait_sock_ops ktp_timewait_sock_ops;
+
+enum ktp_tw_status {
+	KTP_TW_SUCCESS,		/* drop the segment */
+	KTP_TW_ACK,		/* answer with an ACK */
+	KTP_TW_RST,		/* answer with a RST */
+	KTP_TW_SYN,		/* a new SYN may reuse the 4-tuple */
+};
+
+void ktp_time_wait(struct sock *sk, int timeo);
+enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
+					      struct sk_buff *skb);
+void ktp_v4_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb);
+struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
+			   struct request_sock *req, bool *req_stolen);
+int ktp_child_process(struct sock *parent, struct sock *child,
+		      struct sk_buff *skb);
 
 /* plant.c: deliberate bugs that prove make check-debug catches them.
  * Built only with KTP_PLANT=uaf or KTP_PLANT=leak; see docs/testing.md.
@@ -102,13 +322,5 @@ void ktp_plant_bug(void);
 #else
 static inline void ktp_plant_bug(void) {}
 #endif
-
-/* ipv4.c */
-extern struct inet_hashinfo ktp_hashinfo;
-
-int ktp_ipv4_init(void);
-void ktp_ipv4_exit(void);
-int ktp_hashinfo_init(void);
-void ktp_hashinfo_exit(void);
 
 #endif /* __KTP_PROTOCOL_H */

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP input: what happens to an incoming segment of a connection, in the
+ * order RFC 9293 3.10.7.4 lays down: sequence check, RST, SYN, ACK, data,
+ * FIN. Listeners, request entries and TIME_WAIT entries are handled in
+ * ipv4.c and minisocks.c before a segment gets here.
+ *
+ * Every function here runs with the socket owned by the caller: bh-locked
+ * from the protocol handler, or owned by a process draining its backlog.
+ * Each consumes the skb it is given.
+ */
+#include <linux/module.h>
+#include <asm/unaligned.h>
+#include <net/sock.h>
+#include <net/inet_common.h>
+
+#include "protocol.h"
+
+/**
+ * ktp_parse_mss - the MSS option of a SYN segment
+ * @skb: the segment, header still reachable through ktp_hdr()
+ *
+ * Malformed options end the walk: what was read until then counts.
+ *
+ * Return: the MSS, or 0 when the option is absent.
+ */
+int ktp_parse_mss(const struct sk_buff *skb)
+{
+	const struct ktphdr *th = ktp_hdr(skb);
+	const u8 *opt = (const u8 *)(th + 1);
+	int left = th->doff * 4 - KTP_HDR_LEN;
+
+	while (left > 0) {
+		u8 kind = opt[0], len;
+
+		if (kind == KTPOPT_EOL)
+			break;
+		if (kind == KTPOPT_NOP) {
+			opt++;
+			left--;
+			continue;
+		}
+		if (left < 2)
+			break;
+		len = opt[1];
+		if (len < 2 || len > left)
+			break;
+		if (kind == KTPOPT_MSS && len == KTPOLEN_MSS)
+			return get_unaligned_be16(opt + 2);
+		opt += len;
+		left -= len;
+	}
+	return 0;
+}
+
+/* RFC 9293 3.10.7.4, first check: does any of it fall in the window? */
+static bool ktp_sequence_ok(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	u32 seq = KTP_SKB_CB(skb)->seq;
+	u32 len = KTP_SKB_CB(skb)->end_seq - seq;
+	u32 wnd = kp->rcv_wnd;
+	u32 last = kp->rcv_nxt + wnd - 1;
+
+	if (!len) {
+		if (!wnd)
+			return seq == kp->rcv_nxt;
+		return ktp_between(seq, kp->rcv_nxt, last);
+	}
+	if (!wnd)
+		return false;
+	return ktp_between(seq, kp->rcv_nxt, last) ||
+	       ktp_between(seq + len - 1, kp->rcv_nxt, last);
+}
+
+/* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
+ * expected is answered with an ACK; a real peer answers that with the
+ * exact RST, a blind attacker cannot.
+ */
+static void ktp_send_challenge_ack(struct sock *sk)
+{
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_CHALLENGEACK);
+	ktp_send_ack(sk);
+}
+
+/* Free what the peer acknowledged, and restart the retransmission clock. */
+static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != kp->send_head) {
+		if (ktp_after(KTP_SKB_CB(skb)->end_seq, ack))
+			break;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		sk->sk_wmem_queued -= skb->truesize;
+		consume_skb(skb);
+	}
+	kp->bytes_acked += ack - kp->snd_una;
+	kp->snd_una = ack;
+	icsk->icsk_retransmits = 0;
+	icsk->icsk_backoff = 0;
+	icsk->icsk_rto = KTP_TIMEOUT_INIT;
+	ktp_rearm_rto(sk);
+	sk->sk_write_space(sk);
+}
+
+/* RFC 9293 3.10.7.4 fifth check, the window part. */
+static void ktp_update_window(struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+	if (ktp_before(kp->snd_wl1, cb->seq) ||
+	    (kp->snd_wl1 == cb->seq && !ktp_before(cb->ack_seq, kp->snd_wl2))) {
+		kp->snd_wnd = cb->window;
+		kp->snd_wl1 = cb->seq;
+		kp->snd_wl2 = cb->ack_seq;
+	}
+}
+
+static bool ktp_fin_acked(const struct ktp_sock *kp)
+{
+	return kp->fin_queued && kp->snd_una == kp->write_seq;
+}
+
+/* The FIN of this segment lands now: it starts at or before rcv_nxt. */
+static bool ktp_fin_in_order(const struct ktp_sock *kp,
+			     const struct sk_buff *skb)
+{
+	return (KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) &&
+	       !ktp_after(KTP_SKB_CB(skb)->seq, kp->rcv_nxt);
+}
+
+/* SYN_RECV of a simultaneous open: our SYN-ACK is acknowledged. */
+static int ktp_rcv_synrecv_ack(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 ack = KTP_SKB_CB(skb)->ack_seq;
+
+	if (!ktp_between(ack, kp->snd_una + 1, kp->snd_nxt)) {
+		ktp_v4_send_reset(sk, skb);
+		return -1;
+	}
+	kp->snd_wl1 = KTP_SKB_CB(skb)->seq;
+	kp->snd_wl2 = ack;
+	kp->snd_wnd = KTP_SKB_CB(skb)->window;
+	ktp_set_state(sk, KTP_ESTABLISHED);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	}
+	return 0;
+}
+
+/* RFC 9293 3.10.7.4 fifth check: the ACK field. Return: 0 to go on with
+ * the segment's text, -1 to stop (the socket may be gone).
+ */
+static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 ack = KTP_SKB_CB(skb)->ack_seq;
+
+	if (sk->sk_state == KTP_SYN_RECV && ktp_rcv_synrecv_ack(sk, skb))
+		return -1;
+	if (ktp_after(ack, kp->snd_nxt)) {
+		/* acknowledges something not yet sent */
+		ktp_send_ack(sk);
+		return -1;
+	}
+	if (ktp_after(ack, kp->snd_una))
+		ktp_clean_rtx_queue(sk, ack);
+	if (!ktp_before(ack, kp->snd_una))
+		ktp_update_window(kp, skb);
+
+	switch (sk->sk_state) {
+	case KTP_FIN_WAIT1:
+		/* A FIN that also acks ours goes straight to TIME_WAIT. */
+		if (!ktp_fin_acked(kp) || ktp_fin_in_order(kp, skb))
+			break;
+		ktp_set_state(sk, KTP_FIN_WAIT2);
+		sk->sk_shutdown |= SEND_SHUTDOWN;
+		if (sock_flag(sk, SOCK_DEAD))
+			inet_csk_reset_keepalive_timer(sk,
+						       READ_ONCE(kn->fin_timeout));
+		else
+			sk->sk_state_change(sk);
+		break;
+	case KTP_CLOSING:
+		if (ktp_fin_acked(kp)) {
+			ktp_time_wait(sk, READ_ONCE(kn->tw_timeout));
+			return -1;
+		}
+		break;
+	case KTP_LAST_ACK:
+		if (ktp_fin_acked(kp)) {
+			ktp_done(sk);
+			return -1;
+		}
+		break;
+	}
+	ktp_write_xmit(sk);
+	return 0;
+}
+
+/* RFC 9293 3.10.7.4 seventh check: the text. Return: true if the skb now
+ * belongs to the receive queue.
+ */
+static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 seq = KTP_SKB_CB(skb)->seq;
+	u32 len = skb->len;
+
+	if (!len || !((1 << sk->sk_state) & KTPF_RCV_DATA))
+		return false;
+	if (ktp_after(seq, kp->rcv_nxt)) {
+		/* A hole before it: the data-transfer work will keep these. */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_OFODROP);
+		return false;
+	}
+	if (ktp_before(seq, kp->rcv_nxt)) {
+		u32 dup = kp->rcv_nxt - seq;
+
+		if (dup >= len || !pskb_pull(skb, dup))
+			return false;
+		KTP_SKB_CB(skb)->seq = kp->rcv_nxt;
+		len -= dup;
+	}
+	if (sk->sk_shutdown & RCV_SHUTDOWN) {
+		/* shut down for reading: acknowledged, then discarded */
+		kp->rcv_nxt += len;
+		return false;
+	}
+	if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf)
+		return false;
+
+	skb_dst_drop(skb);
+	skb_set_owner_r(skb, sk);
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	kp->rcv_nxt += len;
+	kp->bytes_received += len;
+	return true;
+}
+
+/* RFC 9293 3.10.7.4 eighth check: the FIN, once all before it arrived. */
+static void ktp_rcv_fin(struct sock *sk)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->rcv_nxt++;
+	sk->sk_shutdown |= RCV_SHUTDOWN;
+	sock_set_flag(sk, SOCK_DONE);
+
+	switch (sk->sk_state) {
+	case KTP_SYN_RECV:
+	case KTP_ESTABLISHED:
+		ktp_set_state(sk, KTP_CLOSE_WAIT);
+		break;
+	case KTP_FIN_WAIT1:
+		if (!ktp_fin_acked(kp)) {
+			ktp_set_state(sk, KTP_CLOSING);
+			break;
+		}
+		fallthrough;
+	case KTP_FIN_WAIT2:
+		ktp_send_ack(sk);
+		ktp_time_wait(sk, READ_ONCE(kn->tw_timeout));
+		return;
+	}
+	ktp_send_ack(sk);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		if (sk->sk_shutdown == SHUTDOWN_MASK ||
+		    sk->sk_state == KTP_CLOSE)
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_HUP);
+		else
+			sk_wake_async(sk, SOCK_WAKE_WAITD, POLL_IN);
+	}
+}
+
+/* SYN_SENT, RFC 9293 3.10.7.3. */
+static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+	int mss;
+
+	if ((cb->flags & KTP_FLAG_ACK) &&
+	    (!ktp_after(cb->ack_seq, kp->iss) ||
+	     ktp_after(cb->ack_seq, kp->snd_nxt))) {
+		if (!(cb->flags & KTP_FLAG_RST))
+			ktp_v4_send_reset(sk, skb);
+		return;
+	}
+	if (cb->flags & KTP_FLAG_RST) {
+		/* Only a RST that acknowledges our SYN refuses it. */
+		if (cb->flags & KTP_FLAG_ACK)
+			ktp_reset(sk);
+		return;
+	}
+	if (!(cb->flags & KTP_FLAG_SYN))
+		return;
+
+	kp->irs = cb->seq;
+	kp->rcv_nxt = cb->seq + 1;
+	kp->copied_seq = kp->rcv_nxt;
+	kp->snd_wl1 = cb->seq;
+	kp->snd_wnd = cb->window;
+	mss = ktp_parse_mss(skb);
+	kp->peer_mss = mss ? mss : KTP_MSS_DEFAULT;
+	kp->mss = min(kp->mss, kp->peer_mss);
+
+	if (!(cb->flags & KTP_FLAG_ACK)) {
+		/* Simultaneous open (RFC 9293 figure 8): answer our own SYN
+		 * again, now with an ACK, and wait for theirs.
+		 */
+		ktp_set_state(sk, KTP_SYN_RECV);
+		KTP_SKB_CB(skb_peek(&sk->sk_write_queue))->flags |= KTP_FLAG_ACK;
+		ktp_retransmit_head(sk);
+		return;
+	}
+
+	kp->snd_wl2 = cb->ack_seq;
+	ktp_clean_rtx_queue(sk, cb->ack_seq);
+	ktp_set_state(sk, KTP_ESTABLISHED);
+	ktp_send_ack(sk);
+	if (!sock_flag(sk, SOCK_DEAD)) {
+		sk->sk_state_change(sk);
+		sk_wake_async(sk, SOCK_WAKE_IO, POLL_OUT);
+	}
+	ktp_write_xmit(sk);
+}
+
+/* Synchronized states: the checks in order. */
+static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 end_seq = cb->end_seq;
+	u8 flags = cb->flags;
+	bool fin, queued;
+
+	if (!ktp_sequence_ok(kp, skb)) {
+		if (!(flags & KTP_FLAG_RST)) {
+			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
+			ktp_send_ack(sk);
+		}
+		goto discard;
+	}
+	if (flags & KTP_FLAG_RST) {
+		if (cb->seq == kp->rcv_nxt)
+			ktp_reset(sk);
+		else
+			ktp_send_challenge_ack(sk);
+		goto discard;
+	}
+	if (flags & KTP_FLAG_SYN) {
+		ktp_send_challenge_ack(sk);
+		goto discard;
+	}
+	if (!(flags & KTP_FLAG_ACK))
+		goto discard;
+	if (ktp_rcv_ack(sk, skb))
+		goto discard;
+
+	queued = ktp_rcv_data(sk, skb);
+	/* The FIN lands only once everything before it has. */
+	fin = (flags & KTP_FLAG_FIN) && end_seq - 1 == kp->rcv_nxt;
+	if (fin && (1 << sk->sk_state) &
+	    (KTPF_RCV_DATA | KTPF_SYN_RECV)) {
+		ktp_rcv_fin(sk);
+	} else if (queued) {
+		ktp_send_ack(sk);
+	} else if (skb->len || (flags & KTP_FLAG_FIN)) {
+		/* out of order or not wanted: tell the peer where we are */
+		ktp_send_ack(sk);
+	}
+	if (queued) {
+		if (!sock_flag(sk, SOCK_DEAD))
+			sk->sk_data_ready(sk);
+		return;
+	}
+discard:
+	kfree_skb(skb);
+}
+
+/**
+ * ktp_rcv_state_process - a segment for a full socket not listening
+ * @sk: the socket, owned by the caller
+ * @skb: the segment, header pulled; consumed
+ *
+ * Return: 0.
+ */
+int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
+{
+	ktp_sk(sk)->segs_in++;
+
+	switch (sk->sk_state) {
+	case KTP_CLOSE:
+	case KTP_LISTEN:
+		break;
+	case KTP_SYN_SENT:
+		ktp_rcv_synsent(sk, skb);
+		break;
+	default:
+		ktp_rcv_synchronized(sk, skb);
+		return 0;
+	}
+	kfree_skb(skb);
+	return 0;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP output: building segments and putting them on the wire.
+ *
+ * Every segment that consumes sequence space (SYN, data, FIN) lives on
+ * sk->sk_write_queue, in sequence order, from the moment it is queued
+ * until it is cumulatively acknowledged; ktp_sk(sk)->send_head marks the
+ * first one not sent yet. What goes to IP is a clone, so the original
+ * stays for retransmission. Pure ACKs and RSTs are built on the fly.
+ */
+#include <linux/module.h>
+#include <asm/unaligned.h>
+#include <net/ip.h>
+#include <net/route.h>
+
+#include "protocol.h"
+
+/**
+ * ktp_build_header - push and fill a KTP header in front of the payload
+ * @skb: the segment, with headroom for the header and options
+ * @sport: source port
+ * @dport: destination port
+ * @seq: sequence number
+ * @ack: acknowledgment number (sent only with KTP_FLAG_ACK)
+ * @flags: KTP_FLAG_*
+ * @window: receive window field
+ * @mss: MSS option to carry, 0 for none
+ *
+ * The checksum is left to ktp_v4_send_check() or the caller.
+ */
+void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
+		      u32 seq, u32 ack, u8 flags, u16 window, u16 mss)
+{
+	unsigned int hlen = KTP_HDR_LEN + (mss ? KTPOLEN_MSS : 0);
+	struct ktphdr *th;
+
+	th = skb_push(skb, hlen);
+	skb_reset_transport_header(skb);
+	th->source = sport;
+	th->dest = dport;
+	th->seq = htonl(seq);
+	th->ack_seq = (flags & KTP_FLAG_ACK) ? htonl(ack) : 0;
+	th->doff = hlen / 4;
+	th->flags = flags;
+	th->window = htons(window);
+	th->check = 0;
+	th->reserved = 0;
+	if (mss) {
+		u8 *opt = (u8 *)(th + 1);
+
+		opt[0] = KTPOPT_MSS;
+		opt[1] = KTPOLEN_MSS;
+		put_unaligned_be16(mss, opt + 2);
+	}
+}
+
+/**
+ * ktp_select_window - the receive window we could advertise now
+ * @sk: the socket, owned by the caller
+ *
+ * Half the free receive buffer (the rest covers skb overhead), capped at
+ * what the 16-bit field carries until window scaling exists.
+ *
+ * Return: the window, in bytes.
+ */
+u16 ktp_select_window(struct sock *sk)
+{
+	int space = sk->sk_rcvbuf - atomic_read(&sk->sk_rmem_alloc);
+
+	return clamp_t(int, space / 2, 0, KTP_MAX_WINDOW);
+}
+
+static u16 ktp_advertise_window(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->rcv_wnd = ktp_select_window(sk);
+	return kp->rcv_wnd;
+}
+
+/* Send one segment of the write queue, or a header-only one (@oskb with
+ * no payload) built by the caller. Consumes nothing on failure.
+ */
+static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct ktp_skb_cb *cb = KTP_SKB_CB(oskb);
+	struct sk_buff *skb = oskb;
+	u16 mss = 0;
+	int err;
+
+	if (clone) {
+		/* A previous copy still in flight shares the headroom. */
+		if (skb_cloned(oskb))
+			skb = pskb_copy(oskb, gfp_any());
+		else
+			skb = skb_clone(oskb, gfp_any());
+		if (!skb)
+			return -ENOBUFS;
+	}
+	if (cb->flags & KTP_FLAG_SYN)
+		mss = kp->mss;
+
+	skb_orphan(skb);
+	skb->sk = sk;
+	skb->destructor = sock_wfree;
+	refcount_add(skb->truesize, &sk->sk_wmem_alloc);
+
+	ktp_build_header(skb, inet->inet_sport, inet->inet_dport, cb->seq,
+			 kp->rcv_nxt, cb->flags, ktp_advertise_window(sk), mss);
+	ktp_v4_send_check(sk, skb);
+	kp->segs_out++;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
+	if (cb->flags & KTP_FLAG_RST)
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTRSTS);
+
+	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	return net_xmit_eval(err);
+}
+
+/* A segment with no payload and nothing to retransmit: ACK or RST. */
+static void ktp_send_control(struct sock *sk, u8 flags, u32 seq, gfp_t gfp)
+{
+	struct sk_buff *skb;
+
+	skb = alloc_skb(KTP_MAX_HEADER, gfp);
+	if (!skb)
+		return;
+	skb_reserve(skb, KTP_MAX_HEADER);
+	KTP_SKB_CB(skb)->seq = seq;
+	KTP_SKB_CB(skb)->end_seq = seq;
+	KTP_SKB_CB(skb)->flags = flags;
+	ktp_transmit_skb(sk, skb, false);
+}
+
+/**
+ * ktp_send_ack - acknowledge everything received so far
+ * @sk: the socket, owned by the caller
+ */
+void ktp_send_ack(struct sock *sk)
+{
+	if (sk->sk_state == KTP_CLOSE)
+		return;
+	ktp_send_control(sk, KTP_FLAG_ACK, ktp_sk(sk)->snd_nxt, GFP_ATOMIC);
+}
+
+/**
+ * ktp_send_active_reset - abort: tell the peer with a RST
+ * @sk: the socket, owned by the caller
+ * @gfp: allocation context
+ */
+void ktp_send_active_reset(struct sock *sk, gfp_t gfp)
+{
+	ktp_send_control(sk, KTP_FLAG_RST | KTP_FLAG_ACK, ktp_sk(sk)->snd_nxt,
+			 gfp);
+}
+
+/**
+ * ktp_retransmit_head - send the oldest unacknowledged segment again
+ * @sk: the socket, owned by the caller
+ *
+ * Return: 0, or -errno if it could not be sent (the timer retries).
+ */
+int ktp_retransmit_head(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	int err;
+
+	if (!skb || skb == kp->send_head)
+		return 0;
+	err = ktp_transmit_skb(sk, skb, true);
+	if (!err) {
+		KTP_SKB_CB(skb)->retransmitted = 1;
+		kp->total_retrans++;
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_RETRANSSEGS);
+	}
+	return err;
+}
+
+/* Room in the peer's window for this segment? SYN and FIN always fit. */
+static bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	u32 end = KTP_SKB_CB(skb)->end_seq;
+
+	if (skb->len == 0)
+		return true;
+	return !ktp_after(end, kp->snd_una + kp->snd_wnd);
+}
+
+/**
+ * ktp_write_xmit - send what the peer's window allows from the write queue
+ * @sk: the socket, owned by the caller
+ */
+void ktp_write_xmit(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
+		return;
+	while ((skb = kp->send_head)) {
+		if (!ktp_wnd_allows(kp, skb))
+			break;
+		if (ktp_transmit_skb(sk, skb, true))
+			break;
+		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
+		kp->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
+				NULL : skb->next;
+		if (!inet_csk(sk)->icsk_pending)
+			ktp_rearm_rto(sk);
+	}
+}
+
+/* Queue a zero-length segment carrying @flags (SYN or FIN). */
+static struct sk_buff *ktp_queue_control(struct sock *sk, u8 flags, gfp_t gfp)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	skb = alloc_skb_fclone(KTP_MAX_HEADER, gfp);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, KTP_MAX_HEADER);
+	KTP_SKB_CB(skb)->seq = kp->write_seq;
+	KTP_SKB_CB(skb)->end_seq = kp->write_seq + 1;
+	KTP_SKB_CB(skb)->flags = flags;
+	KTP_SKB_CB(skb)->retransmitted = 0;
+	kp->write_seq++;
+	sk->sk_wmem_queued += skb->truesize;
+	__skb_queue_tail(&sk->sk_write_queue, skb);
+	if (!kp->send_head)
+		kp->send_head = skb;
+	return skb;
+}
+
+/**
+ * ktp_queue_fin - queue our FIN after all data, and send what can go
+ * @sk: the socket, owned by the caller
+ *
+ * The FIN must not be lost to memory pressure: it is retried with
+ * __GFP_NOFAIL, as TCP's FIN is.
+ */
+void ktp_queue_fin(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (kp->fin_queued)
+		return;
+	kp->fin_queued = 1;
+	ktp_queue_control(sk, KTP_FLAG_FIN | KTP_FLAG_ACK,
+			  sk->sk_allocation | __GFP_NOFAIL);
+	ktp_write_xmit(sk);
+}
+
+/**
+ * ktp_connect_send_syn - queue and send SYN seq=x (RFC 9293 3.5)
+ * @sk: the socket in SYN_SENT, owned by the caller
+ *
+ * Return: 0 or -ENOBUFS.
+ */
+int ktp_connect_send_syn(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	kp->snd_una = kp->iss;
+	kp->snd_nxt = kp->iss;
+	kp->write_seq = kp->iss;
+	kp->snd_wnd = 0;
+	kp->rcv_nxt = 0;
+	kp->rcv_wnd = 0;
+	skb = ktp_queue_control(sk, KTP_FLAG_SYN, sk->sk_allocation);
+	if (!skb)
+		return -ENOBUFS;
+	if (ktp_transmit_skb(sk, skb, true))
+		pr_debug("SYN not sent at once; the timer will\n");
+	kp->snd_nxt = kp->write_seq;
+	kp->send_head = NULL;
+	inet_csk(sk)->icsk_rto = KTP_TIMEOUT_INIT;
+	ktp_rearm_rto(sk);
+	return 0;
+}
+
+/**
+ * ktp_purge_write_queue - drop every queued segment, sent or not
+ * @sk: the socket, owned by the caller
+ */
+void ktp_purge_write_queue(struct sock *sk)
+{
+	struct sk_buff *skb;
+
+	while ((skb = __skb_dequeue(&sk->sk_write_queue))) {
+		sk->sk_wmem_queued -= skb->truesize;
+		kfree_skb(skb);
+	}
+	ktp_sk(sk)->send_head = NULL;
+}
+
+/**
+ * ktp_init_mss - the largest payload to send, from the route and the peer
+ * @sk: the socket, with a route, owned by the caller
+ */
+void ktp_init_mss(struct sock *sk)
+{
+	struct dst_entry *dst = __sk_dst_get(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	unsigned int mtu = dst ? dst_mtu(dst) : 576;
+	unsigned int mss;
+
+	mss = mtu - sizeof(struct iphdr) - KTP_HDR_LEN -
+	      inet_csk(sk)->icsk_ext_hdr_len;
+	mss = clamp_t(unsigned int, mss, 64, 65535 - KTP_MAX_HEADER);
+	kp->mss = mss;
+}
+
+/**
+ * ktp_make_synack - build SYN+ACK seq=y ack=x+1 for a request entry
+ * @sk: the listener
+ * @dst: the route to the client
+ * @req: the request entry
+ *
+ * Return: the segment with its checksum, or NULL.
+ */
+struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
+				struct request_sock *req)
+{
+	struct inet_request_sock *ireq = inet_rsk(req);
+	struct ktp_request_sock *kreq = ktp_rsk(req);
+	unsigned int len = KTP_HDR_LEN + KTPOLEN_MSS;
+	struct sk_buff *skb;
+	struct ktphdr *th;
+	u16 mss;
+
+	skb = alloc_skb(KTP_MAX_HEADER, GFP_ATOMIC);
+	if (!skb)
+		return NULL;
+	skb_reserve(skb, KTP_MAX_HEADER);
+	skb_dst_set(skb, dst_clone(dst));
+	mss = dst_mtu(dst) - sizeof(struct iphdr) - KTP_HDR_LEN;
+	ktp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
+			 kreq->snt_isn, kreq->rcv_isn + 1,
+			 KTP_FLAG_SYN | KTP_FLAG_ACK,
+			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), mss);
+	th = ktp_hdr(skb);
+	th->check = csum_tcpudp_magic(ireq->ir_loc_addr, ireq->ir_rmt_addr,
+				      len, ktp_ipproto,
+				      csum_partial(th, len, 0));
+	skb->ip_summed = CHECKSUM_NONE;
+	return skb;
+}
