@@ -6,6 +6,8 @@
 #   scripts/deps.sh build   headers for the default KDIR, kselftest headers
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
 #                           cpio, iproute2 and the stock kernel image
+#   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
+#                           from linux-source-6.1 needs (make check-debug)
 #   scripts/deps.sh abi     print the resolved kernel ABI (e.g. 6.1.0-56-amd64)
 #
 # The kit lives in $KTP_CACHE (default ~/.cache/ktp), one directory per ABI,
@@ -19,6 +21,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="make gcc libc6-dev linux-headers-amd64 linux-source-6.1 xz-utils sparse"
 VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2"
+DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
 
 log() { echo "deps: $*" >&2; }
 
@@ -121,7 +124,11 @@ main()
 		return 0
 		;;
 	build|vm) ;;
-	*) log "usage: $0 build|vm|abi"; exit 2 ;;
+	debug)
+		apt_install $DEBUG_PKGS
+		what=vm
+		;;
+	*) log "usage: $0 build|vm|debug|abi"; exit 2 ;;
 	esac
 
 	apt_install $BUILD_PKGS

@@ -1,0 +1,187 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# make check-debug, inside the VM: the debug kernel has booted, /init has
+# loaded ktp.ko, and /ktp holds selftests/out plus this script and
+# fault_inject.sh. Three stages, each printing KTAP:
+#
+#   selftests        run_tests.sh: the whole suite, as make check runs it
+#   fault injection  each socket-level test again under failslab and
+#                    fail_page_alloc, limited to the test's processes
+#   kmemleak         two scans before rmmod ktp, rmmod, two scans after
+#
+# The last line totals every test point as
+# "# ktp-debug-totals: pass:N fail:N skip:N"; kernel splats are judged by
+# scripts/vm.sh on the host from the console log.
+#
+# Environment (set by scripts/check-debug.sh from the host's):
+#   KTP_FAULT_TESTS    programs to run under injection [C tests in tests.list]
+#   KTP_FAULT_ROUNDS   what:percent pairs, one run each [see ROUNDS below]
+
+cd "$(dirname "$0")" || exit 1
+
+KML=/sys/kernel/debug/kmemleak
+# Low rates reach deep into a test before the first failure, high ones
+# fail early and often; slab and page allocations apart, then together.
+ROUNDS=${KTP_FAULT_ROUNDS:-"slab:2 slab:10 page:10 all:5 all:30"}
+# Errors a failed allocation may legitimately surface as. EBADF comes
+# from a test that closes the descriptor a failed socket() never gave.
+CLEAN_ERRNOS=" 12 105 9 "
+timeout=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
+timeout=${timeout:-120}
+pass=0 fail=0 skip=0 n=0
+
+ok() { n=$((n + 1)) pass=$((pass + 1)); echo "ok $n $*"; }
+not_ok() { n=$((n + 1)) fail=$((fail + 1)); echo "not ok $n $*"; }
+skipped() { n=$((n + 1)) skip=$((skip + 1)); echo "ok $n $* # SKIP"; }
+diag() { echo "# $*"; }
+
+stage_selftests()
+{
+	local out=/tmp/ktp-debug.suite totals
+
+	echo "== selftests"
+	./run_tests.sh > $out 2>&1
+	cat $out
+	totals=$(sed -n 's/^# ktp-vm-totals: //p' $out | tail -n1)
+	if [ -z "$totals" ]; then
+		fail=$((fail + 1))
+		echo "not ok - run_tests.sh did not finish"
+		return
+	fi
+	# shellcheck disable=SC2046
+	set -- $(echo "$totals" | tr -c '0-9\n' ' ')
+	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
+}
+
+# Failed syscalls of a fault run that neither the clean run of the same
+# program saw nor an allocation failure explains, as "nr errno count".
+unclean_errors()
+{
+	local base="$1" run="$2"
+
+	sort "$run" | uniq -c | while read -r count nr err; do
+		case $CLEAN_ERRNOS in *" $err "*) continue ;; esac
+		grep -qx "$nr $err" "$base" && continue
+		echo "syscall $nr errno $err (x$count)"
+	done
+}
+
+# fault_round PROG WHAT PERCENT: one test point.
+fault_round()
+{
+	local prog="$1" what="$2" pct="$3" name out errs rc bad=
+	local base="/tmp/ktp-fault.$1.base"
+
+	name="fault: $prog $what p=$pct%"
+	out=/tmp/ktp-fault.out errs=/tmp/ktp-fault.errs
+	/usr/bin/timeout -k 5 "$timeout" ./fault_inject.sh -w "$what" \
+		-p "$pct" -e $errs -- "./$prog" > $out 2>&1
+	rc=$?
+	grep '^# fault_inject:' $out
+	grep -E '^# (Totals|PASSED|FAILED)' $out | sed 's/^/  /'
+	case $rc in
+	4) skipped "$name"; return ;;
+	124|137) bad="timed out after ${timeout}s" ;;
+	*) [ "$rc" -gt 128 ] && bad="killed by signal $((rc - 128))" ;;
+	esac
+	# A harness child that hangs or crashes is a bug whatever failed.
+	grep -E 'Test terminated (by timeout|unexpectedly)' $out |
+		sed 's/^/  /'
+	grep -qE 'Test terminated (by timeout|unexpectedly)' $out &&
+		bad="${bad:+$bad; }a test child hung or crashed"
+	unclean_errors "$base" "$errs" > /tmp/ktp-fault.unclean
+	if [ -s /tmp/ktp-fault.unclean ]; then
+		sed 's/^/  # unexpected error: /' /tmp/ktp-fault.unclean
+		bad="${bad:+$bad; }errors other than ENOMEM/ENOBUFS"
+	fi
+	if [ -n "$bad" ]; then
+		sed 's/^/  /' $out
+		not_ok "$name: $bad"
+	else
+		ok "$name"
+	fi
+}
+
+stage_fault()
+{
+	local tests t r
+
+	tests=${KTP_FAULT_TESTS:-$(grep -v '\.' tests.list)}
+	echo "== fault injection"
+	for t in $tests; do
+		# The clean run: which errors this program provokes on purpose.
+		./fault_inject.sh -w none -e "/tmp/ktp-fault.$t.base" -- \
+			"./$t" > /tmp/ktp-fault.out 2>&1
+		if [ $? = 4 ]; then
+			skipped "fault: $t: no fault injection in this kernel"
+			continue
+		fi
+		sort -u -o "/tmp/ktp-fault.$t.base" "/tmp/ktp-fault.$t.base"
+		for r in $ROUNDS; do
+			fault_round "$t" "${r%%:*}" "${r#*:}"
+		done
+	done
+}
+
+# Print kmemleak's report blocks that belong to ktp: a frame in ktp, or a
+# frame kallsyms cannot name in module space (an unloaded module: only
+# ktp is ever unloaded in this VM).
+kmemleak_ktp()
+{
+	awk '
+	function flush() { if (mine) printf "%s", blk; blk = ""; mine = 0 }
+	/^unreferenced object/ { flush() }
+	{ blk = blk "  # " $0 "\n" }
+	/\[ktp\]/ || /\] 0xffffffff[c-f][0-9a-f]*$/ { mine = 1 }
+	END { flush() }' "$1"
+}
+
+# kmemleak_check NAME: scan twice, as objects must age and be seen
+# unreferenced twice; one test point.
+kmemleak_check()
+{
+	local rep="/tmp/ktp-kmemleak.$1" all mine
+
+	sleep 6
+	if ! echo scan > $KML 2>/dev/null; then
+		not_ok "kmemleak $1: kmemleak is not running"
+		return
+	fi
+	sleep 6
+	echo scan > $KML
+	cat $KML > "$rep"
+	all=$(grep -c '^unreferenced object' "$rep")
+	kmemleak_ktp "$rep" > "$rep.ktp"
+	mine=$(grep -c 'unreferenced object' "$rep.ktp")
+	diag "kmemleak $1: $all suspected leaks, $mine from ktp"
+	if [ "$mine" -gt 0 ]; then
+		cat "$rep.ktp"
+		not_ok "kmemleak $1: $mine leaks from ktp"
+	else
+		ok "kmemleak $1"
+	fi
+}
+
+stage_kmemleak()
+{
+	echo "== kmemleak"
+	kmemleak_check before_rmmod
+	if grep -q '^ktp ' /proc/modules && ! rmmod ktp; then
+		grep '^ktp ' /proc/modules | sed 's/^/  # /'
+		not_ok "rmmod ktp: the module is still in use"
+	else
+		ok "rmmod ktp"
+	fi
+	kmemleak_check after_rmmod
+	# What else kmemleak holds (boot-time false positives, mostly):
+	# shown for reference, never a failure.
+	grep -A 3 '^unreferenced object' /tmp/ktp-kmemleak.after_rmmod |
+		head -n 40 | sed 's/^/  # other: /'
+}
+
+stage_selftests
+stage_fault
+stage_kmemleak
+echo "# ktp-debug-totals: pass:$pass fail:$fail skip:$skip"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,140 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run one test program with failslab and fail_page_alloc armed for it and
+# its children only (task-filter and /proc/<pid>/make-it-fail, inherited
+# across fork), then disarm them. Needs a kernel with
+# CONFIG_FAULT_INJECTION_DEBUG_FS (the debug kernel of make check-debug).
+#
+#   fault_inject.sh [options] -- program [args...]
+#
+#   -p PERCENT   probability of failing an eligible allocation   [10]
+#   -i N         only every Nth eligible allocation may fail     [1]
+#   -n TIMES     stop after this many failures (-1: no limit)    [-1]
+#   -s BYTES     let this many bytes through before failing      [0]
+#   -w WHAT      slab, page, all, or none (trace only)           [all]
+#   -e FILE      record the program's failed syscalls in FILE, one
+#                "<syscall-nr> <errno>" a line (raw_syscalls:sys_exit)
+#
+# Prints "# fault_inject: ..." lines with what was injected and exits with
+# the program's status, or 4 (kselftest skip) when the kernel has no fault
+# injection. Injected failures are not logged (verbose=0): a stack dump per
+# failure would bury the console and read as a splat.
+
+dbg=/sys/kernel/debug
+tr=/sys/kernel/tracing
+prob=10 interval=1 times=-1 space=0 what=all errfile=
+# A large budget when no limit is asked for, so that the count of
+# injected failures can be read back from what is left of it.
+BUDGET=1000000
+
+while getopts "p:i:n:s:w:e:" opt; do
+	case $opt in
+	p) prob=$OPTARG ;;
+	i) interval=$OPTARG ;;
+	n) times=$OPTARG ;;
+	s) space=$OPTARG ;;
+	w) what=$OPTARG ;;
+	e) errfile=$OPTARG ;;
+	*) echo "usage: $0 [-p %] [-i N] [-n N] [-s B] [-w W] [-e F] -- prog"
+	   exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ "$1" = "--" ] && shift
+[ $# -gt 0 ] || { echo "$0: no program given"; exit 2; }
+
+case $what in
+slab) attrs=failslab ;;
+page) attrs=fail_page_alloc ;;
+all) attrs="failslab fail_page_alloc" ;;
+none) attrs= ;;
+*) echo "$0: -w takes slab, page, all or none"; exit 2 ;;
+esac
+
+for a in failslab fail_page_alloc; do
+	if [ ! -d "$dbg/$a" ]; then
+		echo "# fault_inject: no $dbg/$a: kernel without fault injection"
+		exit 4
+	fi
+done
+
+[ "$times" = -1 ] && budget=$BUDGET || budget=$times
+
+arm()
+{
+	local d="$dbg/$1"
+
+	echo 0 > "$d/probability"
+	echo Y > "$d/task-filter"
+	echo 0 > "$d/verbose"
+	echo N > "$d/ignore-gfp-wait"
+	echo "$interval" > "$d/interval"
+	echo "$space" > "$d/space"
+	echo "$budget" > "$d/times"
+	if [ "$1" = fail_page_alloc ]; then
+		# The kernel's defaults, said here: user pages (highmem) and
+		# order-0 pages (page tables, vmalloc areas such as a fork's
+		# stack) stay out, as failing them only retries a fault or
+		# fails a fork; skb data and large kmallocs are order >= 1.
+		echo Y > "$d/ignore-gfp-highmem"
+		echo 1 > "$d/min-order"
+	fi
+	echo "$prob" > "$d/probability"
+}
+
+disarm()
+{
+	local d="$dbg/$1" left
+
+	echo 0 > "$d/probability"
+	left=$(cat "$d/times")
+	echo -1 > "$d/times"
+	echo 1 > "$d/interval"
+	echo 0 > "$d/space"
+	echo "$((budget - left))"
+}
+
+trace_start()
+{
+	echo 0 > $tr/tracing_on
+	echo > $tr/trace
+	echo 1 > $tr/options/event-fork
+	echo 'ret < 0' > $tr/events/raw_syscalls/sys_exit/filter
+	echo 1 > $tr/events/raw_syscalls/sys_exit/enable
+	echo 1 > $tr/tracing_on
+}
+
+# "NR 41 = -12" becomes "41 12", one line per failed syscall.
+trace_stop()
+{
+	echo 0 > $tr/tracing_on
+	echo 0 > $tr/events/raw_syscalls/sys_exit/enable
+	echo 0 > $tr/events/raw_syscalls/sys_exit/filter
+	echo > $tr/set_event_pid
+	sed -n 's/.* sys_exit: NR \([0-9]*\) = -\([0-9]*\)$/\1 \2/p' \
+		$tr/trace > "$errfile"
+	echo > $tr/trace
+}
+
+[ -n "$errfile" ] && trace_start
+for a in $attrs; do
+	arm "$a"
+done
+
+# The child marks itself, and is traced, before it execs the program:
+# everything the program and its children do is eligible, nothing the
+# shell here does.
+FI_TRACE=$([ -n "$errfile" ] && echo $tr/set_event_pid) \
+sh -c '[ -z "$FI_TRACE" ] || echo $$ > "$FI_TRACE"
+       echo 1 > /proc/self/make-it-fail
+       exec "$@"' fault_inject "$@"
+rc=$?
+
+msg=
+for a in $attrs; do
+	msg="$msg $a: $(disarm "$a") failed,"
+done
+[ -n "$errfile" ] && trace_stop
+echo "# fault_inject: $1: p=$prob% interval=$interval space=$space,${msg:- no injection,} exit $rc"
+exit $rc
