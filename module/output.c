@@ -298,6 +298,17 @@ void ktp_purge_write_queue(struct sock *sk)
 	ktp_sk(sk)->send_head = NULL;
 }
 
+/* The largest payload a route's MTU carries, with room for the longest
+ * options so that an IP datagram never exceeds 64 KiB.
+ */
+static u16 ktp_mss_for_mtu(unsigned int mtu, unsigned int ext_hdr_len)
+{
+	int mss = mtu - sizeof(struct iphdr) - ext_hdr_len - KTP_HDR_LEN;
+
+	return clamp_t(int, mss, 64, IP_MAX_MTU - sizeof(struct iphdr) -
+		       KTP_HDR_MAX_WORDS * 4);
+}
+
 /**
  * ktp_init_mss - the largest payload to send, from the route and the peer
  * @sk: the socket, with a route, owned by the caller
@@ -305,14 +316,9 @@ void ktp_purge_write_queue(struct sock *sk)
 void ktp_init_mss(struct sock *sk)
 {
 	struct dst_entry *dst = __sk_dst_get(sk);
-	struct ktp_sock *kp = ktp_sk(sk);
-	unsigned int mtu = dst ? dst_mtu(dst) : 576;
-	unsigned int mss;
 
-	mss = mtu - sizeof(struct iphdr) - KTP_HDR_LEN -
-	      inet_csk(sk)->icsk_ext_hdr_len;
-	mss = clamp_t(unsigned int, mss, 64, 65535 - KTP_MAX_HEADER);
-	kp->mss = mss;
+	ktp_sk(sk)->mss = ktp_mss_for_mtu(dst ? dst_mtu(dst) : 576,
+					  inet_csk(sk)->icsk_ext_hdr_len);
 }
 
 /**
@@ -338,7 +344,7 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 		return NULL;
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst_clone(dst));
-	mss = dst_mtu(dst) - sizeof(struct iphdr) - KTP_HDR_LEN;
+	mss = ktp_mss_for_mtu(dst_mtu(dst), 0);
 	ktp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
 			 kreq->snt_isn, kreq->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,

@@ -342,6 +342,10 @@ static int ktp_send_wait_ready(struct sock *sk, long *timeo)
 {
 	int err;
 
+	/* Never connected: POSIX's ENOTCONN, not the EPIPE of a dead one. */
+	if (sk->sk_state == KTP_CLOSE && !sk->sk_err &&
+	    !(sk->sk_shutdown & SEND_SHUTDOWN) && !sock_flag(sk, SOCK_DONE))
+		return -ENOTCONN;
 	if ((1 << sk->sk_state) & ~(KTPF_ESTABLISHED | KTPF_CLOSE_WAIT)) {
 		err = sk_stream_wait_connect(sk, timeo);
 		if (err)
