@@ -49,7 +49,7 @@ stage checkpatch scripts/checkpatch.sh "$KTP_CACHE/src/scripts/checkpatch.pl"
 
 make -s -C userspace/tests KSFT_INC="$KSFT_INC" >/dev/null ||
 	{ echo "not ok - building host unit tests"; fail=$((fail + 1)); }
-for t in uapi_c uapi_cxx libktp_test; do
+for t in uapi_c uapi_cxx libktp_test ktpdump_test ktp_inject_test; do
 	stage "host:$t" "userspace/tests/$t"
 done
 

@@ -1,0 +1,1090 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktp_inject: test the kernel's KTP state machine by exact sequence
+ * numbers, in the spirit of packetdrill. A script (docs/inject.md) drives
+ * a KTP socket with socket calls while this program plays its peer: it
+ * writes crafted segments and checks, one by one, the segments the kernel
+ * sends back.
+ *
+ *   ktp_inject [-v] [-l] [-N] [-c] [-P PROTO] [-t SECONDS] [-i ISN] SCRIPT
+ *
+ * By default the peer sits behind a tun device in a network namespace of
+ * its own: the kernel at 192.0.2.1, the peer at 192.0.2.2 (TEST-NET-1,
+ * never routed anywhere). The kernel's segments to the peer go into the
+ * tun device and nowhere else, so no KTP endpoint answers them. With -l
+ * the peer is 127.0.0.2 on loopback, through raw sockets; there the
+ * kernel's own KTP input also sees every segment it sends to the peer and
+ * answers those for a port nobody holds, so -l suits one-segment
+ * exchanges only (a SYN to a closed port, a dropped bad segment).
+ *
+ * Exit status: 0 the script passed, 1 an expectation failed, 2 bad usage
+ * or a bad script, 4 skipped (kselftest's KSFT_SKIP): the module or the
+ * system lacks something the script needs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+
+#include "ktp.h"
+#include "ktp_seg.h"
+#include "ktp_inject_script.h"
+
+#define SNMP_FILE	"/proc/net/ktp_snmp"
+#define TRACE_LINES	64
+#define PKT_MAX		(65535 + 64)
+
+enum { PASS = 0, FAIL = 1, BAD = 2, SKIP = 4 };
+
+struct run {
+	const char *path;
+	bool verbose;
+	bool loopback;
+	bool no_netns;
+	int proto;
+	double deftimeout;
+
+	int tunfd;		/* tun mode: both directions */
+	int sendfd;		/* -l: IPPROTO_RAW, IP_HDRINCL */
+	int rcvfd;		/* the kernel's segments come from here */
+	uint8_t laddr[4];	/* the kernel's side */
+	uint8_t paddr[4];	/* the peer's side */
+	uint16_t kport;
+	uint16_t pport;
+	uint16_t ip_id;
+
+	uint32_t peer_isn;	/* absolute */
+	uint32_t peer_nxt;	/* the peer's next sequence number */
+	bool have_kisn;
+	uint32_t kisn;
+	bool have_knxt;
+	uint32_t knxt;		/* the kernel's highest seq + len seen */
+
+	int fd[SK_MAX];
+	bool nonblock[SK_MAX];
+	int cur;
+
+	double t0;		/* script start */
+	double tref;		/* the last expect matched then */
+
+	char *snmp_start;	/* the counters file at the start */
+	bool snmp_told;
+	struct {
+		char name[32];
+		long long v;
+	} base[32];
+	int nbase;
+
+	char trace[TRACE_LINES][320];
+	int ntrace;
+	const struct stmt *st;	/* being run */
+};
+
+static volatile sig_atomic_t alarmed;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	alarmed = 1;
+}
+
+/* Milliseconds for poll(), rounded up so that a wait never ends early. */
+static int ms_of(double secs)
+{
+	return secs <= 0 ? 0 : (int)(secs * 1000) + 1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void __attribute__((format(printf, 2, 3)))
+trace(struct run *r, const char *fmt, ...)
+{
+	char *line = r->trace[r->ntrace % TRACE_LINES];
+	int n;
+	va_list ap;
+
+	n = snprintf(line, sizeof(r->trace[0]), "%8.3f ", now() - r->t0);
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(r->trace[0]) - n, fmt, ap);
+	va_end(ap);
+	r->ntrace++;
+	if (r->verbose)
+		printf("  %s\n", line);
+}
+
+static void dump_trace(struct run *r)
+{
+	int i = r->ntrace > TRACE_LINES ? r->ntrace - TRACE_LINES : 0;
+
+	if (r->verbose || !r->ntrace)
+		return;
+	printf("the conversation so far:\n");
+	for (; i < r->ntrace; i++)
+		printf("  %s\n", r->trace[i % TRACE_LINES]);
+}
+
+/* The first lines of a failure: where, and the statement. */
+static int __attribute__((format(printf, 3, 4)))
+report(struct run *r, int rc, const char *fmt, ...)
+{
+	const struct stmt *st = r->st;
+	va_list ap;
+
+	if (st)
+		printf("%s:%d: %s%s\n  ", r->path, st->line,
+		       rc == SKIP ? "SKIP: " : "", st->src);
+	else
+		printf("%s: %s", r->path, rc == SKIP ? "SKIP: " : "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	if (rc == FAIL)
+		dump_trace(r);
+	fflush(stdout);
+	return rc;
+}
+
+/* The segment in the numbering of the script: relative to the ISNs. */
+static void fmt_seg(struct run *r, const struct ktp_seg *seg, bool from_kernel,
+		    char *buf, size_t size)
+{
+	struct ktp_seq_ctx ctx = { .name_s = 'x', .name_d = 'y' };
+
+	if (from_kernel) {
+		ctx.have_s = r->have_kisn;
+		ctx.isn_s = r->kisn;
+		ctx.have_d = true;
+		ctx.isn_d = r->peer_isn;
+	} else {
+		ctx.have_s = true;
+		ctx.isn_s = r->peer_isn;
+		ctx.have_d = r->have_kisn;
+		ctx.isn_d = r->kisn;
+	}
+	ktp_seg_format(buf, size, seg, &ctx, KTP_SEQ_RELATIVE, false);
+}
+
+static int if_up(int s, const char *name)
+{
+	struct ifreq ifr = { 0 };
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		return -1;
+	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static int set_addr(int s, const char *name, unsigned long req,
+		    const void *addr)
+{
+	struct ifreq ifr = { 0 };
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+	sin->sin_family = AF_INET;
+	memcpy(&sin->sin_addr, addr, 4);
+	return ioctl(s, req, &ifr);
+}
+
+static int open_tun(void)
+{
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT) {
+		/* no udev: make the node; opening it loads tun.ko */
+		mkdir("/dev/net", 0755);
+		if (mknod("/dev/net/tun", S_IFCHR | 0600, makedev(10, 200)) &&
+		    errno != EEXIST)
+			return -1;
+		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	}
+	return fd;
+}
+
+static int setup_tun(struct run *r)
+{
+	static const uint8_t mask[4] = { 255, 255, 255, 0 };
+	struct ifreq ifr = { 0 };
+	char path[128];
+	int s, fd;
+
+	fd = open_tun();
+	if (fd < 0)
+		return report(r, SKIP, "no tun device (/dev/net/tun: %s)",
+			      strerror(errno));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	strcpy(ifr.ifr_name, "ktpinj%d");
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		close(fd);
+		return report(r, SKIP, "TUNSETIFF: %s", strerror(errno));
+	}
+	/* no IPv6 chatter (router solicitations, MLD) on the link */
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 ifr.ifr_name);
+	s = open(path, O_WRONLY | O_CLOEXEC);
+	if (s >= 0) {
+		if (write(s, "1", 1) != 1)
+			(void)0;
+		close(s);
+	}
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || set_addr(s, ifr.ifr_name, SIOCSIFADDR, r->laddr) ||
+	    set_addr(s, ifr.ifr_name, SIOCSIFNETMASK, mask) ||
+	    if_up(s, ifr.ifr_name)) {
+		report(r, BAD, "configuring %s: %s", ifr.ifr_name,
+		       strerror(errno));
+		close(fd);
+		if (s >= 0)
+			close(s);
+		return BAD;
+	}
+	close(s);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	r->tunfd = fd;
+	r->rcvfd = fd;
+	if (r->verbose)
+		printf("peer behind %s: kernel 192.0.2.1, peer 192.0.2.2\n",
+		       ifr.ifr_name);
+	return PASS;
+}
+
+static int setup_loopback(struct run *r)
+{
+	r->sendfd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	r->rcvfd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			  r->proto);
+	if (r->sendfd < 0 || r->rcvfd < 0)
+		return report(r, SKIP, "raw sockets: %s", strerror(errno));
+	return PASS;
+}
+
+static int setup(struct run *r)
+{
+	int s;
+
+	if (!r->no_netns) {
+		if (unshare(CLONE_NEWNET)) {
+			printf("note: no network namespace of our own (%s); "
+			       "using the current one\n", strerror(errno));
+		} else {
+			s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+			if (s < 0 || if_up(s, "lo"))
+				return report(r, BAD, "bringing lo up: %s",
+					      strerror(errno));
+			close(s);
+		}
+	}
+	if (r->loopback) {
+		inet_pton(AF_INET, "127.0.0.1", r->laddr);
+		inet_pton(AF_INET, "127.0.0.2", r->paddr);
+		return setup_loopback(r);
+	}
+	inet_pton(AF_INET, "192.0.2.1", r->laddr);
+	inet_pton(AF_INET, "192.0.2.2", r->paddr);
+	return setup_tun(r);
+}
+
+static int send_ip(struct run *r, const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_in dst = { .sin_family = AF_INET };
+	ssize_t n;
+
+	if (r->tunfd >= 0) {
+		n = write(r->tunfd, pkt, len);
+	} else {
+		memcpy(&dst.sin_addr, r->laddr, 4);
+		n = sendto(r->sendfd, pkt, len, 0, (struct sockaddr *)&dst,
+			   sizeof(dst));
+	}
+	if (n != (ssize_t)len)
+		return report(r, BAD, "sending the segment: %s",
+			      n < 0 ? strerror(errno) : "short write");
+	return PASS;
+}
+
+static bool seq_after(uint32_t a, uint32_t b)
+{
+	return (int32_t)(a - b) > 0;
+}
+
+/* A segment the kernel sent on the script's connection? */
+static bool on_connection(struct run *r, const struct ktp_seg *seg)
+{
+	return seg->family == AF_INET && !memcmp(seg->saddr, r->laddr, 4) &&
+	       !memcmp(seg->daddr, r->paddr, 4) && seg->dport == r->pport &&
+	       (!r->kport || seg->sport == r->kport) &&
+	       !(seg->bad & KTP_SEG_TRUNC_HDR);
+}
+
+/*
+ * The kernel's next segment on the connection before @deadline: 1 and
+ * @seg (pointing into a static buffer), 0 if none came, -1 on error.
+ */
+static int next_seg(struct run *r, double deadline, struct ktp_seg *seg,
+		    double *when)
+{
+	static uint8_t buf[PKT_MAX];
+	struct pollfd pfd = { .fd = r->rcvfd, .events = POLLIN };
+	double left;
+	ssize_t n;
+	char line[256];
+
+	for (;;) {
+		left = deadline - now();
+		if (left <= 0)
+			return 0;
+		n = poll(&pfd, 1, ms_of(left));
+		if (n < 0 && errno != EINTR)
+			return -1;
+		if (n <= 0)
+			continue;
+		n = read(r->rcvfd, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				continue;
+			return -1;
+		}
+		*when = now();
+		if (ktp_seg_from_ip(seg, buf, (size_t)n, r->proto))
+			continue;
+		if (!on_connection(r, seg)) {
+			if (r->verbose && !(seg->family == AF_INET &&
+					    !memcmp(seg->saddr, r->paddr, 4))) {
+				ktp_seg_format(line, sizeof(line), seg, NULL,
+					       KTP_SEQ_ABSOLUTE, false);
+				trace(r, "other   %s", line);
+			}
+			continue;
+		}
+		if (!r->kport)
+			r->kport = seg->sport;
+		/* learn the kernel's ISN from its SYN, and where it is */
+		if (seg->flags & KTP_FLAG_SYN) {
+			r->have_kisn = true;
+			r->kisn = seg->seq;
+		}
+		{
+			uint32_t end = seg->seq + (uint32_t)seg->paylen +
+				       !!(seg->flags & KTP_FLAG_SYN) +
+				       !!(seg->flags & KTP_FLAG_FIN);
+
+			if (!(seg->flags & KTP_FLAG_RST) &&
+			    (!r->have_knxt || seq_after(end, r->knxt))) {
+				r->have_knxt = true;
+				r->knxt = end;
+			}
+		}
+		fmt_seg(r, seg, true, line, sizeof(line));
+		trace(r, "kernel  %s", line);
+		return 1;
+	}
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static int do_inject(struct run *r, const struct stmt *st)
+{
+	static uint8_t pkt[PKT_MAX];
+	const struct seg_stmt *g = &st->seg;
+	struct ktp_seg_spec sp = { .doff = -1, .window = 65535 };
+	uint8_t opt[KTP_SEG_MAX_OPTLEN];
+	struct ktp_seg seg;
+	char line[256];
+	uint32_t kisn;
+	long len;
+	int i;
+
+	if (!r->kport)
+		return report(r, BAD, "the kernel's port is not known yet: "
+			      "bind, connect or 'port N' first");
+	memcpy(opt, g->opt, g->optlen);
+	sp.sport = r->pport;
+	sp.dport = r->kport;
+	sp.flags = g->rawflags.set ? (uint8_t)g->rawflags.v : (uint8_t)g->flags;
+	sp.seq = g->seq.set ? r->peer_isn + g->seq.v : r->peer_nxt;
+	/* ack= and sack= count from the kernel's ISN once it is known */
+	kisn = r->have_kisn ? r->kisn : 0;
+	if (g->ack.set) {
+		sp.ack = kisn + g->ack.v;
+	} else if (sp.flags & KTP_FLAG_ACK) {
+		if (!r->have_knxt)
+			return report(r, BAD, "no ack= and nothing from the "
+				      "kernel to acknowledge yet");
+		sp.ack = r->knxt;
+	}
+	for (i = 0; g->sack_off >= 0 && i < g->nsack; i++) {
+		put32(opt + g->sack_off + 2 + 8 * i, kisn + g->sack[i][0]);
+		put32(opt + g->sack_off + 6 + 8 * i, kisn + g->sack[i][1]);
+	}
+	sp.opt = opt;
+	sp.optlen = g->optlen;
+	if (g->win.set)
+		sp.window = (uint16_t)g->win.v;
+	if (g->doff.set)
+		sp.doff = (int)g->doff.v;
+	sp.reserved = (uint16_t)g->reserved.v;
+	sp.paylen = g->len.v;
+	sp.csum = g->csum;
+	sp.csum_raw = g->csum_raw;
+
+	len = ktp_seg_build(pkt + 20, sizeof(pkt) - 20, &sp, AF_INET,
+			    r->paddr, r->laddr, (uint8_t)r->proto);
+	if (len < 0)
+		return report(r, BAD, "the segment does not fit");
+	ktp_ip4_wrap(pkt, r->paddr, r->laddr, (uint8_t)r->proto, (size_t)len,
+		     r->ip_id++);
+	ktp_seg_from_ip(&seg, pkt, 20 + (size_t)len, r->proto);
+	fmt_seg(r, &seg, false, line, sizeof(line));
+	trace(r, "inject  %s", line);
+	if (send_ip(r, pkt, 20 + (size_t)len))
+		return BAD;
+	if (st->kind == ST_INJECT) {
+		uint32_t end = sp.seq + (uint32_t)sp.paylen +
+			       !!(sp.flags & KTP_FLAG_SYN) +
+			       !!(sp.flags & KTP_FLAG_FIN);
+
+		if (seq_after(end, r->peer_nxt))
+			r->peer_nxt = end;
+	}
+	return PASS;
+}
+
+/* A header field against its pattern: false, with @why, if it differs. */
+static bool field_ok(const struct field *f, uint32_t got, const char *what,
+		     char *why, size_t n)
+{
+	if (!f->set || f->any || got == f->v)
+		return true;
+	snprintf(why, n, "%s %u, expected %u", what, got, f->v);
+	return false;
+}
+
+/* How @seg differs from the pattern, or NULL when it matches. */
+static const char *mismatch(struct run *r, const struct seg_stmt *g,
+			    const struct ktp_seg *seg, char *why, size_t n)
+{
+	const struct ktp_seg_opts *o = &seg->opts;
+	uint32_t seq = seg->seq - (r->have_kisn ? r->kisn : 0);
+	uint32_t ack = seg->ack - r->peer_isn;
+	char f1[8], f2[8];
+	int i;
+
+	if (g->flags >= 0 && seg->flags != g->flags) {
+		snprintf(why, n, "flags [%s], expected [%s]",
+			 ktp_flags_str(seg->flags, f1),
+			 ktp_flags_str((uint8_t)g->flags, f2));
+		return why;
+	}
+	if (!field_ok(&g->seq, seq, r->have_kisn ? "seq" : "seq (absolute)",
+		      why, n) ||
+	    !field_ok(&g->ack, ack, "ack", why, n) ||
+	    !field_ok(&g->win, seg->window, "win", why, n) ||
+	    !field_ok(&g->len, (uint32_t)seg->paylen, "length", why, n) ||
+	    !field_ok(&g->doff, seg->doff, "doff", why, n) ||
+	    !field_ok(&g->reserved, seg->reserved, "reserved", why, n))
+		return why;
+	if (g->opts_none && (seg->optlen && (o->count || seg->opt[0] != 0))) {
+		snprintf(why, n, "options present, expected none");
+		return why;
+	}
+	if (g->mss.set && (o->mss < 0 || (!g->mss.any &&
+					  (uint32_t)o->mss != g->mss.v))) {
+		snprintf(why, n, "mss %d, expected %s", o->mss,
+			 g->mss.any ? "one" : "another");
+		return why;
+	}
+	if (g->wscale.set && (o->wscale < 0 ||
+			      (!g->wscale.any &&
+			       (uint32_t)o->wscale != g->wscale.v))) {
+		snprintf(why, n, "wscale %d, expected %s", o->wscale,
+			 g->wscale.any ? "one" : "another");
+		return why;
+	}
+	if (g->sack_perm && !o->sack_perm) {
+		snprintf(why, n, "no sackOK");
+		return why;
+	}
+	if (g->ts && (!o->ts ||
+		      (g->ts_val.set && !g->ts_val.any &&
+		       o->ts_val != g->ts_val.v) ||
+		      (g->ts_ecr.set && !g->ts_ecr.any &&
+		       o->ts_ecr != g->ts_ecr.v))) {
+		snprintf(why, n, "timestamps differ");
+		return why;
+	}
+	if (g->nsack > 0) {
+		bool same = o->nsack == g->nsack;
+
+		for (i = 0; same && i < g->nsack; i++)
+			same = o->sack[i][0] - r->peer_isn == g->sack[i][0] &&
+			       o->sack[i][1] - r->peer_isn == g->sack[i][1];
+		if (!same) {
+			snprintf(why, n, "SACK blocks differ");
+			return why;
+		}
+	} else if (g->nsack < 0 && !o->nsack) {
+		snprintf(why, n, "no SACK blocks");
+		return why;
+	}
+	/* tun sums in software what offload left; loopback keeps it */
+	if (g->csum != 2 && seg->csum != KTP_CSUM_OK &&
+	    !(r->loopback && seg->csum == KTP_CSUM_PARTIAL)) {
+		snprintf(why, n, "bad checksum 0x%04x", seg->check);
+		return why;
+	}
+	return NULL;
+}
+
+static int do_expect(struct run *r, const struct stmt *st)
+{
+	const struct seg_stmt *g = &st->seg;
+	double timeout = g->timeout >= 0 ? g->timeout : r->deftimeout;
+	double start = now(), deadline = start + timeout, when, dt;
+	struct ktp_seg seg;
+	char line[256], why[128];
+	int got;
+
+	if (g->after && r->tref + g->after_hi + 0.5 > deadline)
+		deadline = r->tref + g->after_hi + 0.5;
+	got = next_seg(r, deadline, &seg, &when);
+	if (got < 0)
+		return report(r, BAD, "reading: %s", strerror(errno));
+	if (!got)
+		return report(r, FAIL, "got nothing within %.3f s",
+			      deadline - start);
+	fmt_seg(r, &seg, true, line, sizeof(line));
+	if (mismatch(r, g, &seg, why, sizeof(why)))
+		return report(r, FAIL, "got %s\n  (%s)", line, why);
+	dt = when - r->tref;
+	if (g->after && (dt < g->after_lo || dt > g->after_hi))
+		return report(r, FAIL, "got it %.3f s after the previous "
+			      "expect, not within %.3f..%.3f s", dt,
+			      g->after_lo, g->after_hi);
+	r->tref = when;
+	return PASS;
+}
+
+static int do_expect_none(struct run *r, const struct stmt *st)
+{
+	struct ktp_seg seg;
+	char line[256];
+	double when;
+	int got;
+
+	got = next_seg(r, now() + st->secs, &seg, &when);
+	if (got < 0)
+		return report(r, BAD, "reading: %s", strerror(errno));
+	if (got) {
+		fmt_seg(r, &seg, true, line, sizeof(line));
+		return report(r, FAIL, "expected nothing within %.3f s, got %s",
+			      st->secs, line);
+	}
+	return PASS;
+}
+
+/*
+ * Judge a socket call's result against the statement's "expect", or the
+ * default: success, with @want as the value (-1: any value >= 0), or the
+ * errno @want_err when not 0. A call the module does not implement at
+ * all (EOPNOTSUPP, ENOSYS) skips the script unless that was expected.
+ */
+static int judge(struct run *r, const struct stmt *st, long rc, int err,
+		 long want, int want_err)
+{
+	bool is_errno = want_err != 0;
+	long value = want_err ? want_err : want;
+
+	if (st->ret.set) {
+		is_errno = st->ret.is_errno;
+		value = st->ret.value;
+	}
+	if (rc < 0 && alarmed)
+		return report(r, FAIL, "blocked for more than %d s",
+			      (int)r->deftimeout + 6);
+	if (rc < 0 && (!is_errno || value != err) &&
+	    (err == EOPNOTSUPP || err == ENOSYS ||
+	     (st->kind == ST_SOCKET && err == EAFNOSUPPORT)))
+		return report(r, SKIP, "the module does not do this yet: %s",
+			      errno_str(err));
+	if (is_errno) {
+		if (rc >= 0)
+			return report(r, FAIL, "returned %ld, expected %s", rc,
+				      errno_str((int)value));
+		if (err != value)
+			return report(r, FAIL, "failed with %s, expected %s",
+				      errno_str(err), errno_str((int)value));
+		return PASS;
+	}
+	if (rc < 0)
+		return report(r, FAIL, "failed with %s (%s)", errno_str(err),
+			      strerror(err));
+	if (value >= 0 && rc != value)
+		return report(r, FAIL, "returned %ld, expected %ld", rc, value);
+	return PASS;
+}
+
+/* Wait until @fd is readable or @deadline passes. */
+static void wait_readable(int fd, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	double left = deadline - now();
+
+	if (left > 0)
+		poll(&pfd, 1, ms_of(left));
+}
+
+static int cur_fd(struct run *r)
+{
+	return r->fd[r->cur];
+}
+
+static void sin_of(struct sockaddr_in *sin, const uint8_t *addr,
+		   uint16_t port)
+{
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	memcpy(&sin->sin_addr, addr, 4);
+}
+
+static int do_recv(struct run *r, const struct stmt *st, int fd)
+{
+	static char buf[1 << 20];
+	bool wait = r->nonblock[r->cur] && (!st->ret.set || !st->ret.is_errno);
+	double deadline = now() + r->deftimeout;
+	long total = 0;
+	ssize_t n;
+	int err = 0;
+
+	for (;;) {
+		if (wait)
+			wait_readable(fd, deadline);
+		n = recv(fd, buf + total, st->num - total, 0);
+		if (n > 0) {
+			total += n;
+			if (total >= st->num || now() >= deadline)
+				break;
+			continue;
+		}
+		err = errno;
+		if (n < 0 && err == EAGAIN && total && now() < deadline)
+			continue;
+		break;
+	}
+	return judge(r, st, total || !n ? total : -1, err, st->num, 0);
+}
+
+/* A new socket in @slot, made the current one. */
+static void keep_fd(struct run *r, int slot, int fd, bool nonblock)
+{
+	if (r->fd[slot] >= 0)
+		close(r->fd[slot]);
+	r->fd[slot] = fd;
+	r->nonblock[slot] = nonblock;
+	r->cur = slot;
+}
+
+/* A new conversation: the peer starts at its ISN, the kernel's unknown. */
+static void restart(struct run *r)
+{
+	r->peer_nxt = r->peer_isn;
+	r->have_kisn = false;
+	r->have_knxt = false;
+}
+
+static int do_call(struct run *r, const struct stmt *st)
+{
+	static char buf[1 << 20];
+	int fd = cur_fd(r), one_err = 0, val, rc = PASS;
+	struct sockaddr_in sin;
+	struct linger lg;
+	struct ktp_info info;
+	socklen_t alen = sizeof(sin);
+	long ret;
+	size_t i;
+
+	if (st->kind != ST_SOCKET && fd < 0)
+		return report(r, BAD, "no socket: 'socket' first (or 'use')");
+	alarmed = 0;
+	alarm((unsigned int)r->deftimeout + 6);
+	errno = 0;
+	switch (st->kind) {
+	case ST_SOCKET:
+		ret = ktp_socket(AF_INET, st->blocking ? 0 : SOCK_NONBLOCK);
+		rc = judge(r, st, ret, errno, -1, 0);
+		if (ret >= 0)
+			keep_fd(r, SK_SOCK, (int)ret, !st->blocking);
+		break;
+	case ST_BIND:
+		sin_of(&sin, st->addr_set ? st->addr : r->laddr, st->port);
+		ret = bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+		rc = judge(r, st, ret, errno, 0, 0);
+		r->kport = st->port;
+		break;
+	case ST_LISTEN:
+		ret = listen(fd, st->num);
+		rc = judge(r, st, ret, errno, 0, 0);
+		break;
+	case ST_ACCEPT:
+		if (r->nonblock[r->cur] && (!st->ret.set || !st->ret.is_errno))
+			wait_readable(fd, now() + r->deftimeout);
+		ret = accept4(fd, NULL, NULL, SOCK_CLOEXEC |
+			      (r->nonblock[r->cur] ? SOCK_NONBLOCK : 0));
+		rc = judge(r, st, ret, errno, -1, 0);
+		if (ret >= 0)
+			keep_fd(r, SK_CHILD, (int)ret, r->nonblock[r->cur]);
+		break;
+	case ST_CONNECT:
+		if (st->addr_set)
+			memcpy(r->paddr, st->addr, 4);
+		r->pport = st->port;
+		restart(r);
+		sin_of(&sin, r->paddr, st->port);
+		ret = connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+		one_err = errno;
+		if (!getsockname(fd, (struct sockaddr *)&sin, &alen) &&
+		    sin.sin_port) {
+			r->kport = ntohs(sin.sin_port);
+			if (sin.sin_addr.s_addr)
+				memcpy(r->laddr, &sin.sin_addr, 4);
+		}
+		rc = judge(r, st, ret, one_err, 0,
+			   r->nonblock[r->cur] ? EINPROGRESS : 0);
+		break;
+	case ST_CLOSE:
+		ret = close(fd);
+		r->fd[r->cur] = -1;
+		rc = judge(r, st, ret, errno, 0, 0);
+		break;
+	case ST_SHUTDOWN:
+		ret = shutdown(fd, st->num);
+		rc = judge(r, st, ret, errno, 0, 0);
+		break;
+	case ST_SEND:
+		for (i = 0; i < (size_t)st->num; i++)
+			buf[i] = (char)ktp_pattern_byte(i);
+		ret = send(fd, buf, st->num, MSG_NOSIGNAL);
+		rc = judge(r, st, ret, errno, st->num, 0);
+		break;
+	case ST_RECV:
+		rc = do_recv(r, st, fd);
+		break;
+	case ST_SETSOCKOPT:
+		val = st->optval;
+		if (st->optname == SO_LINGER && st->optlevel == SOL_SOCKET) {
+			lg.l_onoff = 1;
+			lg.l_linger = val;
+			ret = setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg,
+					 sizeof(lg));
+		} else {
+			ret = setsockopt(fd, st->optlevel, st->optname, &val,
+					 sizeof(val));
+		}
+		rc = judge(r, st, ret, errno, 0, 0);
+		break;
+	case ST_STATE:
+		/* the kernel may still be busy with the last segment */
+		for (i = 0; ; i++) {
+			ret = ktp_info(fd, &info);
+			if (ret || info.ktpi_state == st->num ||
+			    i * 10 >= r->deftimeout * 1000)
+				break;
+			usleep(10000);
+		}
+		if (ret && (errno == EOPNOTSUPP || errno == ENOPROTOOPT))
+			rc = report(r, SKIP, "no KTP_INFO: %s",
+				    errno_str(errno));
+		else if (ret)
+			rc = report(r, FAIL, "KTP_INFO: %s", strerror(errno));
+		else if (info.ktpi_state != st->num)
+			rc = report(r, FAIL, "state %s, expected %s",
+				    ktp_state_name(info.ktpi_state) ?: "?",
+				    ktp_state_name(st->num));
+		break;
+	case ST_SOCKERR:
+		alen = sizeof(val);
+		ret = getsockopt(fd, SOL_SOCKET, SO_ERROR, &val, &alen);
+		if (ret)
+			rc = report(r, FAIL, "SO_ERROR: %s", strerror(errno));
+		else if (val != st->num)
+			rc = report(r, FAIL, "SO_ERROR %s, expected %s",
+				    val ? errno_str(val) : "0",
+				    st->num ? errno_str(st->num) : "0");
+		break;
+	default:
+		rc = report(r, BAD, "internal: not a socket call");
+	}
+	alarm(0);
+	return rc;
+}
+
+static char *read_file(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			char *b = realloc(buf, cap = len + 8192);
+
+			if (!b)
+				break;
+			buf = b;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	if (buf)
+		buf[len] = '\0';
+	return buf;
+}
+
+static int do_counter(struct run *r, const struct stmt *st)
+{
+	long long v, base = 0;
+	char *text;
+	int i;
+
+	text = read_file(SNMP_FILE);
+	if (!text) {
+		if (!r->snmp_told)
+			printf("note: %s not present: counter statements "
+			       "skipped\n", SNMP_FILE);
+		r->snmp_told = true;
+		return PASS;
+	}
+	if (!counter_find(text, st->name, &v)) {
+		free(text);
+		return report(r, FAIL, "no counter %s in %s", st->name,
+			      SNMP_FILE);
+	}
+	free(text);
+	for (i = 0; i < r->nbase; i++)
+		if (!strcasecmp(r->base[i].name, st->name))
+			break;
+	if (i < r->nbase) {
+		base = r->base[i].v;
+	} else {
+		if (r->snmp_start)
+			counter_find(r->snmp_start, st->name, &base);
+		if (i < 32) {
+			strcpy(r->base[i].name, st->name);
+			r->nbase++;
+		}
+	}
+	if (i < 32)
+		r->base[i].v = v;
+	trace(r, "counter %s %lld (%+lld)", st->name, v, v - base);
+	if (v - base != st->delta)
+		return report(r, FAIL, "%s went from %lld to %lld (%+lld), "
+			      "expected %+ld", st->name, base, v, v - base,
+			      st->delta);
+	return PASS;
+}
+
+static int run_stmt(struct run *r, const struct stmt *st)
+{
+	struct timespec ts;
+
+	r->st = st;
+	if (r->verbose)
+		printf("%d: %s\n", st->line, st->src);
+	switch (st->kind) {
+	case ST_INJECT:
+	case ST_INJECT_RAW:
+		return do_inject(r, st);
+	case ST_EXPECT:
+		return do_expect(r, st);
+	case ST_EXPECT_NONE:
+		return do_expect_none(r, st);
+	case ST_USE:
+		r->cur = st->num;
+		return PASS;
+	case ST_PEER:
+		r->pport = st->port;
+		if (st->isn_set)
+			r->peer_isn = st->isn;
+		restart(r);
+		return PASS;
+	case ST_PORT:
+		r->kport = st->port;
+		return PASS;
+	case ST_SLEEP:
+		ts.tv_sec = (time_t)st->secs;
+		ts.tv_nsec = (long)((st->secs - ts.tv_sec) * 1e9);
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		return PASS;
+	case ST_COUNTER:
+		return do_counter(r, st);
+	default:
+		return do_call(r, st);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: ktp_inject [-v] [-l] [-N] [-c] [-P PROTO] [-t SECS] [-i ISN] SCRIPT\n"
+"Run a KTP conformance script (docs/inject.md) against the kernel.\n"
+"  -v          print each statement and segment as it happens\n"
+"  -l          peer on loopback through raw sockets (one-segment tests)\n"
+"  -N          stay in the current network namespace\n"
+"  -c          only check the script's syntax\n"
+"  -P PROTO    KTP's IP protocol (default: the module's ipproto, or 253)\n"
+"  -t SECONDS  default time-out of expect, accept and recv (1.0)\n"
+"  -i ISN      the peer's initial sequence number (default: random)\n"
+"Exit status: 0 pass, 1 fail, 2 usage or script error, 4 skip.\n");
+}
+
+static uint32_t random_u32(void)
+{
+	struct timespec ts;
+	uint32_t v = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, &v, sizeof(v)) != sizeof(v))
+			v = 0;
+		close(fd);
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return v ^ (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16);
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct run r = { .tunfd = -1, .sendfd = -1, .rcvfd = -1,
+			 .deftimeout = 1.0, .proto = -1,
+			 .fd = { -1, -1 } };
+	bool isn_set = false, check_only = false;
+	char err[256], *end;
+	int c, rc = PASS, i;
+	struct script sc;
+	FILE *f;
+
+	while ((c = getopt(argc, argv, "vlNcP:t:i:h")) != -1) {
+		switch (c) {
+		case 'v':
+			r.verbose = true;
+			break;
+		case 'l':
+			r.loopback = true;
+			break;
+		case 'N':
+			r.no_netns = true;
+			break;
+		case 'c':
+			check_only = true;
+			break;
+		case 'P':
+			r.proto = (int)strtol(optarg, &end, 0);
+			if (*end || r.proto <= 0 || r.proto > 255)
+				goto usage;
+			break;
+		case 't':
+			r.deftimeout = strtod(optarg, &end);
+			if (*end || !(r.deftimeout > 0 && r.deftimeout <= 600))
+				goto usage;
+			break;
+		case 'i':
+			r.peer_isn = (uint32_t)strtoul(optarg, &end, 0);
+			if (*end)
+				goto usage;
+			isn_set = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return PASS;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1)
+		goto usage;
+	r.path = argv[optind];
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	f = fopen(r.path, "r");
+	if (!f) {
+		fprintf(stderr, "ktp_inject: %s: %s\n", r.path,
+			strerror(errno));
+		return BAD;
+	}
+	if (script_load(f, &sc, err, sizeof(err))) {
+		fclose(f);
+		printf("%s: %s\n", r.path, err);
+		return BAD;
+	}
+	fclose(f);
+	if (check_only) {
+		printf("%s: %d statements\n", r.path, sc.n);
+		script_free(&sc);
+		return PASS;
+	}
+
+	if (r.proto < 0)
+		r.proto = ktp_ipproto_param();
+	if (!isn_set)
+		r.peer_isn = random_u32();
+	r.peer_nxt = r.peer_isn;
+	r.pport = (uint16_t)(20000 + random_u32() % 10000);
+	sigaction(SIGALRM, &sa, NULL);
+
+	rc = setup(&r);
+	r.t0 = now();
+	r.tref = r.t0;
+	r.snmp_start = read_file(SNMP_FILE);
+	for (i = 0; rc == PASS && i < sc.n; i++)
+		rc = run_stmt(&r, &sc.st[i]);
+	if (rc == PASS)
+		printf("%s: pass (%d statements)\n", r.path, sc.n);
+
+	for (i = 0; i < SK_MAX; i++)
+		if (r.fd[i] >= 0)
+			close(r.fd[i]);
+	free(r.snmp_start);
+	script_free(&sc);
+	return rc;
+usage:
+	usage(stderr);
+	return BAD;
+}

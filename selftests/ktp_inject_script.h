@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The script language of ktp_inject: one statement a line, parsed into
+ * struct stmt by pure functions that the host unit tests exercise. The
+ * language is described in docs/inject.md.
+ */
+#ifndef _KTP_INJECT_SCRIPT_H
+#define _KTP_INJECT_SCRIPT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ktp_seg.h"
+
+enum stmt_kind {
+	/* socket calls on the kernel side */
+	ST_SOCKET,
+	ST_BIND,
+	ST_LISTEN,
+	ST_ACCEPT,
+	ST_CONNECT,
+	ST_CLOSE,
+	ST_SHUTDOWN,
+	ST_SEND,
+	ST_RECV,
+	ST_SETSOCKOPT,
+	/* checks and settings */
+	ST_USE,
+	ST_STATE,
+	ST_SOCKERR,
+	ST_PEER,
+	ST_PORT,
+	ST_SLEEP,
+	ST_COUNTER,
+	/* segments */
+	ST_INJECT,
+	ST_INJECT_RAW,
+	ST_EXPECT,
+	ST_EXPECT_NONE,
+};
+
+/* The two sockets a script can hold: "sock" and the accepted "child". */
+enum { SK_SOCK, SK_CHILD, SK_MAX };
+
+/* One header field of a segment statement. */
+struct field {
+	bool set;		/* given in the statement */
+	bool any;		/* given as '*' (expect only) */
+	uint32_t v;
+};
+
+struct seg_stmt {
+	int flags;		/* KTP_FLAG_* bits, -1 for '*' */
+	struct field seq;	/* relative to the sender's ISN */
+	struct field ack;	/* relative to the receiver's ISN */
+	struct field win;
+	struct field len;	/* payload bytes */
+	struct field doff;
+	struct field reserved;
+	struct field rawflags;	/* flags=0xNN replaces the flags byte */
+	/* options, in the order written (inject) */
+	uint8_t opt[KTP_SEG_MAX_OPTLEN];
+	size_t optlen;
+	bool opts_none;		/* expect: opts=none */
+	/* options to find (expect) */
+	struct field mss;
+	struct field wscale;
+	bool sack_perm;
+	struct field ts_val;
+	struct field ts_ecr;
+	bool ts;
+	int nsack;		/* -1: sack=* */
+	uint32_t sack[KTP_SEG_MAX_SACK][2];
+	int sack_off;		/* inject: the SACK option in opt[], or -1 */
+	int csum;		/* inject: KTP_BUILD_CSUM_*; expect: 0 or
+				 * 1 (csum=ok) verify, 2 (csum=*) do not
+				 */
+	uint16_t csum_raw;
+	double timeout;		/* < 0: the default */
+	bool after;
+	double after_lo;
+	double after_hi;
+};
+
+/* What a socket call must return: an errno, or a value. */
+struct call_expect {
+	bool set;
+	bool is_errno;
+	int value;
+};
+
+struct stmt {
+	enum stmt_kind kind;
+	int line;
+	char src[128];		/* the statement as written, trimmed */
+	bool blocking;		/* socket */
+	bool addr_set;		/* bind, connect: an address was given */
+	uint8_t addr[4];	/* network order; 0.0.0.0 for '*' */
+	uint16_t port;		/* bind, connect, peer, port */
+	bool isn_set;		/* peer isn=N */
+	uint32_t isn;
+	int num;		/* listen backlog, send/recv bytes, shutdown
+				 * how, state, sockerr errno, use target
+				 */
+	int optlevel;		/* setsockopt */
+	int optname;
+	int optval;
+	char name[32];		/* counter */
+	long delta;		/* counter */
+	double secs;		/* sleep, expect-none */
+	struct call_expect ret;
+	struct seg_stmt seg;
+};
+
+struct script {
+	struct stmt *st;
+	int n;
+};
+
+/*
+ * Parse one line. Returns 1 for a statement, 0 for a blank or comment
+ * line, -1 with a message in @err ("line N: ...") for a bad one.
+ */
+int script_parse_line(const char *line, int lineno, struct stmt *st,
+		      char *err, size_t errlen);
+
+/* Parse a whole file; -1 with @err at the first bad line. */
+int script_load(FILE *f, struct script *s, char *err, size_t errlen);
+void script_free(struct script *s);
+
+/* "ECONNREFUSED" <-> ECONNREFUSED for the errnos scripts may name. */
+int errno_parse(const char *name);
+const char *errno_str(int err);
+
+/* "ESTABLISHED", "SYN_RECV" or "SYN_RECEIVED", ... -> KTP_*; -1. */
+int state_parse(const char *name);
+
+/*
+ * Counters from the text of /proc/net/ktp_snmp, either as /proc/net/snmp
+ * writes them (a line of names, then a line of values, same prefix) or
+ * one "Name value" a line. Finds @name, case-insensitively.
+ */
+bool counter_find(const char *text, const char *name, long long *val);
+
+#endif /* _KTP_INJECT_SCRIPT_H */

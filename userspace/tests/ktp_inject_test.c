@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ktp_inject's script parser on the host: every statement form, the
+ * option bytes an inject line builds, the rejection of malformed lines
+ * with their line numbers, and the counters file in both layouts.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "ktp_inject_script.h"
+#include "kselftest_harness.h"
+
+static char err[256];
+
+/* Parse one line that must be a statement. */
+static struct stmt parse_ok(struct __test_metadata *_metadata,
+			    const char *line)
+{
+	struct stmt st;
+	int rc = script_parse_line(line, 7, &st, err, sizeof(err));
+
+	if (rc != 1)
+		TH_LOG("'%s': %s", line, rc < 0 ? err : "no statement");
+	EXPECT_EQ(1, rc);
+	return st;
+}
+
+#define OK(line) parse_ok(_metadata, line)
+
+TEST(blank_and_comment_lines)
+{
+	struct stmt st;
+
+	EXPECT_EQ(0, script_parse_line("", 1, &st, err, sizeof(err)));
+	EXPECT_EQ(0, script_parse_line("   \t \n", 1, &st, err, sizeof(err)));
+	EXPECT_EQ(0, script_parse_line("# inject S", 1, &st, err,
+				       sizeof(err)));
+	st = OK("listen 4   # a comment after a statement");
+	EXPECT_EQ(ST_LISTEN, st.kind);
+	EXPECT_EQ(4, st.num);
+	EXPECT_STREQ("listen 4", st.src);
+	EXPECT_EQ(7, st.line);
+}
+
+TEST(socket_calls)
+{
+	struct stmt st;
+
+	st = OK("socket");
+	EXPECT_EQ(ST_SOCKET, st.kind);
+	EXPECT_FALSE(st.blocking);
+	EXPECT_TRUE(OK("socket blocking").blocking);
+
+	st = OK("bind 8000");
+	EXPECT_EQ(ST_BIND, st.kind);
+	EXPECT_EQ(8000, st.port);
+	EXPECT_FALSE(st.addr_set);
+	st = OK("bind *:8001");
+	EXPECT_TRUE(st.addr_set);
+	EXPECT_EQ(0, st.addr[0] | st.addr[1] | st.addr[2] | st.addr[3]);
+	st = OK("bind 127.0.0.1:8002");
+	EXPECT_EQ(0, memcmp(st.addr, "\x7f\0\0\x01", 4));
+	EXPECT_EQ(8002, st.port);
+
+	EXPECT_EQ(8, OK("listen").num);
+	EXPECT_EQ(ST_ACCEPT, OK("accept").kind);
+
+	st = OK("connect 192.0.2.9:9000 expect EINPROGRESS");
+	EXPECT_EQ(ST_CONNECT, st.kind);
+	EXPECT_EQ(9000, st.port);
+	EXPECT_EQ(9, st.addr[3]);
+	EXPECT_TRUE(st.ret.set);
+	EXPECT_TRUE(st.ret.is_errno);
+	EXPECT_EQ(EINPROGRESS, st.ret.value);
+
+	EXPECT_EQ(ST_CLOSE, OK("close").kind);
+	EXPECT_EQ(SHUT_RD, OK("shutdown rd").num);
+	EXPECT_EQ(SHUT_WR, OK("shutdown wr").num);
+	EXPECT_EQ(SHUT_RDWR, OK("shutdown rdwr").num);
+
+	st = OK("send 100");
+	EXPECT_EQ(ST_SEND, st.kind);
+	EXPECT_EQ(100, st.num);
+	EXPECT_FALSE(st.ret.set);
+	st = OK("recv 100 expect 0");
+	EXPECT_EQ(ST_RECV, st.kind);
+	EXPECT_TRUE(st.ret.set);
+	EXPECT_FALSE(st.ret.is_errno);
+	EXPECT_EQ(0, st.ret.value);
+	EXPECT_EQ(EAGAIN, OK("recv 1 expect EAGAIN").ret.value);
+
+	st = OK("setsockopt KTP_NODELAY 1");
+	EXPECT_EQ(SOL_KTP, st.optlevel);
+	EXPECT_EQ(KTP_NODELAY, st.optname);
+	EXPECT_EQ(1, st.optval);
+	st = OK("setsockopt SO_LINGER 0");
+	EXPECT_EQ(SOL_SOCKET, st.optlevel);
+	EXPECT_EQ(SO_LINGER, st.optname);
+	EXPECT_EQ(4096, OK("setsockopt SO_RCVBUF 0x1000").optval);
+}
+
+TEST(checks_and_settings)
+{
+	struct stmt st;
+
+	EXPECT_EQ(SK_CHILD, OK("use child").num);
+	EXPECT_EQ(SK_SOCK, OK("use sock").num);
+	EXPECT_EQ(KTP_ESTABLISHED, OK("state ESTABLISHED").num);
+	EXPECT_EQ(KTP_SYN_RECV, OK("state SYN_RECEIVED").num);
+	EXPECT_EQ(KTP_SYN_RECV, OK("state SYN_RECV").num);
+	EXPECT_EQ(KTP_FIN_WAIT1, OK("state FIN_WAIT_1").num);
+	EXPECT_EQ(KTP_CLOSE, OK("state CLOSED").num);
+	EXPECT_EQ(ECONNREFUSED, OK("sockerr ECONNREFUSED").num);
+	EXPECT_EQ(0, OK("sockerr 0").num);
+
+	st = OK("peer 40000 isn=4294967000");
+	EXPECT_EQ(ST_PEER, st.kind);
+	EXPECT_EQ(40000, st.port);
+	EXPECT_TRUE(st.isn_set);
+	EXPECT_EQ(4294967000u, st.isn);
+	EXPECT_FALSE(OK("peer 1").isn_set);
+	EXPECT_EQ(9999, OK("port 9999").port);
+
+	st = OK("sleep 0.25");
+	EXPECT_EQ(ST_SLEEP, st.kind);
+	EXPECT_EQ(0.25, st.secs);
+	st = OK("expect-none 1.5");
+	EXPECT_EQ(ST_EXPECT_NONE, st.kind);
+	EXPECT_EQ(1.5, st.secs);
+
+	st = OK("counter InCsumErrors +1");
+	EXPECT_EQ(ST_COUNTER, st.kind);
+	EXPECT_STREQ("InCsumErrors", st.name);
+	EXPECT_EQ(1, st.delta);
+	EXPECT_EQ(-2, OK("counter CurrEstab -2").delta);
+}
+
+TEST(inject_builds_options_in_order)
+{
+	static const uint8_t want[] = {
+		KTPOPT_MSS, 4, 0x05, 0xb4,
+		KTPOPT_WSCALE, 3, 7,
+		KTPOPT_SACK_PERM, 2,
+		KTPOPT_NOP,
+		KTPOPT_TIMESTAMP, 10, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff,
+		KTPOPT_EOL,
+	};
+	struct stmt st;
+
+	st = OK("inject S seq=0 win=65535 mss=1460 wscale=7 sackOK nop "
+		"ts=1:4294967295 eol");
+	EXPECT_EQ(ST_INJECT, st.kind);
+	EXPECT_EQ(KTP_FLAG_SYN, st.seg.flags);
+	EXPECT_TRUE(st.seg.seq.set);
+	EXPECT_EQ(0, st.seg.seq.v);
+	EXPECT_EQ(65535, st.seg.win.v);
+	EXPECT_FALSE(st.seg.ack.set);
+	ASSERT_EQ(sizeof(want), st.seg.optlen);
+	EXPECT_EQ(0, memcmp(want, st.seg.opt, sizeof(want)));
+	EXPECT_EQ(-1, st.seg.sack_off);
+}
+
+TEST(inject_sack_blocks)
+{
+	struct stmt st = OK("inject . seq=1 ack=1 nop nop sack=1:101,201:301");
+
+	EXPECT_EQ(KTP_FLAG_ACK, st.seg.flags);
+	EXPECT_EQ(2, st.seg.nsack);
+	EXPECT_EQ(201, st.seg.sack[1][0]);
+	EXPECT_EQ(301, st.seg.sack[1][1]);
+	/* the blocks are written against the kernel's ISN at run time */
+	EXPECT_EQ(2, st.seg.sack_off);
+	EXPECT_EQ(2 + 2 + 16, st.seg.optlen);
+	EXPECT_EQ(KTPOPT_SACK, st.seg.opt[2]);
+	EXPECT_EQ(18, st.seg.opt[3]);
+}
+
+TEST(inject_raw_fields)
+{
+	struct stmt st;
+
+	st = OK("inject-raw S seq=0 csum=bad");
+	EXPECT_EQ(ST_INJECT_RAW, st.kind);
+	EXPECT_EQ(KTP_BUILD_CSUM_BAD, st.seg.csum);
+	st = OK("inject-raw S csum=0xbeef doff=3 reserved=1 flags=0x42 len=7");
+	EXPECT_EQ(KTP_BUILD_CSUM_RAW, st.seg.csum);
+	EXPECT_EQ(0xbeef, st.seg.csum_raw);
+	EXPECT_EQ(3, st.seg.doff.v);
+	EXPECT_EQ(1, st.seg.reserved.v);
+	EXPECT_TRUE(st.seg.rawflags.set);
+	EXPECT_EQ(0x42, st.seg.rawflags.v);
+	EXPECT_EQ(7, st.seg.len.v);
+	EXPECT_EQ(KTP_FLAG_FIN | KTP_FLAG_PSH | KTP_FLAG_ACK,
+		  OK("inject FP. len=10").seg.flags);
+}
+
+TEST(expect_patterns)
+{
+	struct stmt st;
+
+	st = OK("expect S. seq=0 ack=1 win=* mss=* timeout=2.5");
+	EXPECT_EQ(ST_EXPECT, st.kind);
+	EXPECT_EQ(KTP_FLAG_SYN | KTP_FLAG_ACK, st.seg.flags);
+	EXPECT_TRUE(st.seg.win.set);
+	EXPECT_TRUE(st.seg.win.any);
+	EXPECT_TRUE(st.seg.mss.any);
+	EXPECT_FALSE(st.seg.len.set);
+	EXPECT_EQ(2.5, st.seg.timeout);
+	/* expect builds no option bytes: it matches them */
+	EXPECT_EQ(0, st.seg.optlen);
+
+	st = OK("expect * seq=* after=0.9..1.5");
+	EXPECT_EQ(-1, st.seg.flags);
+	EXPECT_TRUE(st.seg.seq.any);
+	EXPECT_TRUE(st.seg.after);
+	EXPECT_EQ(0.9, st.seg.after_lo);
+	EXPECT_EQ(1.5, st.seg.after_hi);
+	EXPECT_EQ(-1, st.seg.timeout);
+
+	st = OK("expect . opts=none csum=ok len=0 doff=5");
+	EXPECT_TRUE(st.seg.opts_none);
+	EXPECT_EQ(1, st.seg.csum);
+	EXPECT_TRUE(st.seg.len.set);
+	EXPECT_EQ(5, st.seg.doff.v);
+
+	st = OK("expect . sackOK wscale=7 ts=*:5 sack=1:2");
+	EXPECT_TRUE(st.seg.sack_perm);
+	EXPECT_EQ(7, st.seg.wscale.v);
+	EXPECT_TRUE(st.seg.ts);
+	EXPECT_TRUE(st.seg.ts_val.any);
+	EXPECT_EQ(5, st.seg.ts_ecr.v);
+	EXPECT_EQ(1, st.seg.nsack);
+	EXPECT_EQ(-1, OK("expect . sack=*").seg.nsack);
+	EXPECT_EQ(0, OK("expect .").seg.csum);
+	EXPECT_EQ(2, OK("expect . csum=*").seg.csum);
+}
+
+TEST(malformed_lines_rejected)
+{
+	static const struct {
+		const char *line;
+		const char *msg;
+	} bad[] = {
+		{ "frobnicate 1", "line 3: unknown statement 'frobnicate'" },
+		{ "bind", "line 3: bind [ADDR:]PORT" },
+		{ "bind 70000", "line 3: bad port '70000'" },
+		{ "bind 0", "line 3: bad port '0'" },
+		{ "bind 1.2.3:80", "line 3: bad IPv4 address '1.2.3'" },
+		{ "connect *:80", "line 3: '*' is no address to reach" },
+		{ "listen x", "line 3: listen [BACKLOG]" },
+		{ "accept now", "line 3: accept takes no arguments" },
+		{ "shutdown both", "line 3: shutdown rd|wr|rdwr" },
+		{ "send -1", "line 3: send BYTES (up to 1048576)" },
+		{ "recv 2000000", "line 3: recv BYTES (up to 1048576)" },
+		{ "connect 80 expect EBOGUS", "line 3: unknown errno 'EBOGUS'" },
+		{ "setsockopt SO_FOO 1", "line 3: unknown socket option 'SO_FOO'" },
+		{ "use other", "line 3: use sock|child" },
+		{ "state OPEN", "line 3: state NAME (ESTABLISHED, SYN_SENT, ...)" },
+		{ "sockerr 5", "line 3: sockerr ERRNO|0" },
+		{ "peer 1 isn=x", "line 3: peer PORT [isn=N]" },
+		{ "sleep 61", "line 3: sleep SECONDS (up to 60)" },
+		{ "expect-none -1", "line 3: expect-none SECONDS (up to 60)" },
+		{ "counter InSegs 1", "line 3: counter NAME +N: bad '1'" },
+		{ "inject", "line 3: segments need flags, like S or S. or ." },
+		{ "inject SYN", "line 3: bad flags 'SYN' (letters of FSRP.)" },
+		{ "inject * seq=0", "line 3: bad flags '*' (letters of FSRP.)" },
+		{ "inject S seq=*", "line 3: seq=* only matches, in expect" },
+		{ "inject S seq=1 seq=2", "line 3: seq given twice" },
+		{ "inject S seq=-1", "line 3: bad value '-1' for seq" },
+		{ "inject S seq=4294967296",
+		  "line 3: bad value '4294967296' for seq" },
+		{ "inject S win=65536", "line 3: bad value '65536' for win" },
+		{ "inject S csum=bad", "line 3: csum=bad is for inject-raw" },
+		{ "inject S doff=3", "line 3: doff= is for inject-raw" },
+		{ "expect S flags=0x40", "line 3: flags= is for inject-raw" },
+		{ "inject S timeout=1", "line 3: timeout= is for expect" },
+		{ "expect S after=2..1", "line 3: bad after=2..1" },
+		{ "expect S after=1", "line 3: after= wants LO..HI seconds" },
+		{ "expect S nop", "line 3: 'nop' is for inject" },
+		{ "expect S csum=bad", "line 3: csum=bad is for inject-raw" },
+		{ "inject S opts=none",
+		  "line 3: opts=none is the only opts=, in expect" },
+		{ "inject S bogus", "line 3: unknown word 'bogus'" },
+		{ "inject S color=red", "line 3: unknown field 'color='" },
+		{ "inject S sack=1-2", "line 3: SACK block '1-2' is not START:END" },
+		{ "inject S ts=1", "line 3: ts= wants VAL:ECR" },
+		{ "inject S sack=1:2,3:4,5:6,7:8,9:10",
+		  "line 3: more than 4 SACK blocks" },
+		{ "inject S sack=1:2,3:4,5:6,7:8 mss=1 wscale=1",
+		  "line 3: options longer than 40 bytes" },
+	};
+	struct stmt st;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-1, script_parse_line(bad[i].line, 3, &st, err,
+						sizeof(err)));
+		EXPECT_STREQ(bad[i].msg, err) {
+			TH_LOG("for '%s'", bad[i].line);
+		}
+	}
+}
+
+TEST(load_reports_the_bad_line)
+{
+	static const char text[] =
+		"# a script\n"
+		"socket\n"
+		"\n"
+		"bind 8000\n"
+		"listen 8 9\n"
+		"accept\n";
+	struct script sc;
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+
+	ASSERT_NE(NULL, f);
+	EXPECT_EQ(-1, script_load(f, &sc, err, sizeof(err)));
+	EXPECT_STREQ("line 5: listen [BACKLOG]", err);
+	EXPECT_EQ(NULL, sc.st);
+	fclose(f);
+}
+
+TEST(load_a_script)
+{
+	static const char text[] =
+		"socket\n"
+		"bind 8000\n"
+		"listen 8\n"
+		"# the peer\n"
+		"inject S seq=0 win=65535 mss=1460\n"
+		"expect S. seq=0 ack=1\n"
+		"inject . seq=1 ack=1\n"
+		"accept\n"
+		"state ESTABLISHED";		/* no newline at the end */
+	struct script sc;
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(0, script_load(f, &sc, err, sizeof(err)));
+	fclose(f);
+	ASSERT_EQ(8, sc.n);
+	EXPECT_EQ(ST_INJECT, sc.st[3].kind);
+	EXPECT_EQ(5, sc.st[3].line);
+	EXPECT_EQ(ST_STATE, sc.st[7].kind);
+	EXPECT_EQ(9, sc.st[7].line);
+	script_free(&sc);
+}
+
+TEST(errno_and_state_names)
+{
+	EXPECT_EQ(ECONNRESET, errno_parse("ECONNRESET"));
+	EXPECT_EQ(-1, errno_parse("econnreset"));
+	EXPECT_STREQ("ETIMEDOUT", errno_str(ETIMEDOUT));
+	EXPECT_STREQ("errno 9999", errno_str(9999));
+	EXPECT_EQ(KTP_LAST_ACK, state_parse("LAST_ACK"));
+	EXPECT_EQ(-1, state_parse("last_ack"));
+}
+
+TEST(counters_snmp_layout)
+{
+	static const char text[] =
+		"Ktp: ActiveOpens PassiveOpens InSegs InCsumErrors\n"
+		"Ktp: 1 2 30 4\n"
+		"KtpExt: Other\n"
+		"KtpExt: 5\n";
+	long long v = -1;
+
+	EXPECT_TRUE(counter_find(text, "InCsumErrors", &v));
+	EXPECT_EQ(4, v);
+	EXPECT_TRUE(counter_find(text, "insegs", &v));
+	EXPECT_EQ(30, v);
+	EXPECT_TRUE(counter_find(text, "Other", &v));
+	EXPECT_EQ(5, v);
+	EXPECT_FALSE(counter_find(text, "Ktp", &v));
+	EXPECT_FALSE(counter_find(text, "OutRsts", &v));
+}
+
+TEST(counters_line_layout)
+{
+	static const char text[] =
+		"InSegs 12\n"
+		"OutRsts: 3\n"
+		"Header: Without Values\n"
+		"InCsumErrors    7\n";
+	long long v = -1;
+
+	EXPECT_TRUE(counter_find(text, "InSegs", &v));
+	EXPECT_EQ(12, v);
+	EXPECT_TRUE(counter_find(text, "OutRsts", &v));
+	EXPECT_EQ(3, v);
+	EXPECT_TRUE(counter_find(text, "InCsumErrors", &v));
+	EXPECT_EQ(7, v);
+	EXPECT_FALSE(counter_find(text, "In", &v));
+	EXPECT_FALSE(counter_find("", "InSegs", &v));
+}
+
+TEST_HARNESS_MAIN
