@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The demo, inside the test VM: two scenes over KTP on loopback, with the
+# segments as ktpdump saw them and each side's state path as the kernel's
+# own tracepoint (ktp:ktp_set_state) recorded it.
+
+cd "$(dirname "$0")" || exit 1
+T=/sys/kernel/tracing
+PORT=7000
+rc=0
+
+# KTP_SYN_RECV -> SYN_RECEIVED, KTP_FIN_WAIT1 -> FIN_WAIT_1, ...
+pretty() {
+	sed -e 's/KTP_CLOSE$/CLOSED/' -e 's/KTP_SYN_RECV/SYN_RECEIVED/' \
+	    -e 's/KTP_FIN_WAIT\([12]\)/FIN_WAIT_\1/' -e 's/^KTP_//'
+}
+
+# path SPORT DPORT [LISTENER_PORT]: the chain of states of one side of a
+# connection, prefixed by its listener's first transition when it has one.
+path() {
+	{
+		[ -n "$3" ] && grep "sport=$3 dport=0 " /tmp/trace | head -n1
+		grep "sport=$1 dport=$2 " /tmp/trace
+	} | sed 's/.*oldstate=\([A-Z_0-9]*\) newstate=\([A-Z_0-9]*\).*/\1 \2/' |
+	awk 'NR == 1 { printf "%s", $1 } { printf " %s", $2 } END { print "" }' |
+	tr ' ' '\n' | pretty | tr '\n' ' ' | sed 's/ $//; s/ / -> /g'
+}
+
+# wait_closed SPORT DPORT: until the TIME_WAIT entry's end is traced.
+wait_closed() {
+	i=0
+	while [ $i -lt 100 ]; do
+		grep -q "sport=$1 dport=$2 .*oldstate=KTP_TIME_WAIT newstate=KTP_CLOSE" \
+			$T/trace && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+scene() {
+	name=$1 port=$2
+	echo > $T/trace
+	./ktpdump -i lo -X > /tmp/dump 2>&1 &
+	dump=$!
+	sleep 0.3
+	./ktpdemo "$name" "$port" > /tmp/demo.out || rc=1
+	cport=$(sed -n 's/^client-port //p' /tmp/demo.out)
+	grep -v '^client-port' /tmp/demo.out | sort -s -k1,1 | sed 's/^/   /'
+	wait_closed "$cport" "$port" || { echo "   (TIME_WAIT did not end)"; rc=1; }
+	sleep 0.2
+	kill "$dump" 2>/dev/null
+	wait "$dump" 2>/dev/null
+	cp $T/trace /tmp/trace
+	echo
+	echo "-- the segments (ktpdump; seq/ack relative to each side's ISN x, y)"
+	sed 's/^/   /' /tmp/dump
+	echo
+	echo "-- state paths, from the ktp:ktp_set_state tracepoint"
+	client=$(path "$cport" "$port")
+	server=$(path "$port" "$cport" "$port")
+	echo "   client: $client"
+	echo "   server: $server"
+}
+
+echo 1 > $T/events/ktp/ktp_set_state/enable
+echo "== KTP $(cat /sys/module/ktp/parameters/family) loaded (IP protocol $(cat /sys/module/ktp/parameters/ipproto))"
+echo 2 > /proc/sys/net/ktp/tw_timeout
+echo "== TIME_WAIT shortened to 2 s for the demo (sysctl net.ktp.tw_timeout=2; default 60)"
+echo
+echo "== scene 1: connect, exchange a greeting, close (client first)"
+scene greeting $PORT
+want_c="CLOSED -> SYN_SENT -> ESTABLISHED -> FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT -> CLOSED"
+want_s="CLOSED -> LISTEN -> SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED"
+[ "$client" = "$want_c" ] || { echo "   client path differs from: $want_c"; rc=1; }
+[ "$server" = "$want_s" ] || { echo "   server path differs from: $want_s"; rc=1; }
+
+echo
+echo "== scene 2: half-close: the side that sent FIN keeps receiving"
+scene halfclose $((PORT + 1))
+
+echo
+[ $rc = 0 ] && echo "== demo done: both paths as RFC 9293 draws them" ||
+	echo "== demo FAILED"
+exit $rc
