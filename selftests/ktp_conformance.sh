@@ -4,6 +4,9 @@
 # The conformance scripts in inject/: each one runs through ktp_inject,
 # which plays the kernel's peer segment by segment, and is one test point.
 # A script whose feature the module lacks yet is a skip, not a failure.
+# Each script ends with the kernel's side gone (a RST ends what is left),
+# and a last test point checks that nothing holds the module afterwards:
+# ktp_module.sh, which runs next, unloads it.
 #
 #   ktp_conformance.sh [script.pkt...]	default: every inject/*.pkt
 
@@ -15,7 +18,11 @@ if [ $# -eq 0 ]; then
 	[ -e "$1" ] || { echo "no scripts in $dir/inject"; exit $KSFT_SKIP; }
 fi
 
-ktap_plan $#
+# the module's reference count, from /proc/modules
+refs() { sed -n 's/^ktp [0-9]* \([0-9]*\) .*/\1/p' /proc/modules; }
+
+before=$(refs)
+ktap_plan $(($# + 1))
 for script in "$@"; do
 	name=$(basename "$script" .pkt)
 	out=$("$dir/ktp_inject" "$script" 2>&1)
@@ -27,4 +34,14 @@ for script in "$@"; do
 	*) ktap_fail "$name" ;;
 	esac
 done
+
+# every script ran in a network namespace of its own, which the kernel
+# dismantles in the background: give it a few seconds
+i=0
+while [ "$(refs)" != "$before" ] && [ $i -lt 30 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+diag "module references: $before before, $(refs) after"
+ktap_check "no_references_left" '[ "$(refs)" = "$before" ]'
 ktap_finish
