@@ -333,14 +333,37 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ktp_write_xmit(sk);
 }
 
+/* Simultaneous open, RFC 9293 figure 8, line 7: in SYN_RECV the peer's
+ * SYN-ACK repeats a SYN we already counted. It is the ACK of ours that
+ * matters: take it as that.
+ */
+static void ktp_strip_crossed_synack(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (sk->sk_state == KTP_SYN_RECV &&
+	    (cb->flags & (KTP_FLAG_SYN | KTP_FLAG_ACK)) ==
+	    (KTP_FLAG_SYN | KTP_FLAG_ACK) &&
+	    cb->seq + 1 == kp->rcv_nxt && cb->end_seq == kp->rcv_nxt &&
+	    cb->ack_seq == kp->snd_nxt) {
+		cb->seq = kp->rcv_nxt;
+		cb->flags &= ~KTP_FLAG_SYN;
+	}
+}
+
 /* Synchronized states: the checks in order. */
 static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 end_seq = cb->end_seq;
-	u8 flags = cb->flags;
+	u32 end_seq;
 	bool fin, queued;
+	u8 flags;
+
+	ktp_strip_crossed_synack(sk, skb);
+	end_seq = cb->end_seq;
+	flags = cb->flags;
 
 	if (!ktp_sequence_ok(kp, skb)) {
 		if (!(flags & KTP_FLAG_RST)) {
