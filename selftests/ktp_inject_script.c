@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ktp_inject's script parser: text in, struct stmt out, nothing else.
+ * ktp_inject's script parser (text in, struct stmt out) and its matcher
+ * (an expect line against a parsed segment): nothing else.
  */
 #include <errno.h>
 #include <math.h>
@@ -671,6 +672,90 @@ void script_free(struct script *s)
 	free(s->st);
 	s->st = NULL;
 	s->n = 0;
+}
+
+/* A header field against its pattern: false, with @why, if it differs. */
+static bool field_ok(const struct field *f, uint32_t got, const char *what,
+		     char *why, size_t n)
+{
+	if (!f->set || f->any || got == f->v)
+		return true;
+	snprintf(why, n, "%s %u, expected %u", what, got, f->v);
+	return false;
+}
+
+const char *seg_mismatch(const struct seg_stmt *g, const struct ktp_seg *seg,
+			 const struct seq_base *b, char *why, size_t n)
+{
+	const struct ktp_seg_opts *o = &seg->opts;
+	uint32_t seq = seg->seq - (b->have_kisn ? b->kisn : 0);
+	uint32_t ack = seg->ack - b->peer_isn;
+	char f1[8], f2[8];
+	int i;
+
+	if (g->flags >= 0 && seg->flags != g->flags) {
+		snprintf(why, n, "flags [%s], expected [%s]",
+			 ktp_flags_str(seg->flags, f1),
+			 ktp_flags_str((uint8_t)g->flags, f2));
+		return why;
+	}
+	if (!field_ok(&g->seq, seq, b->have_kisn ? "seq" : "seq (absolute)",
+		      why, n) ||
+	    !field_ok(&g->ack, ack, "ack", why, n) ||
+	    !field_ok(&g->win, seg->window, "win", why, n) ||
+	    !field_ok(&g->len, (uint32_t)seg->paylen, "length", why, n) ||
+	    !field_ok(&g->doff, seg->doff, "doff", why, n) ||
+	    !field_ok(&g->reserved, seg->reserved, "reserved", why, n))
+		return why;
+	if (g->opts_none && (seg->optlen && (o->count || seg->opt[0] != 0))) {
+		snprintf(why, n, "options present, expected none");
+		return why;
+	}
+	if (g->mss.set && (o->mss < 0 || (!g->mss.any &&
+					  (uint32_t)o->mss != g->mss.v))) {
+		snprintf(why, n, "mss %d, expected %s", o->mss,
+			 g->mss.any ? "one" : "another");
+		return why;
+	}
+	if (g->wscale.set && (o->wscale < 0 ||
+			      (!g->wscale.any &&
+			       (uint32_t)o->wscale != g->wscale.v))) {
+		snprintf(why, n, "wscale %d, expected %s", o->wscale,
+			 g->wscale.any ? "one" : "another");
+		return why;
+	}
+	if (g->sack_perm && !o->sack_perm) {
+		snprintf(why, n, "no sackOK");
+		return why;
+	}
+	if (g->ts && (!o->ts ||
+		      (g->ts_val.set && !g->ts_val.any &&
+		       o->ts_val != g->ts_val.v) ||
+		      (g->ts_ecr.set && !g->ts_ecr.any &&
+		       o->ts_ecr != g->ts_ecr.v))) {
+		snprintf(why, n, "timestamps differ");
+		return why;
+	}
+	if (g->nsack > 0) {
+		bool same = o->nsack == g->nsack;
+
+		for (i = 0; same && i < g->nsack; i++)
+			same = o->sack[i][0] - b->peer_isn == g->sack[i][0] &&
+			       o->sack[i][1] - b->peer_isn == g->sack[i][1];
+		if (!same) {
+			snprintf(why, n, "SACK blocks differ");
+			return why;
+		}
+	} else if (g->nsack < 0 && !o->nsack) {
+		snprintf(why, n, "no SACK blocks");
+		return why;
+	}
+	if (g->csum != 2 && seg->csum != KTP_CSUM_OK &&
+	    !(b->partial_ok && seg->csum == KTP_CSUM_PARTIAL)) {
+		snprintf(why, n, "bad checksum 0x%04x", seg->check);
+		return why;
+	}
+	return NULL;
 }
 
 /* Is @s a whole number? */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The script language of ktp_inject: one statement a line, parsed into
- * struct stmt by pure functions that the host unit tests exercise. The
- * language is described in docs/inject.md.
+ * struct stmt, and the matching of the kernel's segments against expect
+ * lines; pure functions that the host unit tests exercise. The language
+ * is described in docs/inject.md.
  */
 #ifndef _KTP_INJECT_SCRIPT_H
 #define _KTP_INJECT_SCRIPT_H
@@ -136,6 +137,21 @@ const char *errno_str(int err);
 
 /* "ESTABLISHED", "SYN_RECV" or "SYN_RECEIVED", ... -> KTP_*; -1. */
 int state_parse(const char *name);
+
+/* What an expect's numbers count from. */
+struct seq_base {
+	bool have_kisn;		/* else the kernel's numbers are absolute */
+	uint32_t kisn;
+	uint32_t peer_isn;
+	bool partial_ok;	/* accept offload's partial checksums */
+};
+
+/*
+ * How the kernel's segment @seg differs from the expect pattern @g: NULL
+ * when it matches, else @why ("ack 1, expected 2").
+ */
+const char *seg_mismatch(const struct seg_stmt *g, const struct ktp_seg *seg,
+			 const struct seq_base *b, char *why, size_t n);
 
 /*
  * Counters from the text of /proc/net/ktp_snmp, either as /proc/net/snmp

@@ -397,4 +397,107 @@ TEST(counters_line_layout)
 	EXPECT_FALSE(counter_find("", "InSegs", &v));
 }
 
+/* The kernel's SYN-ACK (ISN 7000) to a peer whose ISN is 1000. */
+static struct ktp_seg kernel_seg(uint8_t flags, const uint8_t *opt,
+				 size_t optlen, int csum)
+{
+	static const uint8_t k[4] = { 192, 0, 2, 1 }, p[4] = { 192, 0, 2, 2 };
+	static uint8_t pkt[128];
+	struct ktp_seg_spec sp = {
+		.sport = 8000, .dport = 40000, .seq = 7000, .ack = 1001,
+		.flags = flags, .doff = -1, .window = 65535, .opt = opt,
+		.optlen = optlen, .csum = csum, .csum_raw = 0x1234,
+	};
+	struct ktp_seg seg;
+	long n = ktp_seg_build(pkt + 20, sizeof(pkt) - 20, &sp, AF_INET, k, p,
+			       253);
+
+	ktp_ip4_wrap(pkt, k, p, 253, (size_t)n, 0);
+	ktp_seg_from_ip(&seg, pkt, 20 + (size_t)n, 253);
+	return seg;
+}
+
+/* The verdict of expect line @line on @seg: "" for a match. */
+static const char *verdict(struct __test_metadata *_metadata,
+			   const char *line, const struct ktp_seg *seg,
+			   bool have_kisn)
+{
+	struct seq_base b = { .have_kisn = have_kisn, .kisn = 7000,
+			      .peer_isn = 1000 };
+	static char why[128];
+	struct stmt st = parse_ok(_metadata, line);
+
+	return seg_mismatch(&st.seg, seg, &b, why, sizeof(why)) ?: "";
+}
+
+#define VERDICT(line, seg) verdict(_metadata, line, &(seg), true)
+
+TEST(expect_matches_synack)
+{
+	static const uint8_t mss[] = { KTPOPT_MSS, 4, 0x05, 0xb4 };
+	struct ktp_seg seg = kernel_seg(KTP_FLAG_SYN | KTP_FLAG_ACK, mss, 4,
+					KTP_BUILD_CSUM_OK);
+
+	EXPECT_STREQ("", VERDICT("expect S. seq=0 ack=1 mss=* win=65535", seg));
+	EXPECT_STREQ("", VERDICT("expect * len=0 mss=1460 doff=6", seg));
+	EXPECT_STREQ("ack 1, expected 2", VERDICT("expect S. ack=2", seg));
+	EXPECT_STREQ("seq 0, expected 1", VERDICT("expect S. seq=1", seg));
+	EXPECT_STREQ("flags [S.], expected [S]", VERDICT("expect S", seg));
+	EXPECT_STREQ("win 65535, expected 1", VERDICT("expect S. win=1", seg));
+	EXPECT_STREQ("length 0, expected 5", VERDICT("expect S. len=5", seg));
+	EXPECT_STREQ("mss 1460, expected another",
+		     VERDICT("expect S. mss=536", seg));
+	EXPECT_STREQ("wscale -1, expected one",
+		     VERDICT("expect S. wscale=*", seg));
+	EXPECT_STREQ("no sackOK", VERDICT("expect S. sackOK", seg));
+	EXPECT_STREQ("timestamps differ", VERDICT("expect S. ts=*", seg));
+	EXPECT_STREQ("options present, expected none",
+		     VERDICT("expect S. opts=none", seg));
+	EXPECT_STREQ("no SACK blocks", VERDICT("expect S. sack=*", seg));
+	/* before the kernel's ISN is known its numbers are absolute */
+	EXPECT_STREQ("", verdict(_metadata, "expect S. seq=7000", &seg,
+				 false));
+	EXPECT_STREQ("seq (absolute) 7000, expected 0",
+		     verdict(_metadata, "expect S. seq=0", &seg, false));
+}
+
+TEST(expect_matches_options)
+{
+	static const uint8_t opt[] = {
+		KTPOPT_NOP, KTPOPT_NOP,
+		KTPOPT_TIMESTAMP, 10, 0, 0, 0, 5, 0, 0, 0, 6,
+		KTPOPT_SACK, 10, 0, 0, 0x04, 0x4d, 0, 0, 0x04, 0xb1,
+	};
+	struct ktp_seg seg = kernel_seg(KTP_FLAG_ACK, opt, sizeof(opt),
+					KTP_BUILD_CSUM_OK);
+
+	/* SACK blocks name the peer's sequence space: 1101 is 101 */
+	EXPECT_STREQ("", VERDICT("expect . sack=101:201 ts=5:6", seg));
+	EXPECT_STREQ("", VERDICT("expect . sack=* ts=*:6", seg));
+	EXPECT_STREQ("SACK blocks differ", VERDICT("expect . sack=1:2", seg));
+	EXPECT_STREQ("SACK blocks differ",
+		     VERDICT("expect . sack=101:201,1:2", seg));
+	EXPECT_STREQ("timestamps differ", VERDICT("expect . ts=5:7", seg));
+	EXPECT_STREQ("options present, expected none",
+		     VERDICT("expect . opts=none", seg));
+}
+
+TEST(expect_checks_the_checksum)
+{
+	struct ktp_seg bad = kernel_seg(KTP_FLAG_ACK, NULL, 0,
+					KTP_BUILD_CSUM_RAW);
+	struct seq_base b = { .kisn = 7000, .peer_isn = 1000 };
+	char why[64];
+	struct stmt st = OK("expect .");
+
+	EXPECT_STREQ("bad checksum 0x1234", VERDICT("expect .", bad));
+	EXPECT_STREQ("bad checksum 0x1234", VERDICT("expect . csum=ok", bad));
+	EXPECT_STREQ("", VERDICT("expect . csum=*", bad));
+	/* offload's partial sums pass only where offload happens */
+	bad.csum = KTP_CSUM_PARTIAL;
+	EXPECT_NE(NULL, seg_mismatch(&st.seg, &bad, &b, why, sizeof(why)));
+	b.partial_ok = true;
+	EXPECT_EQ(NULL, seg_mismatch(&st.seg, &bad, &b, why, sizeof(why)));
+}
+
 TEST_HARNESS_MAIN
