@@ -382,8 +382,10 @@ static int next_seg(struct run *r, double deadline, struct ktp_seg *seg,
 		}
 		if (!r->kport)
 			r->kport = seg->sport;
-		/* learn the kernel's ISN from its SYN, and where it is */
-		if (seg->flags & KTP_FLAG_SYN) {
+		/* learn the kernel's ISN from its first SYN, once: a later
+		 * SYN or SYN-ACK of the conversation must carry the same
+		 */
+		if ((seg->flags & KTP_FLAG_SYN) && !r->have_kisn) {
 			r->have_kisn = true;
 			r->kisn = seg->seq;
 		}
