@@ -42,7 +42,7 @@ wait_closed() {
 scene() {
 	name=$1 port=$2
 	echo > $T/trace
-	./ktpdump -i lo -X > /tmp/dump 2>&1 &
+	./ktpdump -i lo -X > /tmp/dump 2>/dev/null &
 	dump=$!
 	sleep 0.3
 	./ktpdemo "$name" "$port" > /tmp/demo.out || rc=1
