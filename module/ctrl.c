@@ -63,6 +63,20 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_jiffies,
 	},
+	{
+		/* milliseconds: the RTO never goes below this */
+		.procname	= "rto_min",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_ms_jiffies,
+	},
+	{
+		/* milliseconds an ACK of in-order data may wait; 0: never */
+		.procname	= "delack",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_ms_jiffies,
+	},
 	{}
 };
 
@@ -73,6 +87,8 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->retries2 = 15;		/* as tcp_retries2 */
 	kn->fin_timeout = 60 * HZ;	/* as tcp_fin_timeout */
 	kn->tw_timeout = 60 * HZ;	/* as TCP_TIMEWAIT_LEN */
+	kn->rto_min = HZ / 5;		/* as TCP_RTO_MIN, 200 ms */
+	kn->delack = HZ / 25;		/* as TCP_DELACK_MIN, 40 ms */
 }
 
 static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
@@ -88,6 +104,8 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[2].data = &kn->retries2;
 	table[3].data = &kn->fin_timeout;
 	table[4].data = &kn->tw_timeout;
+	table[5].data = &kn->rto_min;
+	table[6].data = &kn->delack;
 
 	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
 	if (!kn->sysctl_hdr) {

@@ -17,19 +17,20 @@
 #include "protocol.h"
 
 /**
- * ktp_parse_mss - the MSS option of a SYN segment
+ * ktp_parse_syn_opts - the options a SYN or SYN-ACK carries
  * @skb: the segment, header still reachable through ktp_hdr()
+ * @o: filled: MSS (0 if absent), window shift (-1 if absent)
  *
  * Malformed options end the walk: what was read until then counts.
- *
- * Return: the MSS, or 0 when the option is absent.
  */
-int ktp_parse_mss(const struct sk_buff *skb)
+void ktp_parse_syn_opts(const struct sk_buff *skb, struct ktp_syn_opts *o)
 {
 	const struct ktphdr *th = ktp_hdr(skb);
 	const u8 *opt = (const u8 *)(th + 1);
 	int left = th->doff * 4 - KTP_HDR_LEN;
 
+	o->mss = 0;
+	o->wscale = -1;
 	while (left > 0) {
 		u8 kind = opt[0], len;
 
@@ -46,11 +47,22 @@ int ktp_parse_mss(const struct sk_buff *skb)
 		if (len < 2 || len > left)
 			break;
 		if (kind == KTPOPT_MSS && len == KTPOLEN_MSS)
-			return get_unaligned_be16(opt + 2);
+			o->mss = get_unaligned_be16(opt + 2);
+		else if (kind == KTPOPT_WSCALE && len == KTPOLEN_WSCALE)
+			o->wscale = min_t(u8, opt[2], KTP_MAX_WSCALE);
 		opt += len;
 		left -= len;
 	}
-	return 0;
+}
+
+/* The peer's window in bytes; a SYN's field is never scaled. */
+static u32 ktp_peer_window(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+	if (cb->flags & KTP_FLAG_SYN)
+		return cb->window;
+	return (u32)cb->window << kp->snd_wscale;
 }
 
 /* RFC 9293 3.10.7.4, first check: does any of it fall in the window? */
@@ -82,27 +94,88 @@ static void ktp_send_challenge_ack(struct sock *sk)
 	ktp_send_ack(sk);
 }
 
-/* Free what the peer acknowledged, and restart the retransmission clock. */
+/* Congestion avoidance and slow start on @acked newly ACKed segments
+ * (RFC 5681 3.1).
+ */
+static void ktp_cong_avoid(struct ktp_sock *kp, u32 acked)
+{
+	if (kp->snd_cwnd < kp->snd_ssthresh) {
+		kp->snd_cwnd += acked;
+		return;
+	}
+	kp->cwnd_cnt += acked;
+	if (kp->cwnd_cnt >= kp->snd_cwnd) {
+		kp->cwnd_cnt -= kp->snd_cwnd;
+		kp->snd_cwnd++;
+	}
+}
+
+/* Free what the peer acknowledged, take an RTT sample from it (Karn's
+ * rule: never from a segment sent twice), and restart the clock.
+ */
 static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
+	u32 acked = 0, sent_us = 0;
+	bool karn_ok = true;
 	struct sk_buff *skb;
 
 	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != kp->send_head) {
 		if (ktp_after(KTP_SKB_CB(skb)->end_seq, ack))
 			break;
+		if (KTP_SKB_CB(skb)->retransmitted)
+			karn_ok = false;
+		sent_us = KTP_SKB_CB(skb)->sent_us;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		sk->sk_wmem_queued -= skb->truesize;
 		consume_skb(skb);
+		acked++;
 	}
+	kp->packets_out -= min(acked, kp->packets_out);
 	kp->bytes_acked += ack - kp->snd_una;
 	kp->snd_una = ack;
+	if (acked && karn_ok)
+		ktp_rtt_sample(sk, ktp_clock_us() - sent_us);
 	icsk->icsk_retransmits = 0;
 	icsk->icsk_backoff = 0;
-	icsk->icsk_rto = KTP_TIMEOUT_INIT;
+
+	if (kp->in_recovery && !ktp_before(ack, kp->recover)) {
+		/* Full ACK: recovery is over (RFC 6582 3.2 step 3). */
+		kp->in_recovery = 0;
+		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
+	} else if (kp->in_recovery) {
+		/* Partial ACK: the next hole is lost too; deflate. */
+		ktp_retransmit_head(sk);
+		kp->snd_cwnd -= min(kp->snd_cwnd - 1, acked);
+		kp->snd_cwnd++;
+	} else {
+		ktp_cong_avoid(kp, acked);
+	}
+	kp->dupacks = 0;
 	ktp_rearm_rto(sk);
 	sk->sk_write_space(sk);
+}
+
+/* A duplicate ACK (RFC 5681 2): nothing new acked, no data, no window
+ * change, while data is outstanding. The third starts fast retransmit
+ * (RFC 5681 3.2, NewReno RFC 6582); later ones inflate the window.
+ */
+static void ktp_dupack(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (kp->in_recovery) {
+		kp->snd_cwnd++;
+		return;
+	}
+	if (++kp->dupacks < 3)
+		return;
+	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
+	kp->snd_cwnd = kp->snd_ssthresh + 3;
+	kp->recover = kp->snd_nxt;
+	kp->in_recovery = 1;
+	ktp_retransmit_head(sk);
 }
 
 /* RFC 9293 3.10.7.4 fifth check, the window part. */
@@ -112,7 +185,7 @@ static void ktp_update_window(struct ktp_sock *kp, const struct sk_buff *skb)
 
 	if (ktp_before(kp->snd_wl1, cb->seq) ||
 	    (kp->snd_wl1 == cb->seq && !ktp_before(cb->ack_seq, kp->snd_wl2))) {
-		kp->snd_wnd = cb->window;
+		kp->snd_wnd = ktp_peer_window(kp, skb);
 		kp->snd_wl1 = cb->seq;
 		kp->snd_wl2 = cb->ack_seq;
 	}
@@ -143,7 +216,7 @@ static int ktp_rcv_synrecv_ack(struct sock *sk, struct sk_buff *skb)
 	}
 	kp->snd_wl1 = KTP_SKB_CB(skb)->seq;
 	kp->snd_wl2 = ack;
-	kp->snd_wnd = KTP_SKB_CB(skb)->window;
+	kp->snd_wnd = ktp_peer_window(kp, skb);
 	ktp_set_state(sk, KTP_ESTABLISHED);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
@@ -168,8 +241,13 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		ktp_send_ack(sk);
 		return -1;
 	}
-	if (ktp_after(ack, kp->snd_una))
+	if (ktp_after(ack, kp->snd_una)) {
 		ktp_clean_rtx_queue(sk, ack);
+	} else if (ack == kp->snd_una && kp->packets_out && !skb->len &&
+		   !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) &&
+		   ktp_peer_window(kp, skb) == kp->snd_wnd) {
+		ktp_dupack(sk);
+	}
 	if (!ktp_before(ack, kp->snd_una))
 		ktp_update_window(kp, skb);
 
@@ -203,22 +281,42 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* RFC 9293 3.10.7.4 seventh check: the text. Return: true if the skb now
- * belongs to the receive queue.
+/* Keep a segment that arrived beyond a hole, in sequence order. Whole
+ * duplicates of what is already held are dropped; overlaps are kept as
+ * they are and trimmed when they move to the receive queue.
  */
-static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb)
+static bool ktp_ooo_insert(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct rb_node **p = &kp->ooo_queue.rb_node, *parent = NULL;
+	u32 seq = KTP_SKB_CB(skb)->seq, end = KTP_SKB_CB(skb)->end_seq;
+
+	while (*p) {
+		struct sk_buff *cur = rb_to_skb(*p);
+
+		parent = *p;
+		if (!ktp_before(seq, KTP_SKB_CB(cur)->seq) &&
+		    !ktp_after(end, KTP_SKB_CB(cur)->end_seq))
+			return false;	/* all of it is here already */
+		if (ktp_before(seq, KTP_SKB_CB(cur)->seq))
+			p = &parent->rb_left;
+		else
+			p = &parent->rb_right;
+	}
+	skb_dst_drop(skb);
+	skb_set_owner_r(skb, sk);
+	rb_link_node(&skb->rbnode, parent, p);
+	rb_insert_color(&skb->rbnode, &kp->ooo_queue);
+	return true;
+}
+
+/* Append in-order data; trims what was received already. */
+static bool ktp_queue_in_order(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	u32 seq = KTP_SKB_CB(skb)->seq;
 	u32 len = skb->len;
 
-	if (!len || !((1 << sk->sk_state) & KTPF_RCV_DATA))
-		return false;
-	if (ktp_after(seq, kp->rcv_nxt)) {
-		/* A hole before it: the data-transfer work will keep these. */
-		KTP_INC_STATS(sock_net(sk), KTP_MIB_OFODROP);
-		return false;
-	}
 	if (ktp_before(seq, kp->rcv_nxt)) {
 		u32 dup = kp->rcv_nxt - seq;
 
@@ -227,19 +325,92 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb)
 		KTP_SKB_CB(skb)->seq = kp->rcv_nxt;
 		len -= dup;
 	}
+	if (!skb->sk)
+		skb_set_owner_r(skb, sk);
+	skb_dst_drop(skb);
+	__skb_queue_tail(&sk->sk_receive_queue, skb);
+	kp->rcv_nxt += len;
+	kp->bytes_received += len;
+	return true;
+}
+
+/* The hole before the out-of-order queue's head filled: move over what
+ * now follows in order. A held FIN lands with its segment.
+ */
+static void ktp_ooo_drain(struct sock *sk, bool *fin)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct rb_node *node;
+
+	while ((node = rb_first(&kp->ooo_queue))) {
+		struct sk_buff *skb = rb_to_skb(node);
+
+		if (ktp_after(KTP_SKB_CB(skb)->seq, kp->rcv_nxt))
+			break;
+		rb_erase(node, &kp->ooo_queue);
+		if (!ktp_after(KTP_SKB_CB(skb)->end_seq, kp->rcv_nxt)) {
+			kfree_skb(skb);
+			continue;
+		}
+		if (KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN)
+			*fin = true;
+		if (!skb->len || !ktp_queue_in_order(sk, skb))
+			kfree_skb(skb);
+	}
+}
+
+/**
+ * ktp_purge_ooo_queue - drop every out-of-order segment held
+ * @sk: the socket, owned by the caller
+ */
+void ktp_purge_ooo_queue(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct rb_node *node;
+
+	while ((node = rb_first(&kp->ooo_queue))) {
+		rb_erase(node, &kp->ooo_queue);
+		kfree_skb(rb_to_skb(node));
+	}
+}
+
+/* RFC 9293 3.10.7.4 seventh check: the text. Return: true if the skb now
+ * belongs to the receive or out-of-order queue. Sets *fin when a FIN
+ * held out of order has now landed, *ooo when the segment left a hole.
+ */
+static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
+			 bool *ooo)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 seq = KTP_SKB_CB(skb)->seq;
+	u32 len = skb->len;
+
+	if (!((1 << sk->sk_state) & KTPF_RCV_DATA))
+		return false;
+	if (ktp_after(seq, kp->rcv_nxt)) {
+		*ooo = true;
+		if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf) {
+			KTP_INC_STATS(sock_net(sk), KTP_MIB_OFODROP);
+			return false;
+		}
+		return ktp_ooo_insert(sk, skb);
+	}
+	if (!len)
+		return false;
 	if (sk->sk_shutdown & RCV_SHUTDOWN) {
 		/* shut down for reading: acknowledged, then discarded */
-		kp->rcv_nxt += len;
+		if (ktp_after(seq + len, kp->rcv_nxt))
+			kp->rcv_nxt = seq + len;
 		return false;
 	}
 	if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf)
 		return false;
-
-	skb_dst_drop(skb);
-	skb_set_owner_r(skb, sk);
-	__skb_queue_tail(&sk->sk_receive_queue, skb);
-	kp->rcv_nxt += len;
-	kp->bytes_received += len;
+	if (!ktp_queue_in_order(sk, skb))
+		return false;
+	if (!RB_EMPTY_ROOT(&kp->ooo_queue)) {
+		ktp_ooo_drain(sk, fin);
+		*ooo = true;	/* tell the sender at once: hole filled */
+	}
 	return true;
 }
 
@@ -285,7 +456,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
-	int mss;
+	struct ktp_syn_opts opts;
 
 	if ((cb->flags & KTP_FLAG_ACK) &&
 	    (!ktp_after(cb->ack_seq, kp->iss) ||
@@ -306,11 +477,19 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->irs = cb->seq;
 	kp->rcv_nxt = cb->seq + 1;
 	kp->copied_seq = kp->rcv_nxt;
+	kp->rcv_wup = kp->rcv_nxt;
 	kp->snd_wl1 = cb->seq;
 	kp->snd_wnd = cb->window;
-	mss = ktp_parse_mss(skb);
-	kp->peer_mss = mss ? mss : KTP_MSS_DEFAULT;
+	ktp_parse_syn_opts(skb, &opts);
+	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	kp->mss = min(kp->mss, kp->peer_mss);
+	/* Both sides scale, or neither does (RFC 7323 2.2). */
+	if (opts.wscale >= 0) {
+		kp->snd_wscale = opts.wscale;
+	} else {
+		kp->snd_wscale = 0;
+		kp->rcv_wscale = 0;
+	}
 
 	if (!(cb->flags & KTP_FLAG_ACK)) {
 		/* Simultaneous open (RFC 9293 figure 8): answer our own SYN
@@ -357,8 +536,8 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 end_seq;
-	bool fin, queued;
+	bool fin, queued, ooo;
+	u32 end_seq, len;
 	u8 flags;
 
 	ktp_strip_crossed_synack(sk, skb);
@@ -388,20 +567,22 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (ktp_rcv_ack(sk, skb))
 		goto discard;
 
-	queued = ktp_rcv_data(sk, skb);
+	fin = false;
+	ooo = false;
+	len = skb->len;
+	queued = ktp_rcv_data(sk, skb, &fin, &ooo);
 	/* The FIN lands only once everything before it has. */
-	fin = (flags & KTP_FLAG_FIN) && end_seq - 1 == kp->rcv_nxt;
-	if (fin && (1 << sk->sk_state) &
-	    (KTPF_RCV_DATA | KTPF_SYN_RECV)) {
+	fin = fin || ((flags & KTP_FLAG_FIN) && end_seq - 1 == kp->rcv_nxt);
+	if (fin && (1 << sk->sk_state) & (KTPF_RCV_DATA | KTPF_SYN_RECV)) {
 		ktp_rcv_fin(sk);
+	} else if (ooo || (!queued && (len || (flags & KTP_FLAG_FIN)))) {
+		/* a hole, or nothing wanted: tell the peer where we are */
+		ktp_send_ack(sk);
 	} else if (queued) {
-		ktp_send_ack(sk);
-	} else if (skb->len || (flags & KTP_FLAG_FIN)) {
-		/* out of order or not wanted: tell the peer where we are */
-		ktp_send_ack(sk);
+		ktp_schedule_ack(sk);
 	}
 	if (queued) {
-		if (!sock_flag(sk, SOCK_DEAD))
+		if (!sock_flag(sk, SOCK_DEAD) && kp->rcv_nxt != kp->copied_seq)
 			sk->sk_data_ready(sk);
 		return;
 	}

@@ -119,7 +119,8 @@ static void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb,
 	}
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst);
-	ktp_build_header(skb, rxth->dest, rxth->source, seq, ack, flags, 0, 0);
+	ktp_build_header(skb, rxth->dest, rxth->source, seq, ack, flags, 0,
+			 NULL);
 	th = ktp_hdr(skb);
 	th->check = csum_tcpudp_magic(rxiph->daddr, rxiph->saddr, skb->len,
 				      ktp_ipproto,
@@ -212,7 +213,7 @@ static void ktp_v4_init_req(struct request_sock *req, const struct sock *sk,
 	const struct ktphdr *th = ktp_hdr(skb);
 	struct inet_request_sock *ireq = inet_rsk(req);
 	struct ktp_request_sock *kreq = ktp_rsk(req);
-	int mss = ktp_parse_mss(skb);
+	struct ktp_syn_opts opts;
 
 	sk_rcv_saddr_set(req_to_sk(req), ip_hdr(skb)->daddr);
 	sk_daddr_set(req_to_sk(req), ip_hdr(skb)->saddr);
@@ -223,7 +224,10 @@ static void ktp_v4_init_req(struct request_sock *req, const struct sock *sk,
 	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
 	kreq->snt_isn = ktp_v4_isn(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr,
 				   th->dest, th->source);
-	kreq->mss = mss ? mss : KTP_MSS_DEFAULT;
+	ktp_parse_syn_opts(skb, &opts);
+	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
+	kreq->snd_wscale = opts.wscale;
+	kreq->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
 	req->timeout = KTP_TIMEOUT_INIT;
 }
 
@@ -559,6 +563,8 @@ int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 
 	kp->iss = ktp_v4_isn(inet->inet_saddr, inet->inet_daddr,
 			     inet->inet_sport, inet->inet_dport);
+	kp->rcv_wscale = ktp_choose_wscale(sk);
+	kp->snd_wscale = 0;
 	atomic_set(&inet->inet_id, get_random_u16());
 	err = ktp_connect_send_syn(sk);
 	if (err)

@@ -23,17 +23,23 @@
  * @seq: sequence number
  * @ack: acknowledgment number (sent only with KTP_FLAG_ACK)
  * @flags: KTP_FLAG_*
- * @window: receive window field
- * @mss: MSS option to carry, 0 for none
+ * @window: receive window field, already scaled
+ * @opts: SYN options to carry (MSS, window scale), or NULL
  *
  * The checksum is left to ktp_v4_send_check() or the caller.
  */
 void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
-		      u32 seq, u32 ack, u8 flags, u16 window, u16 mss)
+		      u32 seq, u32 ack, u8 flags, u16 window,
+		      const struct ktp_syn_opts *opts)
 {
-	unsigned int hlen = KTP_HDR_LEN + (mss ? KTPOLEN_MSS : 0);
+	unsigned int hlen = KTP_HDR_LEN;
 	struct ktphdr *th;
+	u8 *opt;
 
+	if (opts && opts->mss)
+		hlen += KTPOLEN_MSS;
+	if (opts && opts->wscale >= 0)
+		hlen += 1 + KTPOLEN_WSCALE;
 	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
 	th->source = sport;
@@ -45,37 +51,76 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 	th->window = htons(window);
 	th->check = 0;
 	th->reserved = 0;
-	if (mss) {
-		u8 *opt = (u8 *)(th + 1);
 
+	opt = (u8 *)(th + 1);
+	if (opts && opts->mss) {
 		opt[0] = KTPOPT_MSS;
 		opt[1] = KTPOLEN_MSS;
-		put_unaligned_be16(mss, opt + 2);
+		put_unaligned_be16(opts->mss, opt + 2);
+		opt += KTPOLEN_MSS;
 	}
+	if (opts && opts->wscale >= 0) {
+		opt[0] = KTPOPT_NOP;
+		opt[1] = KTPOPT_WSCALE;
+		opt[2] = KTPOLEN_WSCALE;
+		opt[3] = opts->wscale;
+	}
+}
+
+/**
+ * ktp_choose_wscale - the window shift to offer on our SYN (RFC 7323)
+ * @sk: the socket
+ *
+ * Return: the smallest shift whose largest window covers the biggest
+ * receive buffer this socket may get.
+ */
+u8 ktp_choose_wscale(const struct sock *sk)
+{
+	int space = max(READ_ONCE(sk->sk_rcvbuf),
+			READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]));
+	u8 shift = 0;
+
+	while (shift < KTP_MAX_WSCALE && (KTP_MAX_WINDOW << shift) < space)
+		shift++;
+	return shift;
 }
 
 /**
  * ktp_select_window - the receive window we could advertise now
  * @sk: the socket, owned by the caller
  *
- * Half the free receive buffer (the rest covers skb overhead), capped at
- * what the 16-bit field carries until window scaling exists.
+ * Half the free receive buffer (the rest covers skb overhead), rounded
+ * down to what the scaled 16-bit field carries.
  *
  * Return: the window, in bytes.
  */
-u16 ktp_select_window(struct sock *sk)
+u32 ktp_select_window(struct sock *sk)
 {
+	struct ktp_sock *kp = ktp_sk(sk);
 	int space = sk->sk_rcvbuf - atomic_read(&sk->sk_rmem_alloc);
+	u32 win;
 
-	return clamp_t(int, space / 2, 0, KTP_MAX_WINDOW);
+	win = clamp_t(int, space / 2, 0, KTP_MAX_WINDOW << kp->rcv_wscale);
+	return (win >> kp->rcv_wscale) << kp->rcv_wscale;
 }
 
-static u16 ktp_advertise_window(struct sock *sk)
+/* The window field of an outgoing segment; a SYN's is never scaled. */
+static u16 ktp_advertise_window(struct sock *sk, bool syn)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->rcv_wnd = ktp_select_window(sk);
-	return kp->rcv_wnd;
+	kp->rcv_wup = kp->rcv_nxt;
+	if (syn)
+		return min(kp->rcv_wnd, KTP_MAX_WINDOW);
+	return kp->rcv_wnd >> kp->rcv_wscale;
+}
+
+/* Every segment carries an ACK: whatever was owed is paid now. */
+static void ktp_ack_sent(struct sock *sk)
+{
+	ktp_sk(sk)->ack_pending = 0;
+	inet_csk(sk)->icsk_ack.pending = 0;
 }
 
 /* Send one segment of the write queue, or a header-only one (@oskb with
@@ -86,8 +131,10 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	struct inet_sock *inet = inet_sk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct ktp_skb_cb *cb = KTP_SKB_CB(oskb);
+	struct ktp_syn_opts opts, *o = NULL;
 	struct sk_buff *skb = oskb;
-	u16 mss = 0;
+	bool syn = cb->flags & KTP_FLAG_SYN;
+	u16 window;
 	int err;
 
 	if (clone) {
@@ -99,16 +146,24 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 		if (!skb)
 			return -ENOBUFS;
 	}
-	if (cb->flags & KTP_FLAG_SYN)
-		mss = kp->mss;
+	if (syn) {
+		opts.mss = kp->mss;
+		opts.wscale = kp->rcv_wscale;
+		o = &opts;
+	}
+	if (clone)
+		cb->sent_us = ktp_clock_us();
 
 	skb_orphan(skb);
 	skb->sk = sk;
 	skb->destructor = sock_wfree;
 	refcount_add(skb->truesize, &sk->sk_wmem_alloc);
 
+	window = ktp_advertise_window(sk, syn);
 	ktp_build_header(skb, inet->inet_sport, inet->inet_dport, cb->seq,
-			 kp->rcv_nxt, cb->flags, ktp_advertise_window(sk), mss);
+			 kp->rcv_nxt, cb->flags, window, o);
+	if (cb->flags & KTP_FLAG_ACK)
+		ktp_ack_sent(sk);
 	ktp_v4_send_check(sk, skb);
 	kp->segs_out++;
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
@@ -190,7 +245,7 @@ static bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
 }
 
 /**
- * ktp_write_xmit - send what the peer's window allows from the write queue
+ * ktp_write_xmit - send what the peer's window and cwnd allow
  * @sk: the socket, owned by the caller
  */
 void ktp_write_xmit(struct sock *sk)
@@ -201,11 +256,12 @@ void ktp_write_xmit(struct sock *sk)
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
 		return;
 	while ((skb = kp->send_head)) {
-		if (!ktp_wnd_allows(kp, skb))
+		if (kp->packets_out >= kp->snd_cwnd || !ktp_wnd_allows(kp, skb))
 			break;
 		if (ktp_transmit_skb(sk, skb, true))
 			break;
 		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
+		kp->packets_out++;
 		kp->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				NULL : skb->next;
 		if (!inet_csk(sk)->icsk_pending)
@@ -278,6 +334,7 @@ int ktp_connect_send_syn(struct sock *sk)
 		pr_debug("SYN not sent at once; the timer will\n");
 	kp->snd_nxt = kp->write_seq;
 	kp->send_head = NULL;
+	kp->packets_out = 1;
 	inet_csk(sk)->icsk_rto = KTP_TIMEOUT_INIT;
 	ktp_rearm_rto(sk);
 	return 0;
@@ -296,6 +353,7 @@ void ktp_purge_write_queue(struct sock *sk)
 		kfree_skb(skb);
 	}
 	ktp_sk(sk)->send_head = NULL;
+	ktp_sk(sk)->packets_out = 0;
 }
 
 /* The largest payload a route's MTU carries, with room for the longest
@@ -334,21 +392,24 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 {
 	struct inet_request_sock *ireq = inet_rsk(req);
 	struct ktp_request_sock *kreq = ktp_rsk(req);
-	unsigned int len = KTP_HDR_LEN + KTPOLEN_MSS;
+	struct ktp_syn_opts opts;
 	struct sk_buff *skb;
 	struct ktphdr *th;
-	u16 mss;
+	unsigned int len;
 
 	skb = alloc_skb(KTP_MAX_HEADER, GFP_ATOMIC);
 	if (!skb)
 		return NULL;
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst_clone(dst));
-	mss = ktp_mss_for_mtu(dst_mtu(dst), 0);
+	opts.mss = ktp_mss_for_mtu(dst_mtu(dst), 0);
+	/* Window scaling only if the client offered it (RFC 7323 1.3). */
+	opts.wscale = kreq->snd_wscale >= 0 ? kreq->rcv_wscale : -1;
 	ktp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
 			 kreq->snt_isn, kreq->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,
-			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), mss);
+			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), &opts);
+	len = skb->len;
 	th = ktp_hdr(skb);
 	th->check = csum_tcpudp_magic(ireq->ir_loc_addr, ireq->ir_rmt_addr,
 				      len, ktp_ipproto,

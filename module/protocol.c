@@ -282,6 +282,7 @@ static void ktp_close(struct sock *sk, long timeout)
 
 	unread = ktp_unread_data(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	ktp_purge_ooo_queue(sk);
 
 	if (sk->sk_state == KTP_CLOSE) {
 		/* nothing to tell anyone */
@@ -324,6 +325,7 @@ static int ktp_disconnect(struct sock *sk, int flags)
 
 	inet_csk_clear_xmit_timers(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
+	ktp_purge_ooo_queue(sk);
 	ktp_purge_write_queue(sk);
 	inet->inet_dport = 0;
 	inet_bhash2_reset_saddr(sk);
@@ -617,6 +619,15 @@ static void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 	info->ktpi_snd_mss = kp->mss;
 	info->ktpi_rcv_mss = kp->peer_mss;
 	info->ktpi_rto = jiffies_to_usecs(icsk->icsk_rto);
+	info->ktpi_srtt = kp->srtt_us;
+	info->ktpi_rttvar = kp->rttvar_us;
+	info->ktpi_snd_cwnd = kp->snd_cwnd;
+	info->ktpi_snd_ssthresh = kp->snd_ssthresh;
+	info->ktpi_unacked = kp->packets_out;
+	info->ktpi_snd_wscale = kp->snd_wscale;
+	info->ktpi_rcv_wscale = kp->rcv_wscale;
+	if (kp->snd_wscale || kp->rcv_wscale)
+		info->ktpi_options |= KTPI_OPT_WSCALE;
 	info->ktpi_notsent_bytes = kp->write_seq - kp->snd_nxt;
 	info->ktpi_rcv_queue = kp->rcv_nxt - kp->copied_seq;
 	info->ktpi_total_retrans = kp->total_retrans;
@@ -739,10 +750,14 @@ static int ktp_init_sock(struct sock *sk)
 	kp->peer_mss = KTP_MSS_DEFAULT;
 	kp->send_head = NULL;
 	kp->deferred = 0;
+	kp->ooo_queue = RB_ROOT;
+	kp->snd_cwnd = KTP_INIT_CWND;
+	kp->snd_ssthresh = U32_MAX;
 	sk->sk_write_space = ktp_write_space;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
-	sk->sk_sndbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[1]);
-	sk->sk_rcvbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[1]);
+	/* No buffer auto-tuning yet: start where TCP's may grow to. */
+	sk->sk_sndbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
+	sk->sk_rcvbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
 	return 0;
 }
 
@@ -750,6 +765,7 @@ static void ktp_destroy_sock(struct sock *sk)
 {
 	inet_csk_clear_xmit_timers(sk);
 	ktp_purge_write_queue(sk);
+	ktp_purge_ooo_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	if (inet_csk(sk)->icsk_bind_hash)
 		inet_put_port(sk);

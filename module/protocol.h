@@ -57,7 +57,10 @@
 #define KTP_TIMEOUT_INIT	((unsigned int)HZ)	/* RFC 6298 2.1 */
 #define KTP_RTO_MAX		((unsigned int)(120 * HZ))
 #define KTP_RTO_MIN		((unsigned int)(HZ / 5))
-#define KTP_MAX_WINDOW		65535U		/* no window scaling yet */
+#define KTP_MAX_WINDOW		65535U		/* the unscaled field */
+#define KTP_MAX_WSCALE		14		/* RFC 7323 2.3 */
+#define KTP_INIT_CWND		10		/* RFC 6928 */
+#define KTP_DELACK_SEGS		2		/* ACK every second segment */
 
 /* Counters, per netns and per cpu; names in mib.c. */
 enum ktp_mib_field {
@@ -108,6 +111,8 @@ struct ktp_net {
 	int retries2;			/* RTOs before a connection fails */
 	int fin_timeout;		/* orphan FIN_WAIT2 lifetime, jiffies */
 	int tw_timeout;			/* TIME_WAIT (2 MSL), jiffies */
+	int rto_min;			/* RTO floor, jiffies */
+	int delack;			/* delayed-ACK time-out, jiffies */
 };
 
 /* Per-segment control block, in skb->cb. */
@@ -121,6 +126,7 @@ struct ktp_skb_cb {
 	u16 window;			/* received: raw window field */
 	u8 flags;			/* KTP_FLAG_* */
 	u8 retransmitted:1;		/* sent more than once */
+	u32 sent_us;			/* last sent, ktp_clock_us() */
 };
 
 #define KTP_SKB_CB(skb)	((struct ktp_skb_cb *)&((skb)->cb[0]))
@@ -134,6 +140,7 @@ static inline struct ktphdr *ktp_hdr(const struct sk_buff *skb)
 enum {
 	KTP_RETRANSMIT_DEFERRED,
 	KTP_FINWAIT2_DEFERRED,
+	KTP_DELACK_DEFERRED,
 };
 
 /* The full connection socket. */
@@ -155,10 +162,29 @@ struct ktp_sock {
 	u32	copied_seq;	/* next to hand to the user */
 	u32	rcv_wnd;	/* window last advertised */
 
+	u32	rcv_wup;	/* rcv_nxt when the window was last sent */
+	struct rb_root ooo_queue; /* out-of-order segments, by seq */
+
 	u16	mss;		/* largest payload we send */
 	u16	peer_mss;	/* the MSS option the peer sent */
 	u8	nodelay:1,	/* KTP_NODELAY */
-		fin_queued:1;	/* our FIN is on the write queue */
+		fin_queued:1,	/* our FIN is on the write queue */
+		in_recovery:1,	/* NewReno fast recovery (RFC 6582) */
+		ack_pending:1;	/* an ACK is owed: delayed-ACK timer runs */
+	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
+	u8	rcv_wscale;	/* ours */
+	u8	dupacks;	/* duplicate ACKs in a row */
+
+	/* RTT and RTO, RFC 6298, in microseconds */
+	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
+	u32	rttvar_us;	/* RTT variation */
+
+	/* Congestion control, in segments (RFC 5681, RFC 6582) */
+	u32	snd_cwnd;	/* congestion window */
+	u32	snd_ssthresh;	/* slow-start threshold */
+	u32	cwnd_cnt;	/* ACKed segments toward the next increase */
+	u32	packets_out;	/* segments sent and not yet acknowledged */
+	u32	recover;	/* snd_nxt when recovery began */
 
 	unsigned long deferred;	/* KTP_*_DEFERRED bits */
 	struct sk_buff *send_head; /* first skb on the write queue not sent */
@@ -181,6 +207,8 @@ struct ktp_request_sock {
 	u32	snt_isn;		/* y: our ISN */
 	u32	rcv_isn;		/* x: the client's ISN */
 	u16	mss;			/* the client's MSS option */
+	s8	snd_wscale;		/* the client's shift, -1: none */
+	u8	rcv_wscale;		/* ours, if it sent one */
 };
 
 static inline struct ktp_request_sock *ktp_rsk(const struct request_sock *r)
@@ -198,6 +226,12 @@ struct ktp_timewait_sock {
 static inline struct ktp_timewait_sock *ktp_twsk(const struct sock *sk)
 {
 	return (struct ktp_timewait_sock *)sk;
+}
+
+/* A microsecond clock for RTT samples; wraps after 71 minutes. */
+static inline u32 ktp_clock_us(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
 }
 
 /* Serial number arithmetic, RFC 1982. */
@@ -255,8 +289,14 @@ __poll_t ktp_poll(struct file *file, struct socket *sock,
 void ktp_trace_state(const struct sock_common *skc, int old, int new);
 
 /* input.c */
+struct ktp_syn_opts {
+	u16 mss;		/* 0: absent */
+	s8 wscale;		/* -1: absent */
+};
+
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
-int ktp_parse_mss(const struct sk_buff *skb);
+void ktp_parse_syn_opts(const struct sk_buff *skb, struct ktp_syn_opts *o);
+void ktp_purge_ooo_queue(struct sock *sk);
 
 /* output.c */
 void ktp_init_mss(struct sock *sk);
@@ -267,11 +307,14 @@ void ktp_send_ack(struct sock *sk);
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
 int ktp_retransmit_head(struct sock *sk);
 void ktp_purge_write_queue(struct sock *sk);
-u16 ktp_select_window(struct sock *sk);
+u32 ktp_select_window(struct sock *sk);
 struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 				struct request_sock *req);
 void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
-		      u32 seq, u32 ack, u8 flags, u16 window, u16 mss);
+		      u32 seq, u32 ack, u8 flags, u16 window,
+		      const struct ktp_syn_opts *opts);
+u8 ktp_choose_wscale(const struct sock *sk);
+void ktp_enter_loss(struct sock *sk);
 
 /* timer.c */
 void ktp_init_xmit_timers(struct sock *sk);
@@ -279,6 +322,8 @@ void ktp_rearm_rto(struct sock *sk);
 void ktp_release_cb(struct sock *sk);
 void ktp_retransmit_timer(struct sock *sk);
 void ktp_finwait2_timer(struct sock *sk);
+void ktp_schedule_ack(struct sock *sk);
+void ktp_rtt_sample(struct sock *sk, u32 rtt_us);
 
 /* ipv4.c */
 extern struct inet_hashinfo ktp_hashinfo;

@@ -30,6 +30,79 @@ void ktp_rearm_rto(struct sock *sk)
 		inet_csk_clear_xmit_timer(sk, ICSK_TIME_RETRANS);
 }
 
+/**
+ * ktp_rtt_sample - fold one RTT measurement into SRTT, RTTVAR and RTO
+ * @sk: the socket, owned by the caller
+ * @rtt_us: the measurement, in microseconds
+ *
+ * RFC 6298 2.2 and 2.3, with alpha 1/8 and beta 1/4; the RTO is kept
+ * between net.ktp.rto_min and 120 s (2.4, 2.5).
+ */
+void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 rto_us, err;
+
+	rtt_us = max(rtt_us, 1U);
+	if (!kp->srtt_us) {
+		kp->srtt_us = rtt_us;
+		kp->rttvar_us = rtt_us / 2;
+	} else {
+		err = abs((s32)(kp->srtt_us - rtt_us));
+		kp->rttvar_us = kp->rttvar_us - kp->rttvar_us / 4 + err / 4;
+		kp->srtt_us = kp->srtt_us - kp->srtt_us / 8 + rtt_us / 8;
+	}
+	rto_us = kp->srtt_us + max_t(u32, jiffies_to_usecs(1),
+				     4 * kp->rttvar_us);
+	inet_csk(sk)->icsk_rto = clamp_t(u32, usecs_to_jiffies(rto_us),
+					 READ_ONCE(kn->rto_min), KTP_RTO_MAX);
+}
+
+/**
+ * ktp_enter_loss - the RTO expired: everything in flight is presumed lost
+ * @sk: the socket, owned by the caller
+ *
+ * RFC 5681 3.1 (7.): ssthresh to half the flight, cwnd to one segment;
+ * then NewReno-style recovery resends each hole as partial ACKs reveal
+ * it, until all that was in flight is acknowledged.
+ */
+void ktp_enter_loss(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
+	kp->snd_cwnd = 1;
+	kp->cwnd_cnt = 0;
+	kp->dupacks = 0;
+	kp->recover = kp->snd_nxt;
+	kp->in_recovery = 1;
+}
+
+/**
+ * ktp_schedule_ack - data arrived in order: ACK it now or a little later
+ * @sk: the socket, owned by the caller
+ *
+ * At least every second full-sized segment is acknowledged at once
+ * (RFC 9293 3.8.6.3, RFC 5681 4.2); otherwise within net.ktp.delack.
+ */
+void ktp_schedule_ack(struct sock *sk)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (kp->rcv_nxt - kp->rcv_wup >= KTP_DELACK_SEGS * kp->mss ||
+	    !READ_ONCE(kn->delack)) {
+		ktp_send_ack(sk);
+		return;
+	}
+	if (kp->ack_pending)
+		return;
+	kp->ack_pending = 1;
+	inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, READ_ONCE(kn->delack),
+				  KTP_RTO_MAX);
+}
+
 /* Too many retransmissions: the connection fails with ETIMEDOUT. */
 static bool ktp_out_of_retries(struct sock *sk)
 {
@@ -63,6 +136,8 @@ void ktp_retransmit_timer(struct sock *sk)
 		ktp_done(sk);
 		return;
 	}
+	if (!icsk->icsk_retransmits)
+		ktp_enter_loss(sk);
 	ktp_retransmit_head(sk);
 	icsk->icsk_retransmits++;
 	icsk->icsk_backoff++;
@@ -120,13 +195,29 @@ static void ktp_write_timer(struct timer_list *t)
 		      ktp_write_timer_handler);
 }
 
+static void ktp_delack_timer_handler(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+
+	if (!(icsk->icsk_ack.pending & ICSK_ACK_TIMER))
+		return;
+	if (time_after(icsk->icsk_ack.timeout, jiffies)) {
+		sk_reset_timer(sk, &icsk->icsk_delack_timer,
+			       icsk->icsk_ack.timeout);
+		return;
+	}
+	icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
+	if (ktp_sk(sk)->ack_pending)
+		ktp_send_ack(sk);
+}
+
 static void ktp_delack_timer(struct timer_list *t)
 {
 	struct inet_connection_sock *icsk =
 		from_timer(icsk, t, icsk_delack_timer);
 
-	/* Every ACK goes out at once for now. */
-	sock_put(&icsk->icsk_inet.sk);
+	ktp_timer_run(&icsk->icsk_inet.sk, KTP_DELACK_DEFERRED,
+		      ktp_delack_timer_handler);
 }
 
 static void ktp_keepalive_timer(struct timer_list *t)
@@ -156,6 +247,10 @@ void ktp_release_cb(struct sock *sk)
 
 	if (test_and_clear_bit(KTP_RETRANSMIT_DEFERRED, &kp->deferred)) {
 		ktp_write_timer_handler(sk);
+		__sock_put(sk);
+	}
+	if (test_and_clear_bit(KTP_DELACK_DEFERRED, &kp->deferred)) {
+		ktp_delack_timer_handler(sk);
 		__sock_put(sk);
 	}
 	if (test_and_clear_bit(KTP_FINWAIT2_DEFERRED, &kp->deferred)) {
