@@ -16,20 +16,34 @@
 
 #include "protocol.h"
 
+/* SACK blocks, as many as fit, in the order sent. */
+static void ktp_parse_sack_blocks(const u8 *opt, u8 len, struct ktp_syn_opts *o)
+{
+	int n = (len - 2) / 8, i;
+
+	for (i = 0; i < n && o->nr_sacks < KTP_MAX_SACKS; i++) {
+		struct ktp_sack_block *b = &o->sacks[o->nr_sacks++];
+
+		b->start = get_unaligned_be32(opt + 2 + 8 * i);
+		b->end = get_unaligned_be32(opt + 6 + 8 * i);
+	}
+}
+
 /**
- * ktp_parse_syn_opts - the options a SYN or SYN-ACK carries
+ * ktp_parse_opts - the options a segment carries
  * @skb: the segment, header still reachable through ktp_hdr()
- * @o: filled: MSS (0 if absent), window shift (-1 if absent)
+ * @o: filled: MSS (0 if absent), window shift (-1 if absent),
+ *     SACK-permitted, SACK blocks
  *
  * Malformed options end the walk: what was read until then counts.
  */
-void ktp_parse_syn_opts(const struct sk_buff *skb, struct ktp_syn_opts *o)
+void ktp_parse_opts(const struct sk_buff *skb, struct ktp_syn_opts *o)
 {
 	const struct ktphdr *th = ktp_hdr(skb);
 	const u8 *opt = (const u8 *)(th + 1);
 	int left = th->doff * 4 - KTP_HDR_LEN;
 
-	o->mss = 0;
+	memset(o, 0, sizeof(*o));
 	o->wscale = -1;
 	while (left > 0) {
 		u8 kind = opt[0], len;
@@ -50,6 +64,10 @@ void ktp_parse_syn_opts(const struct sk_buff *skb, struct ktp_syn_opts *o)
 			o->mss = get_unaligned_be16(opt + 2);
 		else if (kind == KTPOPT_WSCALE && len == KTPOLEN_WSCALE)
 			o->wscale = min_t(u8, opt[2], KTP_MAX_WSCALE);
+		else if (kind == KTPOPT_SACK_PERM && len == KTPOLEN_SACK_PERM)
+			o->sack_ok = 1;
+		else if (kind == KTPOPT_SACK && len >= 10 && (len - 2) % 8 == 0)
+			ktp_parse_sack_blocks(opt, len, o);
 		opt += len;
 		left -= len;
 	}
@@ -126,6 +144,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 			break;
 		if (KTP_SKB_CB(skb)->retransmitted)
 			karn_ok = false;
+		if (KTP_SKB_CB(skb)->sacked)
+			kp->sacked_out--;
 		sent_us = KTP_SKB_CB(skb)->sent_us;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		sk->sk_wmem_queued -= skb->truesize;
@@ -135,6 +155,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	kp->packets_out -= min(acked, kp->packets_out);
 	kp->bytes_acked += ack - kp->snd_una;
 	kp->snd_una = ack;
+	if (ktp_before(kp->highest_sack, ack))
+		kp->highest_sack = ack;
 	if (acked && karn_ok)
 		ktp_rtt_sample(sk, ktp_clock_us() - sent_us);
 	icsk->icsk_retransmits = 0;
@@ -144,6 +166,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 		/* Full ACK: recovery is over (RFC 6582 3.2 step 3). */
 		kp->in_recovery = 0;
 		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
+	} else if (kp->in_recovery && kp->sack_ok) {
+		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery) {
 		/* Partial ACK: the next hole is lost too; deflate. */
 		ktp_retransmit_head(sk);
@@ -157,25 +181,115 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	sk->sk_write_space(sk);
 }
 
+/* Enter fast recovery: halve, remember where it ends, resend the first
+ * hole (RFC 5681 3.2, RFC 6582 3.2, RFC 6675 5).
+ */
+static void ktp_enter_recovery(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
+	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
+	kp->recover = kp->snd_nxt;
+	kp->in_recovery = 1;
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		if (skb == kp->send_head)
+			break;
+		KTP_SKB_CB(skb)->lost_retx = 0;
+	}
+	if (kp->sack_ok)
+		ktp_sack_retransmit(sk);
+	else
+		ktp_retransmit_head(sk);
+}
+
 /* A duplicate ACK (RFC 5681 2): nothing new acked, no data, no window
- * change, while data is outstanding. The third starts fast retransmit
- * (RFC 5681 3.2, NewReno RFC 6582); later ones inflate the window.
+ * change, while data is outstanding. The third, or three SACKed
+ * segments, start recovery; within it, a NewReno peer's inflate the
+ * window and a SACK peer's make room for the next hole.
  */
 static void ktp_dupack(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
+	kp->dupacks++;
 	if (kp->in_recovery) {
-		kp->snd_cwnd++;
+		if (kp->sack_ok)
+			ktp_sack_retransmit(sk);
+		else
+			kp->snd_cwnd++;
 		return;
 	}
-	if (++kp->dupacks < 3)
-		return;
-	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
-	kp->snd_cwnd = kp->snd_ssthresh + 3;
-	kp->recover = kp->snd_nxt;
-	kp->in_recovery = 1;
-	ktp_retransmit_head(sk);
+	if (kp->dupacks >= 3 || (kp->sack_ok && kp->sacked_out >= 3))
+		ktp_enter_recovery(sk);
+}
+
+/* Mark what the peer's SACK blocks say it holds (RFC 2018). Blocks that
+ * are not within what we sent are ignored.
+ */
+static void ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+	int i;
+
+	for (i = 0; i < o->nr_sacks; i++) {
+		const struct ktp_sack_block *b = &o->sacks[i];
+
+		if (!ktp_after(b->end, b->start) ||
+		    !ktp_after(b->start, kp->snd_una) ||
+		    ktp_after(b->end, kp->snd_nxt))
+			continue;
+		skb_queue_walk(&sk->sk_write_queue, skb) {
+			struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+			if (skb == kp->send_head || !ktp_before(cb->seq, b->end))
+				break;
+			if (cb->sacked || ktp_before(cb->seq, b->start) ||
+			    ktp_after(cb->end_seq, b->end))
+				continue;
+			cb->sacked = 1;
+			kp->sacked_out++;
+			if (ktp_after(cb->end_seq, kp->highest_sack))
+				kp->highest_sack = cb->end_seq;
+		}
+	}
+}
+
+/**
+ * ktp_sack_retransmit - resend the holes below the highest SACK, as far
+ * as the congestion window allows (RFC 6675 NextSeg rule 1 and pipe)
+ * @sk: the socket, owned by the caller
+ */
+void ktp_sack_retransmit(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+	u32 pipe = 0;
+
+	/* In flight: beyond the highest SACK, or resent in this recovery. */
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+		if (skb == kp->send_head)
+			break;
+		if (!cb->sacked && (cb->lost_retx ||
+				    !ktp_before(cb->seq, kp->highest_sack)))
+			pipe++;
+	}
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+		if (skb == kp->send_head || pipe >= kp->snd_cwnd ||
+		    !ktp_before(cb->seq, kp->highest_sack))
+			break;
+		if (cb->sacked || cb->lost_retx)
+			continue;
+		if (ktp_retransmit_skb(sk, skb))
+			break;
+		pipe++;
+	}
 }
 
 /* RFC 9293 3.10.7.4 fifth check, the window part. */
@@ -240,6 +354,13 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		/* acknowledges something not yet sent */
 		ktp_send_ack(sk);
 		return -1;
+	}
+	if (kp->sack_ok) {
+		struct ktp_syn_opts o;
+
+		ktp_parse_opts(skb, &o);
+		if (o.nr_sacks)
+			ktp_sacktag(sk, &o);
 	}
 	if (ktp_after(ack, kp->snd_una)) {
 		ktp_clean_rtx_queue(sk, ack);
@@ -480,9 +601,10 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->snd_wl1 = cb->seq;
 	kp->snd_wnd = cb->window;
-	ktp_parse_syn_opts(skb, &opts);
+	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	kp->mss = min(kp->mss, kp->peer_mss);
+	kp->sack_ok = opts.sack_ok;
 	/* Both sides scale, or neither does (RFC 7323 2.2). */
 	if (opts.wscale >= 0) {
 		kp->snd_wscale = opts.wscale;
@@ -502,6 +624,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	}
 
 	kp->snd_wl2 = cb->ack_seq;
+	kp->highest_sack = cb->ack_seq;
 	ktp_clean_rtx_queue(sk, cb->ack_seq);
 	ktp_set_state(sk, KTP_ESTABLISHED);
 	ktp_send_ack(sk);

@@ -224,9 +224,10 @@ static void ktp_v4_init_req(struct request_sock *req, const struct sock *sk,
 	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
 	kreq->snt_isn = ktp_v4_isn(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr,
 				   th->dest, th->source);
-	ktp_parse_syn_opts(skb, &opts);
+	ktp_parse_opts(skb, &opts);
 	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	kreq->snd_wscale = opts.wscale;
+	kreq->sack_ok = opts.sack_ok;
 	kreq->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
 	req->timeout = KTP_TIMEOUT_INIT;
 }

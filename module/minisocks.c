@@ -143,6 +143,9 @@ static void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->dupacks = 0;
 	kp->in_recovery = 0;
 	kp->ack_pending = 0;
+	kp->sack_ok = kreq->sack_ok;
+	kp->sacked_out = 0;
+	kp->highest_sack = kp->snd_una;
 	kp->snd_wl1 = cb->seq;
 	kp->snd_wl2 = cb->ack_seq;
 	kp->peer_mss = kreq->mss;

@@ -35,11 +35,16 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 	unsigned int hlen = KTP_HDR_LEN;
 	struct ktphdr *th;
 	u8 *opt;
+	int i;
 
 	if (opts && opts->mss)
 		hlen += KTPOLEN_MSS;
 	if (opts && opts->wscale >= 0)
 		hlen += 1 + KTPOLEN_WSCALE;
+	if (opts && opts->sack_ok)
+		hlen += 2 + KTPOLEN_SACK_PERM;
+	if (opts && opts->nr_sacks)
+		hlen += 4 + 8 * opts->nr_sacks;
 	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
 	th->source = sport;
@@ -64,6 +69,51 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		opt[1] = KTPOPT_WSCALE;
 		opt[2] = KTPOLEN_WSCALE;
 		opt[3] = opts->wscale;
+		opt += 4;
+	}
+	if (opts && opts->sack_ok) {
+		opt[0] = KTPOPT_NOP;
+		opt[1] = KTPOPT_NOP;
+		opt[2] = KTPOPT_SACK_PERM;
+		opt[3] = KTPOLEN_SACK_PERM;
+		opt += 4;
+	}
+	if (opts && opts->nr_sacks) {
+		opt[0] = KTPOPT_NOP;
+		opt[1] = KTPOPT_NOP;
+		opt[2] = KTPOPT_SACK;
+		opt[3] = 2 + 8 * opts->nr_sacks;
+		opt += 4;
+		for (i = 0; i < opts->nr_sacks; i++, opt += 8) {
+			put_unaligned_be32(opts->sacks[i].start, opt);
+			put_unaligned_be32(opts->sacks[i].end, opt + 4);
+		}
+	}
+}
+
+/* SACK blocks for what waits beyond a hole (RFC 2018 4): contiguous
+ * runs of the out-of-order queue, lowest first, so the sender fills the
+ * holes in order.
+ */
+static void ktp_fill_sacks(const struct ktp_sock *kp, struct ktp_syn_opts *o)
+{
+	struct rb_node *node;
+
+	o->nr_sacks = 0;
+	for (node = rb_first(&kp->ooo_queue); node; node = rb_next(node)) {
+		const struct ktp_skb_cb *cb = KTP_SKB_CB(rb_to_skb(node));
+		struct ktp_sack_block *b = &o->sacks[o->nr_sacks - 1];
+
+		if (o->nr_sacks && !ktp_after(cb->seq, b->end)) {
+			if (ktp_after(cb->end_seq, b->end))
+				b->end = cb->end_seq;
+			continue;
+		}
+		if (o->nr_sacks == KTP_MAX_SACKS)
+			break;
+		b = &o->sacks[o->nr_sacks++];
+		b->start = cb->seq;
+		b->end = cb->end_seq;
 	}
 }
 
@@ -146,9 +196,17 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 		if (!skb)
 			return -ENOBUFS;
 	}
+	memset(&opts, 0, sizeof(opts));
+	opts.wscale = -1;
 	if (syn) {
 		opts.mss = kp->mss;
 		opts.wscale = kp->rcv_wscale;
+		/* offered on our SYN; on a SYN-ACK only if the peer did */
+		opts.sack_ok = !(cb->flags & KTP_FLAG_ACK) || kp->sack_ok;
+		o = &opts;
+	} else if (kp->sack_ok && !RB_EMPTY_ROOT(&kp->ooo_queue) &&
+		   (cb->flags & KTP_FLAG_ACK)) {
+		ktp_fill_sacks(kp, &opts);
 		o = &opts;
 	}
 	if (clone)
@@ -212,26 +270,40 @@ void ktp_send_active_reset(struct sock *sk, gfp_t gfp)
 }
 
 /**
- * ktp_retransmit_head - send the oldest unacknowledged segment again
+ * ktp_retransmit_skb - send a segment of the retransmission queue again
  * @sk: the socket, owned by the caller
+ * @skb: a segment already sent once
  *
  * Return: 0, or -errno if it could not be sent (the timer retries).
  */
-int ktp_retransmit_head(struct sock *sk)
+int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
 	int err;
 
-	if (!skb || skb == kp->send_head)
-		return 0;
 	err = ktp_transmit_skb(sk, skb, true);
 	if (!err) {
 		KTP_SKB_CB(skb)->retransmitted = 1;
+		KTP_SKB_CB(skb)->lost_retx = 1;
 		kp->total_retrans++;
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_RETRANSSEGS);
 	}
 	return err;
+}
+
+/**
+ * ktp_retransmit_head - send the oldest unacknowledged segment again
+ * @sk: the socket, owned by the caller
+ *
+ * Return: 0, or -errno if it could not be sent.
+ */
+int ktp_retransmit_head(struct sock *sk)
+{
+	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+
+	if (!skb || skb == ktp_sk(sk)->send_head)
+		return 0;
+	return ktp_retransmit_skb(sk, skb);
 }
 
 /* Room in the peer's window for this segment? SYN and FIN always fit. */
@@ -256,7 +328,8 @@ void ktp_write_xmit(struct sock *sk)
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
 		return;
 	while ((skb = kp->send_head)) {
-		if (kp->packets_out >= kp->snd_cwnd || !ktp_wnd_allows(kp, skb))
+		if (kp->packets_out - kp->sacked_out >= kp->snd_cwnd ||
+		    !ktp_wnd_allows(kp, skb))
 			break;
 		if (ktp_transmit_skb(sk, skb, true))
 			break;
@@ -283,6 +356,8 @@ static struct sk_buff *ktp_queue_control(struct sock *sk, u8 flags, gfp_t gfp)
 	KTP_SKB_CB(skb)->end_seq = kp->write_seq + 1;
 	KTP_SKB_CB(skb)->flags = flags;
 	KTP_SKB_CB(skb)->retransmitted = 0;
+	KTP_SKB_CB(skb)->sacked = 0;
+	KTP_SKB_CB(skb)->lost_retx = 0;
 	kp->write_seq++;
 	sk->sk_wmem_queued += skb->truesize;
 	__skb_queue_tail(&sk->sk_write_queue, skb);
@@ -354,6 +429,7 @@ void ktp_purge_write_queue(struct sock *sk)
 	}
 	ktp_sk(sk)->send_head = NULL;
 	ktp_sk(sk)->packets_out = 0;
+	ktp_sk(sk)->sacked_out = 0;
 }
 
 /* The largest payload a route's MTU carries, with room for the longest
@@ -402,9 +478,11 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 		return NULL;
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst_clone(dst));
+	memset(&opts, 0, sizeof(opts));
 	opts.mss = ktp_mss_for_mtu(dst_mtu(dst), 0);
-	/* Window scaling only if the client offered it (RFC 7323 1.3). */
+	/* Window scaling and SACK only if the client offered them. */
 	opts.wscale = kreq->snd_wscale >= 0 ? kreq->rcv_wscale : -1;
+	opts.sack_ok = kreq->sack_ok;
 	ktp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
 			 kreq->snt_isn, kreq->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,

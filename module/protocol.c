@@ -382,6 +382,8 @@ static int ktp_queue_segment(struct sock *sk, struct msghdr *msg, size_t size)
 	KTP_SKB_CB(skb)->end_seq = kp->write_seq + copy;
 	KTP_SKB_CB(skb)->flags = KTP_FLAG_ACK | KTP_FLAG_PSH;
 	KTP_SKB_CB(skb)->retransmitted = 0;
+	KTP_SKB_CB(skb)->sacked = 0;
+	KTP_SKB_CB(skb)->lost_retx = 0;
 	kp->write_seq += copy;
 	sk->sk_wmem_queued += skb->truesize;
 	__skb_queue_tail(&sk->sk_write_queue, skb);
@@ -628,6 +630,8 @@ static void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 	info->ktpi_rcv_wscale = kp->rcv_wscale;
 	if (kp->snd_wscale || kp->rcv_wscale)
 		info->ktpi_options |= KTPI_OPT_WSCALE;
+	if (kp->sack_ok)
+		info->ktpi_options |= KTPI_OPT_SACK;
 	info->ktpi_notsent_bytes = kp->write_seq - kp->snd_nxt;
 	info->ktpi_rcv_queue = kp->rcv_nxt - kp->copied_seq;
 	info->ktpi_total_retrans = kp->total_retrans;

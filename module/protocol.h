@@ -125,7 +125,9 @@ struct ktp_skb_cb {
 	u32 ack_seq;			/* received: the ACK field */
 	u16 window;			/* received: raw window field */
 	u8 flags;			/* KTP_FLAG_* */
-	u8 retransmitted:1;		/* sent more than once */
+	u8 retransmitted:1,		/* sent more than once */
+	   sacked:1,			/* the peer holds it (SACK) */
+	   lost_retx:1;			/* resent in this recovery */
 	u32 sent_us;			/* last sent, ktp_clock_us() */
 };
 
@@ -169,8 +171,9 @@ struct ktp_sock {
 	u16	peer_mss;	/* the MSS option the peer sent */
 	u8	nodelay:1,	/* KTP_NODELAY */
 		fin_queued:1,	/* our FIN is on the write queue */
-		in_recovery:1,	/* NewReno fast recovery (RFC 6582) */
-		ack_pending:1;	/* an ACK is owed: delayed-ACK timer runs */
+		in_recovery:1,	/* fast recovery (RFC 6582, RFC 6675) */
+		ack_pending:1,	/* an ACK is owed: delayed-ACK timer runs */
+		sack_ok:1;	/* both sides sent SACK-permitted */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
@@ -185,6 +188,8 @@ struct ktp_sock {
 	u32	cwnd_cnt;	/* ACKed segments toward the next increase */
 	u32	packets_out;	/* segments sent and not yet acknowledged */
 	u32	recover;	/* snd_nxt when recovery began */
+	u32	sacked_out;	/* segments the peer SACKed */
+	u32	highest_sack;	/* end of the highest SACKed segment */
 
 	unsigned long deferred;	/* KTP_*_DEFERRED bits */
 	struct sk_buff *send_head; /* first skb on the write queue not sent */
@@ -209,6 +214,7 @@ struct ktp_request_sock {
 	u16	mss;			/* the client's MSS option */
 	s8	snd_wscale;		/* the client's shift, -1: none */
 	u8	rcv_wscale;		/* ours, if it sent one */
+	u8	sack_ok;		/* the client sent SACK-permitted */
 };
 
 static inline struct ktp_request_sock *ktp_rsk(const struct request_sock *r)
@@ -289,14 +295,26 @@ __poll_t ktp_poll(struct file *file, struct socket *sock,
 void ktp_trace_state(const struct sock_common *skc, int old, int new);
 
 /* input.c */
+#define KTP_MAX_SACKS	4	/* blocks that fit in 40 option bytes */
+
+struct ktp_sack_block {
+	u32 start;		/* first sequence number held */
+	u32 end;		/* one past the last */
+};
+
+/* Options of one segment, parsed or to be sent. */
 struct ktp_syn_opts {
 	u16 mss;		/* 0: absent */
 	s8 wscale;		/* -1: absent */
+	u8 sack_ok;		/* SACK-permitted */
+	u8 nr_sacks;		/* SACK blocks below */
+	struct ktp_sack_block sacks[KTP_MAX_SACKS];
 };
 
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
-void ktp_parse_syn_opts(const struct sk_buff *skb, struct ktp_syn_opts *o);
+void ktp_parse_opts(const struct sk_buff *skb, struct ktp_syn_opts *o);
 void ktp_purge_ooo_queue(struct sock *sk);
+void ktp_sack_retransmit(struct sock *sk);
 
 /* output.c */
 void ktp_init_mss(struct sock *sk);
@@ -306,6 +324,7 @@ void ktp_queue_fin(struct sock *sk);
 void ktp_send_ack(struct sock *sk);
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
 int ktp_retransmit_head(struct sock *sk);
+int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void ktp_purge_write_queue(struct sock *sk);
 u32 ktp_select_window(struct sock *sk);
 struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,

@@ -70,7 +70,15 @@ void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 void ktp_enter_loss(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
 
+	/* All not SACKed is a hole now, to be resent once more. */
+	skb_queue_walk(&sk->sk_write_queue, skb) {
+		if (skb == kp->send_head)
+			break;
+		KTP_SKB_CB(skb)->lost_retx = 0;
+	}
+	kp->highest_sack = kp->snd_nxt;
 	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
 	kp->snd_cwnd = 1;
 	kp->cwnd_cnt = 0;
