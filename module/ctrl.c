@@ -16,6 +16,7 @@
 unsigned int ktp_net_id __read_mostly;
 
 static int ktp_zero;
+static int ktp_one = 1;
 static int ktp_max_retries = 255;
 
 /* Templates: .data points into init_net's ktp_net and is rebased for
@@ -71,6 +72,29 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_ms_jiffies,
 	},
 	{
+		/* seconds idle before the first keepalive probe */
+		.procname	= "keepalive_time",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{
+		/* seconds between keepalive probes */
+		.procname	= "keepalive_intvl",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_jiffies,
+	},
+	{
+		/* unanswered keepalive probes before ETIMEDOUT */
+		.procname	= "keepalive_probes",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_one,
+		.extra2		= &ktp_max_retries,
+	},
+	{
 		/* milliseconds an ACK of in-order data may wait; 0: never */
 		.procname	= "delack",
 		.maxlen		= sizeof(int),
@@ -89,6 +113,9 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->tw_timeout = 60 * HZ;	/* as TCP_TIMEWAIT_LEN */
 	kn->rto_min = HZ / 5;		/* as TCP_RTO_MIN, 200 ms */
 	kn->delack = HZ / 25;		/* as TCP_DELACK_MIN, 40 ms */
+	kn->keepalive_time = 7200 * HZ;	/* as tcp_keepalive_time */
+	kn->keepalive_intvl = 75 * HZ;	/* as tcp_keepalive_intvl */
+	kn->keepalive_probes = 9;	/* as tcp_keepalive_probes */
 }
 
 static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
@@ -105,7 +132,10 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[3].data = &kn->fin_timeout;
 	table[4].data = &kn->tw_timeout;
 	table[5].data = &kn->rto_min;
-	table[6].data = &kn->delack;
+	table[6].data = &kn->keepalive_time;
+	table[7].data = &kn->keepalive_intvl;
+	table[8].data = &kn->keepalive_probes;
+	table[9].data = &kn->delack;
 
 	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
 	if (!kn->sysctl_hdr) {

@@ -722,7 +722,12 @@ discard:
  */
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 {
-	ktp_sk(sk)->segs_in++;
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->segs_in++;
+	/* Any segment proves the peer alive to keepalive and persist. */
+	kp->rcv_tstamp = jiffies;
+	inet_csk(sk)->icsk_probes_out = 0;
 
 	switch (sk->sk_state) {
 	case KTP_CLOSE:

@@ -259,6 +259,18 @@ void ktp_send_ack(struct sock *sk)
 }
 
 /**
+ * ktp_send_probe - a window or keepalive probe: an ACK with an old
+ * sequence number, which the peer must answer with its current ACK and
+ * window (RFC 9293 3.8.6.1 and 3.8.4)
+ * @sk: the socket, owned by the caller
+ */
+void ktp_send_probe(struct sock *sk)
+{
+	ktp_send_control(sk, KTP_FLAG_ACK, ktp_sk(sk)->snd_una - 1,
+			 GFP_ATOMIC);
+}
+
+/**
  * ktp_send_active_reset - abort: tell the peer with a RST
  * @sk: the socket, owned by the caller
  * @gfp: allocation context
@@ -316,12 +328,76 @@ static bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
 	return !ktp_after(end, kp->snd_una + kp->snd_wnd);
 }
 
+/* Cut an unsent segment so that its first @len bytes go alone; the rest
+ * becomes the next segment on the queue and keeps PSH and FIN.
+ */
+static int ktp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 moved = skb->len - len;
+	struct sk_buff *buff;
+
+	buff = alloc_skb_fclone(KTP_MAX_HEADER, GFP_ATOMIC);
+	if (!buff)
+		return -ENOBUFS;
+	skb_reserve(buff, KTP_MAX_HEADER);
+	sk->sk_wmem_queued += buff->truesize;
+	skb_split(skb, buff, len);
+	buff->truesize += moved;
+	skb->truesize -= moved;
+
+	*KTP_SKB_CB(buff) = *cb;
+	KTP_SKB_CB(buff)->seq = cb->seq + len;
+	cb->end_seq = cb->seq + len;
+	cb->flags &= ~(KTP_FLAG_FIN | KTP_FLAG_PSH);
+	__skb_queue_after(&sk->sk_write_queue, skb, buff);
+	return 0;
+}
+
+/* The head of the unsent data does not fit the peer's window. Send the
+ * part that does when it is worth a segment (sender-side silly window
+ * avoidance, RFC 9293 3.8.6.2.1), or when nothing else is in flight to
+ * bring the window back; else wait, probing a closed window.
+ */
+static bool ktp_fit_window(struct sock *sk, struct sk_buff *skb)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	s32 room = kp->snd_una + kp->snd_wnd - KTP_SKB_CB(skb)->seq;
+
+	if (room > 0 && room < skb->len &&
+	    (room >= kp->mss / 2 || !kp->packets_out) &&
+	    !skb_cloned(skb) && !ktp_fragment(sk, skb, room))
+		return true;
+	if (!kp->packets_out && !icsk->icsk_pending)
+		inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0, icsk->icsk_rto,
+					  KTP_RTO_MAX);
+	return false;
+}
+
+/* Hold a partial last segment back? KTP_CORK always does; Nagle does
+ * while earlier data is unacknowledged (RFC 9293 3.7.4, RFC 896).
+ */
+static bool ktp_hold_partial(const struct sock *sk, const struct sk_buff *skb)
+{
+	const struct ktp_sock *kp = ktp_sk(sk);
+
+	if (skb->len >= kp->mss || !skb_queue_is_last(&sk->sk_write_queue, skb) ||
+	    (KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN))
+		return false;
+	return kp->cork || (!kp->nodelay && kp->packets_out);
+}
+
 /**
  * ktp_write_xmit - send what the peer's window and cwnd allow
  * @sk: the socket, owned by the caller
+ *
+ * With a closed peer window and nothing in flight to bring a window
+ * update, the persist timer probes it.
  */
 void ktp_write_xmit(struct sock *sk)
 {
+	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
 
@@ -329,7 +405,9 @@ void ktp_write_xmit(struct sock *sk)
 		return;
 	while ((skb = kp->send_head)) {
 		if (kp->packets_out - kp->sacked_out >= kp->snd_cwnd ||
-		    !ktp_wnd_allows(kp, skb))
+		    ktp_hold_partial(sk, skb))
+			break;
+		if (!ktp_wnd_allows(kp, skb) && !ktp_fit_window(sk, skb))
 			break;
 		if (ktp_transmit_skb(sk, skb, true))
 			break;
@@ -337,7 +415,8 @@ void ktp_write_xmit(struct sock *sk)
 		kp->packets_out++;
 		kp->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
 				NULL : skb->next;
-		if (!inet_csk(sk)->icsk_pending)
+		/* data in flight: the RTO, not the persist timer, runs */
+		if (icsk->icsk_pending != ICSK_TIME_RETRANS)
 			ktp_rearm_rto(sk);
 	}
 }
@@ -377,11 +456,21 @@ void ktp_queue_fin(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
+	struct sk_buff *tail = skb_peek_tail(&sk->sk_write_queue);
+
 	if (kp->fin_queued)
 		return;
 	kp->fin_queued = 1;
-	ktp_queue_control(sk, KTP_FLAG_FIN | KTP_FLAG_ACK,
-			  sk->sk_allocation | __GFP_NOFAIL);
+	if (tail && kp->send_head &&
+	    !(KTP_SKB_CB(tail)->flags & KTP_FLAG_SYN)) {
+		/* Ride on the last unsent data segment. */
+		KTP_SKB_CB(tail)->flags |= KTP_FLAG_FIN;
+		KTP_SKB_CB(tail)->end_seq++;
+		kp->write_seq++;
+	} else {
+		ktp_queue_control(sk, KTP_FLAG_FIN | KTP_FLAG_ACK,
+				  sk->sk_allocation | __GFP_NOFAIL);
+	}
 	ktp_write_xmit(sk);
 }
 
@@ -450,9 +539,12 @@ static u16 ktp_mss_for_mtu(unsigned int mtu, unsigned int ext_hdr_len)
 void ktp_init_mss(struct sock *sk)
 {
 	struct dst_entry *dst = __sk_dst_get(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
 
-	ktp_sk(sk)->mss = ktp_mss_for_mtu(dst ? dst_mtu(dst) : 576,
-					  inet_csk(sk)->icsk_ext_hdr_len);
+	kp->mss = ktp_mss_for_mtu(dst ? dst_mtu(dst) : 576,
+				  inet_csk(sk)->icsk_ext_hdr_len);
+	if (kp->user_mss && kp->mss > kp->user_mss)
+		kp->mss = kp->user_mss;
 }
 
 /**

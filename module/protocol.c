@@ -47,6 +47,11 @@ void ktp_set_state(struct sock *sk, int state)
 
 	if (old == state)
 		return;
+	if (state == KTP_ESTABLISHED) {
+		/* the idle clock of keepalive starts now */
+		ktp_sk(sk)->rcv_tstamp = jiffies;
+		ktp_reset_keepalive(sk);
+	}
 	if (state == KTP_ESTABLISHED ||
 	    (state == KTP_CLOSE_WAIT && old != KTP_ESTABLISHED))
 		KTP_INC_STATS(net, KTP_MIB_CURRESTAB);
@@ -360,36 +365,97 @@ static int ktp_send_wait_ready(struct sock *sk, long *timeo)
 	return 0;
 }
 
-/* Append up to @size bytes from @msg as one new segment on the write
- * queue. Return: bytes queued, or -errno with nothing queued.
+/* The last segment of the write queue, if data may still join it: not
+ * sent yet, no SYN or FIN, shorter than the MSS, frags to spare.
  */
-static int ktp_queue_segment(struct sock *sk, struct msghdr *msg, size_t size)
+static struct sk_buff *ktp_write_tail(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
+
+	if (!skb || !kp->send_head ||
+	    (KTP_SKB_CB(skb)->flags & (KTP_FLAG_SYN | KTP_FLAG_FIN)) ||
+	    skb->len >= kp->mss ||
+	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS)
+		return NULL;
+	return skb;
+}
+
+static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
-	int copy;
 
-	copy = min_t(size_t, size, kp->mss);
-	skb = alloc_skb_fclone(KTP_MAX_HEADER + copy, sk->sk_allocation);
+	skb = alloc_skb_fclone(KTP_MAX_HEADER, sk->sk_allocation);
 	if (!skb)
-		return -ENOBUFS;
+		return NULL;
 	skb_reserve(skb, KTP_MAX_HEADER);
-	if (!copy_from_iter_full(skb_put(skb, copy), copy, &msg->msg_iter)) {
-		kfree_skb(skb);
-		return -EFAULT;
-	}
 	KTP_SKB_CB(skb)->seq = kp->write_seq;
-	KTP_SKB_CB(skb)->end_seq = kp->write_seq + copy;
+	KTP_SKB_CB(skb)->end_seq = kp->write_seq;
 	KTP_SKB_CB(skb)->flags = KTP_FLAG_ACK | KTP_FLAG_PSH;
 	KTP_SKB_CB(skb)->retransmitted = 0;
 	KTP_SKB_CB(skb)->sacked = 0;
 	KTP_SKB_CB(skb)->lost_retx = 0;
-	kp->write_seq += copy;
 	sk->sk_wmem_queued += skb->truesize;
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	if (!kp->send_head)
 		kp->send_head = skb;
+	return skb;
+}
+
+/* Copy up to @size bytes from @msg into page fragments of the write
+ * queue's tail segment, starting a new one when it is full: no
+ * allocation per send() call, and small writes coalesce into one segment.
+ * Return: bytes queued, or -errno with nothing queued.
+ */
+static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct page_frag *pfrag = sk_page_frag(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+	bool fresh = false;
+	int copy, i, err;
+
+	skb = ktp_write_tail(sk);
+	if (!skb) {
+		skb = ktp_new_data_skb(sk);
+		if (!skb)
+			return -ENOBUFS;
+		fresh = true;
+	}
+	if (!sk_page_frag_refill(sk, pfrag)) {
+		err = -ENOBUFS;
+		goto out_unqueue;
+	}
+	copy = min_t(size_t, size, kp->mss - skb->len);
+	copy = min_t(int, copy, pfrag->size - pfrag->offset);
+	i = skb_shinfo(skb)->nr_frags;
+
+	err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb, pfrag->page,
+				       pfrag->offset, copy);
+	if (err)
+		goto out_unqueue;
+	if (skb_can_coalesce(skb, i, pfrag->page, pfrag->offset)) {
+		skb_frag_size_add(&skb_shinfo(skb)->frags[i - 1], copy);
+	} else {
+		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, copy);
+		get_page(pfrag->page);
+	}
+	pfrag->offset += copy;
+	KTP_SKB_CB(skb)->end_seq += copy;
+	kp->write_seq += copy;
 	return copy;
+
+out_unqueue:
+	if (fresh && !skb->len) {
+		/* keep nothing the copy did not fill */
+		if (kp->send_head == skb)
+			kp->send_head = NULL;
+		__skb_unlink(skb, &sk->sk_write_queue);
+		sk->sk_wmem_queued -= skb->truesize;
+		kfree_skb(skb);
+	}
+	return err;
 }
 
 static int ktp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
@@ -419,7 +485,7 @@ static int ktp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 				goto out_err;
 			continue;
 		}
-		err = ktp_queue_segment(sk, msg, size - copied);
+		err = ktp_queue_data(sk, msg, size - copied);
 		if (err < 0)
 			goto out_err;
 		copied += err;
@@ -680,6 +746,10 @@ static int ktp_get_int(struct sock *sk, int val, char __user *optval,
 static int ktp_getsockopt(struct sock *sk, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+	int val;
+
 	if (level == SOL_IP)
 		return ip_getsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_KTP)
@@ -689,37 +759,96 @@ static int ktp_getsockopt(struct sock *sk, int level, int optname,
 	case KTP_INFO:
 		return ktp_get_info(sk, optval, optlen);
 	case KTP_NODELAY:
-		return ktp_get_int(sk, ktp_sk(sk)->nodelay, optval, optlen);
+		val = kp->nodelay;
+		break;
+	case KTP_CORK:
+		val = kp->cork;
+		break;
+	case KTP_MAXSEG:
+		val = kp->user_mss ? : kp->mss;
+		break;
+	case KTP_KEEPIDLE:
+		val = (kp->keepalive_time ? :
+		       READ_ONCE(kn->keepalive_time)) / HZ;
+		break;
+	case KTP_KEEPINTVL:
+		val = (kp->keepalive_intvl ? :
+		       READ_ONCE(kn->keepalive_intvl)) / HZ;
+		break;
+	case KTP_KEEPCNT:
+		val = kp->keepalive_probes ? :
+		      READ_ONCE(kn->keepalive_probes);
+		break;
+	default:
+		return -ENOPROTOOPT;
 	}
-	return -ENOPROTOOPT;
+	return ktp_get_int(sk, val, optval, optlen);
+}
+
+/* One SOL_KTP option with an int value; the socket is locked. */
+static int ktp_setsockopt_int(struct sock *sk, int optname, int val)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	switch (optname) {
+	case KTP_NODELAY:
+		kp->nodelay = !!val;
+		break;
+	case KTP_CORK:
+		kp->cork = !!val;
+		break;
+	case KTP_MAXSEG:
+		if (val && (val < 64 || val > 65535))
+			return -EINVAL;
+		kp->user_mss = val;
+		if (val && kp->mss > val)
+			kp->mss = val;
+		return 0;
+	case KTP_KEEPIDLE:
+	case KTP_KEEPINTVL:
+		if (val < 1 || val > MAX_SCHEDULE_TIMEOUT / HZ)
+			return -EINVAL;
+		if (optname == KTP_KEEPIDLE)
+			kp->keepalive_time = val * HZ;
+		else
+			kp->keepalive_intvl = val * HZ;
+		ktp_reset_keepalive(sk);
+		return 0;
+	case KTP_KEEPCNT:
+		if (val < 1 || val > 127)
+			return -EINVAL;
+		kp->keepalive_probes = val;
+		return 0;
+	case KTP_INFO:
+		return -EINVAL;
+	default:
+		return -ENOPROTOOPT;
+	}
+	/* NODELAY set, or CORK cleared: what was held goes now. */
+	ktp_write_xmit(sk);
+	return 0;
 }
 
 static int ktp_setsockopt(struct sock *sk, int level, int optname,
 			  sockptr_t optval, unsigned int optlen)
 {
-	int val;
+	int val, err;
 
 	if (level == SOL_IP)
 		return ip_setsockopt(sk, level, optname, optval, optlen);
 	if (level != SOL_KTP)
 		return -ENOPROTOOPT;
-
-	switch (optname) {
-	case KTP_NODELAY:
-		if (optlen < sizeof(int))
-			return -EINVAL;
-		if (copy_from_sockptr(&val, optval, sizeof(val)))
-			return -EFAULT;
-		lock_sock(sk);
-		ktp_sk(sk)->nodelay = !!val;
-		if (val)
-			ktp_write_xmit(sk);
-		release_sock(sk);
-		return 0;
-	case KTP_INFO:
+	if (optname == KTP_INFO)
 		return -EINVAL;
-	}
-	return -ENOPROTOOPT;
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+
+	lock_sock(sk);
+	err = ktp_setsockopt_int(sk, optname, val);
+	release_sock(sk);
+	return err;
 }
 
 /* sk_stream_write_space(), which 6.1 does not export: wake writers once
@@ -790,6 +919,7 @@ struct proto ktp_prot = {
 	.init		= ktp_init_sock,
 	.destroy	= ktp_destroy_sock,
 	.shutdown	= ktp_shutdown,
+	.keepalive	= ktp_keepalive,
 	.setsockopt	= ktp_setsockopt,
 	.getsockopt	= ktp_getsockopt,
 	.sendmsg	= ktp_sendmsg,

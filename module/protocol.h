@@ -113,6 +113,9 @@ struct ktp_net {
 	int tw_timeout;			/* TIME_WAIT (2 MSL), jiffies */
 	int rto_min;			/* RTO floor, jiffies */
 	int delack;			/* delayed-ACK time-out, jiffies */
+	int keepalive_time;		/* idle before probes, jiffies */
+	int keepalive_intvl;		/* between probes, jiffies */
+	int keepalive_probes;		/* unanswered before ETIMEDOUT */
 };
 
 /* Per-segment control block, in skb->cb. */
@@ -173,10 +176,16 @@ struct ktp_sock {
 		fin_queued:1,	/* our FIN is on the write queue */
 		in_recovery:1,	/* fast recovery (RFC 6582, RFC 6675) */
 		ack_pending:1,	/* an ACK is owed: delayed-ACK timer runs */
-		sack_ok:1;	/* both sides sent SACK-permitted */
+		sack_ok:1,	/* both sides sent SACK-permitted */
+		cork:1;		/* KTP_CORK */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
+	u16	user_mss;	/* KTP_MAXSEG, 0: none */
+	u32	keepalive_time;	/* KTP_KEEPIDLE, jiffies, 0: sysctl */
+	u32	keepalive_intvl; /* KTP_KEEPINTVL, jiffies, 0: sysctl */
+	u8	keepalive_probes; /* KTP_KEEPCNT, 0: sysctl */
+	u32	rcv_tstamp;	/* jiffies of the last segment received */
 
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
@@ -342,6 +351,9 @@ void ktp_release_cb(struct sock *sk);
 void ktp_retransmit_timer(struct sock *sk);
 void ktp_finwait2_timer(struct sock *sk);
 void ktp_schedule_ack(struct sock *sk);
+void ktp_keepalive(struct sock *sk, int val);
+void ktp_reset_keepalive(struct sock *sk);
+void ktp_send_probe(struct sock *sk);
 void ktp_rtt_sample(struct sock *sk, u32 rtt_us);
 
 /* ipv4.c */

@@ -154,24 +154,138 @@ void ktp_retransmit_timer(struct sock *sk)
 				  KTP_RTO_MAX);
 }
 
+static u32 ktp_keepalive_time(const struct sock *sk)
+{
+	return ktp_sk(sk)->keepalive_time ? :
+	       READ_ONCE(ktp_pernet(sock_net(sk))->keepalive_time);
+}
+
+static u32 ktp_keepalive_intvl(const struct sock *sk)
+{
+	return ktp_sk(sk)->keepalive_intvl ? :
+	       READ_ONCE(ktp_pernet(sock_net(sk))->keepalive_intvl);
+}
+
+static u32 ktp_keepalive_probes(const struct sock *sk)
+{
+	return ktp_sk(sk)->keepalive_probes ? :
+	       READ_ONCE(ktp_pernet(sock_net(sk))->keepalive_probes);
+}
+
 /**
- * ktp_finwait2_timer - an orphan waited long enough for the peer's FIN
+ * ktp_reset_keepalive - restart the idle clock of a keepalive socket
+ * @sk: the socket, owned by the caller
+ */
+void ktp_reset_keepalive(struct sock *sk)
+{
+	if (sock_flag(sk, SOCK_KEEPOPEN) &&
+	    (1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT))
+		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+}
+
+/**
+ * ktp_keepalive - SO_KEEPALIVE switched on or off
+ * @sk: the socket, locked by the caller
+ * @val: on or off
+ */
+void ktp_keepalive(struct sock *sk, int val)
+{
+	if (val)
+		ktp_reset_keepalive(sk);
+	else if (sk->sk_state != KTP_FIN_WAIT2)
+		inet_csk_delete_keepalive_timer(sk);
+}
+
+/* An idle connection with SO_KEEPALIVE: probe after KTP_KEEPIDLE, every
+ * KTP_KEEPINTVL, and give up with ETIMEDOUT after KTP_KEEPCNT probes
+ * that went unanswered (RFC 9293 3.8.4).
+ */
+static void ktp_keepalive_probe(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 idle = jiffies - kp->rcv_tstamp;
+
+	if (!sock_flag(sk, SOCK_KEEPOPEN) ||
+	    !((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT)))
+		return;
+	if (kp->packets_out || kp->send_head) {
+		/* not idle: the RTO and persist timers watch the peer */
+		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+		return;
+	}
+	if (idle < ktp_keepalive_time(sk)) {
+		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk) - idle);
+		return;
+	}
+	if (icsk->icsk_probes_out >= ktp_keepalive_probes(sk)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);
+		sk->sk_err = ETIMEDOUT;
+		sk_error_report(sk);
+		ktp_done(sk);
+		return;
+	}
+	ktp_send_probe(sk);
+	icsk->icsk_probes_out++;
+	inet_csk_reset_keepalive_timer(sk, ktp_keepalive_intvl(sk));
+}
+
+/**
+ * ktp_finwait2_timer - the keepalive timer fired: an orphan waited long
+ * enough for the peer's FIN, or an idle connection needs a probe
  * @sk: the socket, owned by the caller
  */
 void ktp_finwait2_timer(struct sock *sk)
 {
-	if (sk->sk_state != KTP_FIN_WAIT2 || !sock_flag(sk, SOCK_DEAD))
+	if (sk->sk_state == KTP_FIN_WAIT2 && sock_flag(sk, SOCK_DEAD)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_FINWAIT2TIMEOUT);
+		ktp_send_active_reset(sk, GFP_ATOMIC);
+		ktp_done(sk);
 		return;
-	KTP_INC_STATS(sock_net(sk), KTP_MIB_FINWAIT2TIMEOUT);
-	ktp_send_active_reset(sk, GFP_ATOMIC);
-	ktp_done(sk);
+	}
+	ktp_keepalive_probe(sk);
+}
+
+/* The persist timer: the peer's window is closed and nothing is in
+ * flight. Probe it, backing off; a peer that answers no probe for
+ * net.ktp.retries2 rounds is gone.
+ */
+static void ktp_probe_timer(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (sk->sk_state == KTP_CLOSE || kp->packets_out || !kp->send_head)
+		return;
+	if (kp->snd_wnd) {
+		icsk->icsk_probes_out = 0;
+		ktp_write_xmit(sk);
+		return;
+	}
+	if (icsk->icsk_probes_out >= READ_ONCE(kn->retries2)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);
+		sk->sk_err = ETIMEDOUT;
+		ktp_purge_write_queue(sk);
+		if (!sock_flag(sk, SOCK_DEAD))
+			sk_error_report(sk);
+		ktp_done(sk);
+		return;
+	}
+	ktp_send_probe(sk);
+	icsk->icsk_probes_out++;
+	icsk->icsk_backoff = min_t(u8, icsk->icsk_backoff + 1, 15);
+	inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0,
+				  min_t(u32, icsk->icsk_rto << icsk->icsk_backoff,
+					KTP_RTO_MAX), KTP_RTO_MAX);
 }
 
 static void ktp_write_timer_handler(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
+	int event = icsk->icsk_pending;
 
-	if (icsk->icsk_pending != ICSK_TIME_RETRANS)
+	if (event != ICSK_TIME_RETRANS && event != ICSK_TIME_PROBE0)
 		return;
 	if (time_after(icsk->icsk_timeout, jiffies)) {
 		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
@@ -179,7 +293,10 @@ static void ktp_write_timer_handler(struct sock *sk)
 		return;
 	}
 	icsk->icsk_pending = 0;
-	ktp_retransmit_timer(sk);
+	if (event == ICSK_TIME_PROBE0)
+		ktp_probe_timer(sk);
+	else
+		ktp_retransmit_timer(sk);
 }
 
 /* Run @fn now, or defer it to release_sock() as @bit. */

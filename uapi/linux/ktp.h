@@ -64,6 +64,11 @@ enum {
 /* Socket options at SOL_KTP. */
 #define KTP_NODELAY	1	/* no Nagle: send partial segments at once */
 #define KTP_INFO	2	/* struct ktp_info, read only */
+#define KTP_KEEPIDLE	3	/* seconds idle before keepalive probes */
+#define KTP_KEEPINTVL	4	/* seconds between keepalive probes */
+#define KTP_KEEPCNT	5	/* unanswered probes before ETIMEDOUT */
+#define KTP_CORK	6	/* hold partial segments until uncorked */
+#define KTP_MAXSEG	7	/* cap on the MSS, bytes */
 
 /*
  * KTP_INFO: the kernel copies min(optlen, sizeof(struct ktp_info)) bytes
