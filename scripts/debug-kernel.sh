@@ -68,7 +68,7 @@ check_config()
 		*) continue ;;
 		esac
 		log "config: '$line' did not survive olddefconfig:" \
-		    "$(grep -E "^(# )?$sym[= ]" "$cfg" || echo "$sym absent")"
+		    "$(grep -E "^(# )?${sym}[= ]" "$cfg" || echo "$sym absent")"
 		bad=1
 	done <"$FRAGMENT"
 	return $bad

@@ -23,8 +23,8 @@
 # hits, or when the command's exit marker never arrives. VM_SPLAT_ALLOW,
 # a regular expression, names reports that are expected in this run (the
 # allocation-failure warnings of make check-debug's fault injection): a
-# report whose first line matches it is left out of the scan, through the
-# end of its call trace.
+# line that matches it is left out of the scan, with the stack dump that
+# follows it, if any.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,7 +50,8 @@ SPLAT+='blocked for more than|sleeping function called from invalid context|'
 SPLAT+='suspicious RCU usage|possible recursive locking|'
 SPLAT+='circular locking dependency|inconsistent lock state|'
 SPLAT+='unreferenced object|ODEBUG:|Call Trace:|stack-protector|'
-SPLAT+='kmemleak:.*leak|slab-out-of-bounds|use-after-free|double-free'
+SPLAT+='kmemleak:.*suspected memory leak|slab-out-of-bounds|use-after-free|'
+SPLAT+='double-free'
 
 die() { echo "vm: $*" >&2; exit 2; }
 
@@ -175,13 +176,19 @@ status=${PIPESTATUS[0]}
 set -e
 [ -n "$VM_LOG" ] && cp "$log" "$VM_LOG"
 
-# The log to judge: the console, less the reports VM_SPLAT_ALLOW expects
-# (each up to its "</TASK>", at most 100 lines).
+# The log to judge: the console, less the reports VM_SPLAT_ALLOW expects.
+# An expected line goes, and so does the stack dump right after it if
+# there is one (CPU:, Hardware name:, Call Trace: up to "</TASK>", at most
+# 100 lines); anything else after it is judged as usual.
 scan=$work/scan.log
 awk -v allow="$VM_SPLAT_ALLOW" '
-	skip && (/<\/TASK>/ || ++skip > 100) { skip = 0; next }
-	skip { next }
-	allow != "" && $0 ~ allow { skip = 1; n++; next }
+	mode == 2 { if (/<\/TASK>/ || ++len > 100) mode = 0; next }
+	mode == 1 && /CPU: [0-9]+ PID:|Hardware name:|Call Trace:/ {
+		if (/Call Trace:/) { mode = 2; len = 0 }
+		next
+	}
+	{ mode = 0 }
+	allow != "" && $0 ~ allow { mode = 1; n++; next }
 	{ print }
 	END { if (n) printf "vm: %d expected report(s) left out: %s\n", n, allow > "/dev/stderr" }
 ' "$log" > "$scan"

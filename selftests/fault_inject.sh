@@ -1,10 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run one test program with failslab and fail_page_alloc armed for it and
-# its children only (task-filter and /proc/<pid>/make-it-fail, inherited
-# across fork), then disarm them. Needs a kernel with
-# CONFIG_FAULT_INJECTION_DEBUG_FS (the debug kernel of make check-debug).
+# Run one test program with failslab and fail_page_alloc armed for its
+# processes only (task-filter and /proc/<pid>/make-it-fail, which
+# fault_exec sets in each of them at its first socket() of the KTP family
+# and fork passes on), then disarm them. Needs a kernel with CONFIG_FAULT_INJECTION_DEBUG_FS
+# (the debug kernel of make check-debug) and fault_exec beside this script.
 #
 #   fault_inject.sh [options] -- program [args...]
 #
@@ -13,14 +14,16 @@
 #   -n TIMES     stop after this many failures (-1: no limit)    [-1]
 #   -s BYTES     let this many bytes through before failing      [0]
 #   -w WHAT      slab, page, all, or none (trace only)           [all]
-#   -e FILE      record the program's failed syscalls in FILE, one
-#                "<syscall-nr> <errno>" a line (raw_syscalls:sys_exit)
+#   -e FILE      record the failed syscalls of the program's armed
+#                processes in FILE, one "<syscall-nr> <errno>" a line
+#                (raw_syscalls:sys_exit)
 #
 # Prints "# fault_inject: ..." lines with what was injected and exits with
 # the program's status, or 4 (kselftest skip) when the kernel has no fault
 # injection. Injected failures are not logged (verbose=0): a stack dump per
 # failure would bury the console and read as a splat.
 
+here=$(cd "$(dirname "$0")" && pwd)
 dbg=/sys/kernel/debug
 tr=/sys/kernel/tracing
 prob=10 interval=1 times=-1 space=0 what=all errfile=
@@ -122,13 +125,16 @@ for a in $attrs; do
 	arm "$a"
 done
 
-# The child marks itself, and is traced, before it execs the program:
-# everything the program and its children do is eligible, nothing the
-# shell here does.
-FI_TRACE=$([ -n "$errfile" ] && echo $tr/set_event_pid) \
-sh -c '[ -z "$FI_TRACE" ] || echo $$ > "$FI_TRACE"
-       echo 1 > /proc/self/make-it-fail
-       exec "$@"' fault_inject "$@"
+# fault_exec marks each process of the program, and has it traced, from
+# its first KTP socket() on: the exec, the C library's start-up, the
+# harness between tests and a shell test's ip and tc are left alone, the
+# socket calls are not.
+family=$(cat /sys/module/ktp/parameters/family 2>/dev/null || echo 18)
+if [ -n "$errfile" ]; then
+	"$here/fault_exec" -f "$family" -t $tr/set_event_pid "$@"
+else
+	"$here/fault_exec" -f "$family" "$@"
+fi
 rc=$?
 
 msg=
