@@ -5,6 +5,8 @@
 #   make            build the module (module/ktp.ko), libktp, tools, selftests
 #   make demo       boot the test VM and show KTP at work
 #   make check      checkpatch, host unit tests, then every selftest in the VM
+#   make check-debug  every selftest on a KASAN/lockdep/kmemleak kernel, with
+#                   fault injection (builds that kernel once, ~25 min)
 #   make vm         interactive shell in the test VM with ktp.ko loaded
 #   make deps       install prerequisites from Debian and prepare the VM kit
 #   make KDIR=...   build the module for another kernel tree
@@ -28,6 +30,9 @@ deps:
 deps-build:
 	@scripts/deps.sh build
 
+deps-debug:
+	@scripts/deps.sh debug
+
 module: deps-build
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
@@ -47,6 +52,11 @@ checkpatch: deps-build
 check: deps all
 	scripts/check.sh
 
+# The debug kernel and a ktp.ko for it are built by the script, in the
+# cache and a scratch copy; KTP_PLANT=uaf|leak plants a bug it must catch.
+check-debug: deps-debug userspace selftests
+	KTP_PLANT="$(KTP_PLANT)" scripts/check-debug.sh
+
 demo: deps all
 	scripts/demo.sh
 
@@ -59,5 +69,5 @@ clean:
 	$(MAKE) -C selftests KSFT_INC=none clean
 	$(MAKE) -C userspace/tests clean
 
-.PHONY: all deps deps-build module userspace selftests sparse checkpatch \
-	check demo vm clean
+.PHONY: all deps deps-build deps-debug module userspace selftests sparse \
+	checkpatch check check-debug demo vm clean
