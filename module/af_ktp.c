@@ -115,9 +115,12 @@ static int __init ktp_init(void)
 	err = ktp_hashinfo_init();
 	if (err)
 		return err;
-	err = proto_register(&ktp_prot, 1);
+	err = ktp_cong_init();
 	if (err)
 		goto out_hashinfo_exit;
+	err = proto_register(&ktp_prot, 1);
+	if (err)
+		goto out_cong_exit;
 	err = ktp_ctrl_init();
 	if (err)
 		goto out_unregister_proto;
@@ -139,6 +142,8 @@ out_ctrl_exit:
 	ktp_ctrl_exit();
 out_unregister_proto:
 	proto_unregister(&ktp_prot);
+out_cong_exit:
+	ktp_cong_exit();
 out_hashinfo_exit:
 	ktp_hashinfo_exit();
 	return err;
@@ -150,6 +155,7 @@ static void __exit ktp_exit(void)
 	ktp_ipv4_exit();
 	ktp_ctrl_exit();
 	proto_unregister(&ktp_prot);
+	ktp_cong_exit();
 	ktp_hashinfo_exit();
 }
 

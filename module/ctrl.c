@@ -19,6 +19,46 @@ static int ktp_zero;
 static int ktp_one = 1;
 static int ktp_max_retries = 255;
 
+/* net.ktp.congestion_control: only a registered algorithm is taken. */
+static int ktp_proc_congestion(struct ctl_table *table, int write,
+			       void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct ktp_net *kn = container_of(table->data, struct ktp_net,
+					  congestion_control);
+	char val[KTP_CA_NAME_MAX];
+	struct ctl_table tbl = { .data = val, .maxlen = sizeof(val) };
+	int err;
+
+	spin_lock_bh(&kn->ca_lock);
+	strscpy(val, kn->congestion_control, sizeof(val));
+	spin_unlock_bh(&kn->ca_lock);
+	err = proc_dostring(&tbl, write, buffer, lenp, ppos);
+	if (!write || err)
+		return err;
+	if (!ktp_ca_known(val))
+		return -ENOENT;
+	spin_lock_bh(&kn->ca_lock);
+	strscpy(kn->congestion_control, val, sizeof(kn->congestion_control));
+	spin_unlock_bh(&kn->ca_lock);
+	return 0;
+}
+
+/* net.ktp.available_congestion_control, read only. */
+static int ktp_proc_available(struct ctl_table *table, int write,
+			      void *buffer, size_t *lenp, loff_t *ppos)
+{
+	struct ctl_table tbl = { .maxlen = 128 };
+	int err;
+
+	tbl.data = kmalloc(tbl.maxlen, GFP_KERNEL);
+	if (!tbl.data)
+		return -ENOMEM;
+	ktp_ca_available(tbl.data, tbl.maxlen);
+	err = proc_dostring(&tbl, write, buffer, lenp, ppos);
+	kfree(tbl.data);
+	return err;
+}
+
 /* Templates: .data points into init_net's ktp_net and is rebased for
  * every other namespace, as mptcp's ctrl.c does.
  */
@@ -101,6 +141,19 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_ms_jiffies,
 	},
+	{
+		/* algorithm of new sockets: "cubic" or "reno" */
+		.procname	= "congestion_control",
+		.maxlen		= KTP_CA_NAME_MAX,
+		.mode		= 0644,
+		.proc_handler	= ktp_proc_congestion,
+	},
+	{
+		.procname	= "available_congestion_control",
+		.maxlen		= 128,
+		.mode		= 0444,
+		.proc_handler	= ktp_proc_available,
+	},
 	{}
 };
 
@@ -116,6 +169,9 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->keepalive_time = 7200 * HZ;	/* as tcp_keepalive_time */
 	kn->keepalive_intvl = 75 * HZ;	/* as tcp_keepalive_intvl */
 	kn->keepalive_probes = 9;	/* as tcp_keepalive_probes */
+	spin_lock_init(&kn->ca_lock);
+	strscpy(kn->congestion_control, "cubic",
+		sizeof(kn->congestion_control));	/* as TCP's */
 }
 
 static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
@@ -136,6 +192,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[7].data = &kn->keepalive_intvl;
 	table[8].data = &kn->keepalive_probes;
 	table[9].data = &kn->delack;
+	table[10].data = kn->congestion_control;
 
 	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
 	if (!kn->sysctl_hdr) {

@@ -112,22 +112,6 @@ static void ktp_send_challenge_ack(struct sock *sk)
 	ktp_send_ack(sk);
 }
 
-/* Congestion avoidance and slow start on @acked newly ACKed segments
- * (RFC 5681 3.1).
- */
-static void ktp_cong_avoid(struct ktp_sock *kp, u32 acked)
-{
-	if (kp->snd_cwnd < kp->snd_ssthresh) {
-		kp->snd_cwnd += acked;
-		return;
-	}
-	kp->cwnd_cnt += acked;
-	if (kp->cwnd_cnt >= kp->snd_cwnd) {
-		kp->cwnd_cnt -= kp->snd_cwnd;
-		kp->snd_cwnd++;
-	}
-}
-
 /* Free what the peer acknowledged, take an RTT sample from it (Karn's
  * rule: never from a segment sent twice), and restart the clock.
  */
@@ -173,8 +157,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 		ktp_retransmit_head(sk);
 		kp->snd_cwnd -= min(kp->snd_cwnd - 1, acked);
 		kp->snd_cwnd++;
-	} else {
-		ktp_cong_avoid(kp, acked);
+	} else if (acked) {
+		kp->ca_ops->cong_avoid(sk, acked);
 	}
 	kp->dupacks = 0;
 	ktp_rearm_rto(sk);
@@ -189,7 +173,7 @@ static void ktp_enter_recovery(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
 
-	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
+	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
 	kp->in_recovery = 1;

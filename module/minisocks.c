@@ -180,6 +180,8 @@ static struct sock *ktp_v4_syn_recv_sock(struct sock *sk, struct sk_buff *skb,
 	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
 	if (!newsk)
 		return NULL;
+	/* First: the copied algorithm pointer needs its own reference. */
+	ktp_inherit_congestion_control(newsk);
 
 	newinet = inet_sk(newsk);
 	sk_daddr_set(newsk, ireq->ir_rmt_addr);

@@ -743,6 +743,44 @@ static int ktp_get_int(struct sock *sk, int val, char __user *optval,
 	return 0;
 }
 
+static int ktp_get_congestion(struct sock *sk, char __user *optval,
+			      int __user *optlen)
+{
+	char name[KTP_CA_NAME_MAX] = "";
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	lock_sock(sk);
+	if (ktp_sk(sk)->ca_ops)
+		strscpy(name, ktp_sk(sk)->ca_ops->name, sizeof(name));
+	release_sock(sk);
+	len = min_t(unsigned int, len, sizeof(name));
+	if (put_user(len, optlen) || copy_to_user(optval, name, len))
+		return -EFAULT;
+	return 0;
+}
+
+static int ktp_set_congestion(struct sock *sk, sockptr_t optval,
+			      unsigned int optlen)
+{
+	char name[KTP_CA_NAME_MAX];
+	int err;
+
+	if (optlen < 1)
+		return -EINVAL;
+	optlen = min_t(unsigned int, optlen, sizeof(name) - 1);
+	if (copy_from_sockptr(name, optval, optlen))
+		return -EFAULT;
+	name[optlen] = '\0';
+	lock_sock(sk);
+	err = ktp_set_congestion_control(sk, name);
+	release_sock(sk);
+	return err;
+}
+
 static int ktp_getsockopt(struct sock *sk, int level, int optname,
 			  char __user *optval, int __user *optlen)
 {
@@ -758,6 +796,8 @@ static int ktp_getsockopt(struct sock *sk, int level, int optname,
 	switch (optname) {
 	case KTP_INFO:
 		return ktp_get_info(sk, optval, optlen);
+	case KTP_CONGESTION:
+		return ktp_get_congestion(sk, optval, optlen);
 	case KTP_NODELAY:
 		val = kp->nodelay;
 		break;
@@ -840,6 +880,8 @@ static int ktp_setsockopt(struct sock *sk, int level, int optname,
 		return -ENOPROTOOPT;
 	if (optname == KTP_INFO)
 		return -EINVAL;
+	if (optname == KTP_CONGESTION)
+		return ktp_set_congestion(sk, optval, optlen);
 	if (optlen < sizeof(int))
 		return -EINVAL;
 	if (copy_from_sockptr(&val, optval, sizeof(val)))
@@ -886,6 +928,7 @@ static int ktp_init_sock(struct sock *sk)
 	kp->ooo_queue = RB_ROOT;
 	kp->snd_cwnd = KTP_INIT_CWND;
 	kp->snd_ssthresh = U32_MAX;
+	ktp_init_congestion_control(sk);
 	sk->sk_write_space = ktp_write_space;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	/* No buffer auto-tuning yet: start where TCP's may grow to. */
@@ -896,6 +939,7 @@ static int ktp_init_sock(struct sock *sk)
 
 static void ktp_destroy_sock(struct sock *sk)
 {
+	ktp_cleanup_congestion_control(sk);
 	inet_csk_clear_xmit_timers(sk);
 	ktp_purge_write_queue(sk);
 	ktp_purge_ooo_queue(sk);

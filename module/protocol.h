@@ -100,6 +100,28 @@ struct ktp_mib {
 	unsigned long mibs[__KTP_MIB_MAX];
 };
 
+#define KTP_CA_NAME_MAX	16
+
+/**
+ * struct ktp_congestion_ops - a congestion-control algorithm
+ * @list: in the registry, cong.c
+ * @name: what KTP_CONGESTION and net.ktp.congestion_control take
+ * @owner: module that provides it, pinned while a socket uses it
+ * @init: a socket starts using it (optional); ca_priv is zeroed
+ * @release: a socket stops using it (optional)
+ * @ssthresh: on loss: the new slow-start threshold, in segments
+ * @cong_avoid: on new data acknowledged outside recovery: grow cwnd
+ */
+struct ktp_congestion_ops {
+	struct list_head list;
+	char name[KTP_CA_NAME_MAX];
+	struct module *owner;
+	void (*init)(struct sock *sk);
+	void (*release)(struct sock *sk);
+	u32 (*ssthresh)(struct sock *sk);
+	void (*cong_avoid)(struct sock *sk, u32 acked);
+};
+
 /* Per network namespace state, from net_generic(). */
 struct ktp_net {
 	struct ktp_mib __percpu *mib;	/* counters, see ktp_mib_field */
@@ -116,6 +138,8 @@ struct ktp_net {
 	int keepalive_time;		/* idle before probes, jiffies */
 	int keepalive_intvl;		/* between probes, jiffies */
 	int keepalive_probes;		/* unanswered before ETIMEDOUT */
+	spinlock_t ca_lock;		/* protects congestion_control */
+	char congestion_control[KTP_CA_NAME_MAX]; /* default algorithm */
 };
 
 /* Per-segment control block, in skb->cb. */
@@ -198,6 +222,8 @@ struct ktp_sock {
 	u32	packets_out;	/* segments sent and not yet acknowledged */
 	u32	recover;	/* snd_nxt when recovery began */
 	u32	sacked_out;	/* segments the peer SACKed */
+	const struct ktp_congestion_ops *ca_ops; /* the algorithm */
+	u64	ca_priv[6];	/* its private state */
 	u32	highest_sack;	/* end of the highest SACKed segment */
 
 	unsigned long deferred;	/* KTP_*_DEFERRED bits */
@@ -343,6 +369,21 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		      const struct ktp_syn_opts *opts);
 u8 ktp_choose_wscale(const struct sock *sk);
 void ktp_enter_loss(struct sock *sk);
+
+/* cong.c, cubic.c */
+int ktp_register_congestion_control(struct ktp_congestion_ops *ca);
+void ktp_unregister_congestion_control(struct ktp_congestion_ops *ca);
+int ktp_set_congestion_control(struct sock *sk, const char *name);
+void ktp_init_congestion_control(struct sock *sk);
+void ktp_inherit_congestion_control(struct sock *sk);
+void ktp_cleanup_congestion_control(struct sock *sk);
+void ktp_reno_cong_avoid(struct sock *sk, u32 acked);
+void ktp_ca_available(char *buf, size_t len);
+bool ktp_ca_known(const char *name);
+int ktp_cong_init(void);
+void ktp_cong_exit(void);
+int ktp_cubic_register(void);
+void ktp_cubic_unregister(void);
 
 /* timer.c */
 void ktp_init_xmit_timers(struct sock *sk);

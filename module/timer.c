@@ -79,7 +79,7 @@ void ktp_enter_loss(struct sock *sk)
 		KTP_SKB_CB(skb)->lost_retx = 0;
 	}
 	kp->highest_sack = kp->snd_nxt;
-	kp->snd_ssthresh = max(kp->packets_out / 2, 2U);
+	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = 1;
 	kp->cwnd_cnt = 0;
 	kp->dupacks = 0;

@@ -69,6 +69,7 @@ enum {
 #define KTP_KEEPCNT	5	/* unanswered probes before ETIMEDOUT */
 #define KTP_CORK	6	/* hold partial segments until uncorked */
 #define KTP_MAXSEG	7	/* cap on the MSS, bytes */
+#define KTP_CONGESTION	8	/* congestion control: "cubic", "reno" */
 
 /*
  * KTP_INFO: the kernel copies min(optlen, sizeof(struct ktp_info)) bytes
