@@ -115,9 +115,12 @@ static int __init ktp_init(void)
 	err = ktp_hashinfo_init();
 	if (err)
 		return err;
-	err = ktp_cong_init();
+	err = ktp_mem_init();
 	if (err)
 		goto out_hashinfo_exit;
+	err = ktp_cong_init();
+	if (err)
+		goto out_mem_exit;
 	err = proto_register(&ktp_prot, 1);
 	if (err)
 		goto out_cong_exit;
@@ -144,6 +147,8 @@ out_unregister_proto:
 	proto_unregister(&ktp_prot);
 out_cong_exit:
 	ktp_cong_exit();
+out_mem_exit:
+	ktp_mem_exit();
 out_hashinfo_exit:
 	ktp_hashinfo_exit();
 	return err;
@@ -156,6 +161,7 @@ static void __exit ktp_exit(void)
 	ktp_ctrl_exit();
 	proto_unregister(&ktp_prot);
 	ktp_cong_exit();
+	ktp_mem_exit();
 	ktp_hashinfo_exit();
 }
 

@@ -132,8 +132,7 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 			kp->sacked_out--;
 		sent_us = KTP_SKB_CB(skb)->sent_us;
 		__skb_unlink(skb, &sk->sk_write_queue);
-		sk->sk_wmem_queued -= skb->truesize;
-		consume_skb(skb);
+		ktp_wmem_free_skb(sk, skb);
 		acked++;
 	}
 	kp->packets_out -= min(acked, kp->packets_out);
@@ -162,6 +161,7 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	}
 	kp->dupacks = 0;
 	ktp_rearm_rto(sk);
+	sk_mem_reclaim(sk);
 	sk->sk_write_space(sk);
 }
 
@@ -494,7 +494,8 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
 		return false;
 	if (ktp_after(seq, kp->rcv_nxt)) {
 		*ooo = true;
-		if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf) {
+		if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf ||
+		    !sk_rmem_schedule(sk, skb, skb->truesize)) {
 			KTP_INC_STATS(sock_net(sk), KTP_MIB_OFODROP);
 			return false;
 		}
@@ -508,8 +509,10 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
 			kp->rcv_nxt = seq + len;
 		return false;
 	}
-	if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf)
+	if (!ktp_rmem_schedule(sk, skb)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_RCVPRUNED);
 		return false;
+	}
 	if (!ktp_queue_in_order(sk, skb))
 		return false;
 	if (!RB_EMPTY_ROOT(&kp->ooo_queue)) {

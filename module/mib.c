@@ -39,6 +39,8 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_FINWAIT2TIMEOUT]	= "FinWait2Timeouts",
 	[KTP_MIB_DUPDATA]		= "InDupData",
 	[KTP_MIB_OFODROP]		= "OfoDrop",
+	[KTP_MIB_OFOPRUNED]		= "OfoPruned",
+	[KTP_MIB_RCVPRUNED]		= "RcvPruned",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

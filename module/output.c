@@ -151,6 +151,9 @@ u32 ktp_select_window(struct sock *sk)
 	u32 win;
 
 	win = clamp_t(int, space / 2, 0, KTP_MAX_WINDOW << kp->rcv_wscale);
+	/* the module is short of memory: invite little more */
+	if (sk_under_memory_pressure(sk))
+		win = min(win, 4U * kp->mss);
 	return (win >> kp->rcv_wscale) << kp->rcv_wscale;
 }
 
@@ -341,7 +344,8 @@ static int ktp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	if (!buff)
 		return -ENOBUFS;
 	skb_reserve(buff, KTP_MAX_HEADER);
-	sk->sk_wmem_queued += buff->truesize;
+	sk_wmem_queued_add(sk, buff->truesize);
+	sk_mem_charge(sk, buff->truesize);
 	skb_split(skb, buff, len);
 	buff->truesize += moved;
 	skb->truesize -= moved;
@@ -438,7 +442,9 @@ static struct sk_buff *ktp_queue_control(struct sock *sk, u8 flags, gfp_t gfp)
 	KTP_SKB_CB(skb)->sacked = 0;
 	KTP_SKB_CB(skb)->lost_retx = 0;
 	kp->write_seq++;
-	sk->sk_wmem_queued += skb->truesize;
+	/* SYN and FIN are never refused for memory: charged regardless */
+	sk_wmem_queued_add(sk, skb->truesize);
+	sk_mem_charge(sk, skb->truesize);
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	if (!kp->send_head)
 		kp->send_head = skb;
@@ -512,10 +518,9 @@ void ktp_purge_write_queue(struct sock *sk)
 {
 	struct sk_buff *skb;
 
-	while ((skb = __skb_dequeue(&sk->sk_write_queue))) {
-		sk->sk_wmem_queued -= skb->truesize;
-		kfree_skb(skb);
-	}
+	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
+		ktp_wmem_free_skb(sk, skb);
+	sk_mem_reclaim(sk);
 	ktp_sk(sk)->send_head = NULL;
 	ktp_sk(sk)->packets_out = 0;
 	ktp_sk(sk)->sacked_out = 0;

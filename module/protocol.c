@@ -389,6 +389,10 @@ static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 	skb = alloc_skb_fclone(KTP_MAX_HEADER, sk->sk_allocation);
 	if (!skb)
 		return NULL;
+	if (!sk_wmem_schedule(sk, skb->truesize)) {
+		__kfree_skb(skb);
+		return NULL;
+	}
 	skb_reserve(skb, KTP_MAX_HEADER);
 	KTP_SKB_CB(skb)->seq = kp->write_seq;
 	KTP_SKB_CB(skb)->end_seq = kp->write_seq;
@@ -396,7 +400,8 @@ static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 	KTP_SKB_CB(skb)->retransmitted = 0;
 	KTP_SKB_CB(skb)->sacked = 0;
 	KTP_SKB_CB(skb)->lost_retx = 0;
-	sk->sk_wmem_queued += skb->truesize;
+	sk_wmem_queued_add(sk, skb->truesize);
+	sk_mem_charge(sk, skb->truesize);
 	__skb_queue_tail(&sk->sk_write_queue, skb);
 	if (!kp->send_head)
 		kp->send_head = skb;
@@ -430,6 +435,10 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 	copy = min_t(size_t, size, kp->mss - skb->len);
 	copy = min_t(int, copy, pfrag->size - pfrag->offset);
 	i = skb_shinfo(skb)->nr_frags;
+	if (!sk_wmem_schedule(sk, copy)) {
+		err = -ENOBUFS;
+		goto out_unqueue;
+	}
 
 	err = skb_copy_to_page_nocache(sk, &msg->msg_iter, skb, pfrag->page,
 				       pfrag->offset, copy);
@@ -452,8 +461,7 @@ out_unqueue:
 		if (kp->send_head == skb)
 			kp->send_head = NULL;
 		__skb_unlink(skb, &sk->sk_write_queue);
-		sk->sk_wmem_queued -= skb->truesize;
-		kfree_skb(skb);
+		ktp_wmem_free_skb(sk, skb);
 	}
 	return err;
 }
@@ -486,6 +494,15 @@ static int ktp_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 			continue;
 		}
 		err = ktp_queue_data(sk, msg, size - copied);
+		if (err == -ENOBUFS) {
+			/* over the memory budget: wait as for buffer space */
+			set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+			ktp_write_xmit(sk);
+			err = sk_stream_wait_memory(sk, &timeo);
+			if (err)
+				goto out_err;
+			continue;
+		}
 		if (err < 0)
 			goto out_err;
 		copied += err;
@@ -606,8 +623,10 @@ static int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 		sk_wait_data(sk, &timeo, NULL);
 		err = 0;
 	}
-	if (!(flags & MSG_PEEK))
+	if (!(flags & MSG_PEEK)) {
 		ktp_cleanup_rbuf(sk);
+		sk_mem_reclaim(sk);
+	}
 out:
 	release_sock(sk);
 	return copied ? copied : err;
@@ -929,16 +948,20 @@ static int ktp_init_sock(struct sock *sk)
 	kp->snd_cwnd = KTP_INIT_CWND;
 	kp->snd_ssthresh = U32_MAX;
 	ktp_init_congestion_control(sk);
+	sk_sockets_allocated_inc(sk);
 	sk->sk_write_space = ktp_write_space;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
-	/* No buffer auto-tuning yet: start where TCP's may grow to. */
-	sk->sk_sndbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_wmem[2]);
-	sk->sk_rcvbuf = READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]);
+	/* No buffer auto-tuning yet: start at the top of net.ktp's range,
+	 * where TCP's would grow to.
+	 */
+	sk->sk_sndbuf = READ_ONCE(ktp_sysctl_wmem[2]);
+	sk->sk_rcvbuf = READ_ONCE(ktp_sysctl_rmem[2]);
 	return 0;
 }
 
 static void ktp_destroy_sock(struct sock *sk)
 {
+	sk_sockets_allocated_dec(sk);
 	ktp_cleanup_congestion_control(sk);
 	inet_csk_clear_xmit_timers(sk);
 	ktp_purge_write_queue(sk);
@@ -974,6 +997,15 @@ struct proto ktp_prot = {
 	.unhash		= inet_unhash,
 	.get_port	= inet_csk_get_port,
 	.orphan_count	= &ktp_orphan_count,
+	.memory_allocated = &ktp_memory_allocated,
+	.per_cpu_fw_alloc = &ktp_memory_per_cpu_fw_alloc,
+	.sockets_allocated = &ktp_sockets_allocated,
+	.memory_pressure = &ktp_memory_pressure,
+	.enter_memory_pressure = ktp_enter_memory_pressure,
+	.leave_memory_pressure = ktp_leave_memory_pressure,
+	.sysctl_mem	= ktp_sysctl_mem,
+	.sysctl_wmem	= ktp_sysctl_wmem,
+	.sysctl_rmem	= ktp_sysctl_rmem,
 	.obj_size	= sizeof(struct ktp_sock),
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
 	.twsk_prot	= &ktp_timewait_sock_ops,

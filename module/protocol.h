@@ -93,6 +93,8 @@ enum ktp_mib_field {
 	KTP_MIB_FINWAIT2TIMEOUT, /* orphan gave up waiting for the FIN */
 	KTP_MIB_DUPDATA,	/* segments with only old data */
 	KTP_MIB_OFODROP,	/* out-of-order data dropped */
+	KTP_MIB_OFOPRUNED,	/* out-of-order queue pruned: memory */
+	KTP_MIB_RCVPRUNED,	/* in-order data dropped: memory */
 	__KTP_MIB_MAX
 };
 
@@ -384,6 +386,22 @@ int ktp_cong_init(void);
 void ktp_cong_exit(void);
 int ktp_cubic_register(void);
 void ktp_cubic_unregister(void);
+
+/* mem.c */
+extern atomic_long_t ktp_memory_allocated;
+DECLARE_PER_CPU(int, ktp_memory_per_cpu_fw_alloc);
+extern struct percpu_counter ktp_sockets_allocated;
+extern unsigned long ktp_memory_pressure;
+extern long ktp_sysctl_mem[3];
+extern int ktp_sysctl_wmem[3];
+extern int ktp_sysctl_rmem[3];
+
+void ktp_enter_memory_pressure(struct sock *sk);
+void ktp_leave_memory_pressure(struct sock *sk);
+void ktp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
+bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb);
+int ktp_mem_init(void);
+void ktp_mem_exit(void);
 
 /* timer.c */
 void ktp_init_xmit_timers(struct sock *sk);

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP memory accounting: every queued segment is charged to its socket
+ * (SO_SNDBUF, SO_RCVBUF) and to a module-wide pool bounded by net.ktp.mem
+ * (pages: no pressure below the first value, pressure above the second,
+ * a hard limit at the third), with the kernel's sk_mem_* machinery, as
+ * tcp_mem bounds TCP. Under pressure a receiver prunes its out-of-order
+ * queue first and its window shrinks; data already acknowledged is never
+ * dropped.
+ */
+#include <linux/module.h>
+#include <linux/percpu_counter.h>
+#include <linux/swap.h>
+#include <net/sock.h>
+
+#include "protocol.h"
+
+atomic_long_t ktp_memory_allocated;	/* pages charged by all sockets */
+DEFINE_PER_CPU(int, ktp_memory_per_cpu_fw_alloc);
+struct percpu_counter ktp_sockets_allocated;
+unsigned long ktp_memory_pressure;	/* set while above mem[1] */
+long ktp_sysctl_mem[3];			/* net.ktp.mem, pages */
+int ktp_sysctl_wmem[3] = { 4096, 16384, 4 << 20 };  /* min, -, max */
+int ktp_sysctl_rmem[3] = { 4096, 131072, 6 << 20 };
+
+static struct ctl_table_header *ktp_mem_sysctl_hdr;
+
+static struct ctl_table ktp_mem_table[] = {
+	{
+		.procname	= "mem",
+		.data		= &ktp_sysctl_mem,
+		.maxlen		= sizeof(ktp_sysctl_mem),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+	},
+	{}
+};
+
+void ktp_enter_memory_pressure(struct sock *sk)
+{
+	if (!READ_ONCE(ktp_memory_pressure))
+		WRITE_ONCE(ktp_memory_pressure, 1);
+}
+
+void ktp_leave_memory_pressure(struct sock *sk)
+{
+	if (READ_ONCE(ktp_memory_pressure))
+		WRITE_ONCE(ktp_memory_pressure, 0);
+}
+
+/**
+ * ktp_wmem_free_skb - drop a segment of the write queue, uncharging it
+ * @sk: the socket, owned by the caller
+ * @skb: the segment, already unlinked
+ */
+void ktp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
+{
+	sk_wmem_queued_add(sk, -skb->truesize);
+	sk_mem_uncharge(sk, skb->truesize);
+	__kfree_skb(skb);
+}
+
+/**
+ * ktp_rmem_schedule - make room to queue a received segment
+ * @sk: the socket, owned by the caller
+ * @skb: the segment
+ *
+ * Over the socket's or the module's budget, out-of-order data goes
+ * first: it was never acknowledged, the sender still has it.
+ *
+ * Return: true if @skb may be queued.
+ */
+bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
+{
+	if (atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf &&
+	    sk_rmem_schedule(sk, skb, skb->truesize))
+		return true;
+	if (RB_EMPTY_ROOT(&ktp_sk(sk)->ooo_queue))
+		return false;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_OFOPRUNED);
+	ktp_purge_ooo_queue(sk);
+	sk_mem_reclaim(sk);
+	return atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf &&
+	       sk_rmem_schedule(sk, skb, skb->truesize);
+}
+
+int ktp_mem_init(void)
+{
+	unsigned long limit = nr_free_buffer_pages() / 16;
+	int err;
+
+	/* as tcp_init_mem() */
+	limit = max(limit, 128UL);
+	ktp_sysctl_mem[0] = limit / 4 * 3;
+	ktp_sysctl_mem[1] = limit;
+	ktp_sysctl_mem[2] = ktp_sysctl_mem[0] * 2;
+
+	err = percpu_counter_init(&ktp_sockets_allocated, 0, GFP_KERNEL);
+	if (err)
+		return err;
+	ktp_mem_sysctl_hdr = register_net_sysctl(&init_net, "net/ktp",
+						 ktp_mem_table);
+	if (!ktp_mem_sysctl_hdr) {
+		percpu_counter_destroy(&ktp_sockets_allocated);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ktp_mem_exit(void)
+{
+	unregister_net_sysctl_table(ktp_mem_sysctl_hdr);
+	percpu_counter_destroy(&ktp_sockets_allocated);
+}
