@@ -632,6 +632,14 @@ out:
 	return copied ? copied : err;
 }
 
+static bool ktp_readable(const struct sock *sk)
+{
+	const struct ktp_sock *kp = ktp_sk(sk);
+	int avail = READ_ONCE(kp->rcv_nxt) - READ_ONCE(kp->copied_seq);
+
+	return avail > 0 && avail >= max(READ_ONCE(sk->sk_rcvlowat), 1);
+}
+
 /**
  * ktp_poll - what the next call would do, as tcp_poll() reports it
  * @file: the file
@@ -658,7 +666,8 @@ __poll_t ktp_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
 
 	if (state != KTP_SYN_SENT && state != KTP_SYN_RECV) {
-		if (!skb_queue_empty_lockless(&sk->sk_receive_queue))
+		/* readable as recv() would see it: SO_RCVLOWAT bytes */
+		if (ktp_readable(sk))
 			mask |= EPOLLIN | EPOLLRDNORM;
 		if (!(sk->sk_shutdown & SEND_SHUTDOWN)) {
 			if (sk_stream_is_writeable(sk)) {
