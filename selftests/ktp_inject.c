@@ -86,7 +86,7 @@ struct run {
 	char *snmp_start;	/* the counters file at the start */
 	bool snmp_told;
 	struct {
-		char name[32];
+		char name[64];
 		long long v;
 	} base[32];
 	int nbase;
@@ -643,6 +643,78 @@ static void restart(struct run *r)
 	r->have_knxt = false;
 }
 
+/* A field of KTP_INFO in the script's numbering. */
+static uint32_t info_value(struct run *r, const struct ktp_info *info,
+			   int field)
+{
+	uint32_t v = 0;
+
+	switch (field) {
+	case INFO_SND_UNA:
+		v = info->ktpi_snd_una;
+		break;
+	case INFO_SND_NXT:
+		v = info->ktpi_snd_nxt;
+		break;
+	case INFO_RCV_NXT:
+		v = info->ktpi_rcv_nxt;
+		break;
+	case INFO_RCV_QUEUE:
+		v = info->ktpi_rcv_queue;
+		break;
+	case INFO_NOTSENT:
+		v = info->ktpi_notsent_bytes;
+		break;
+	case INFO_RETRANSMITS:
+		v = info->ktpi_retransmits;
+		break;
+	case INFO_BACKOFF:
+		v = info->ktpi_backoff;
+		break;
+	case INFO_TOTAL_RETRANS:
+		v = info->ktpi_total_retrans;
+		break;
+	}
+	switch (info_base_of(field)) {
+	case INFO_KERNEL_ISN:
+		return v - (r->have_kisn ? r->kisn : 0);
+	case INFO_PEER_ISN:
+		return v - r->peer_isn;
+	default:
+		return v;
+	}
+}
+
+/* info FIELD VALUE: polled as state is, the kernel may still be busy. */
+static int do_info(struct run *r, const struct stmt *st, int fd)
+{
+	struct ktp_info info;
+	uint32_t v = 0;
+	long ret;
+	int i;
+
+	for (i = 0; ; i++) {
+		ret = ktp_info(fd, &info);
+		if (!ret)
+			v = info_value(r, &info, st->num);
+		if (ret || v == st->val || i * 10 >= r->deftimeout * 1000)
+			break;
+		usleep(10000);
+	}
+	if (ret && (errno == EOPNOTSUPP || errno == ENOPROTOOPT))
+		return report(r, SKIP, "no KTP_INFO: %s", errno_str(errno));
+	if (ret)
+		return report(r, FAIL, "KTP_INFO: %s", strerror(errno));
+	trace(r, "info    %s %u", info_name(st->num), v);
+	if (v != st->val)
+		return report(r, FAIL, "%s %u, expected %u%s",
+			      info_name(st->num), v, st->val,
+			      info_base_of(st->num) == INFO_KERNEL_ISN &&
+			      !r->have_kisn ? " (absolute: no kernel ISN "
+			      "seen yet)" : "");
+	return PASS;
+}
+
 static int do_call(struct run *r, const struct stmt *st)
 {
 	static char buf[1 << 20];
@@ -752,6 +824,9 @@ static int do_call(struct run *r, const struct stmt *st)
 				    ktp_state_name(info.ktpi_state) ?: "?",
 				    ktp_state_name(st->num));
 		break;
+	case ST_INFO:
+		rc = do_info(r, st, fd);
+		break;
 	case ST_SOCKERR:
 		alen = sizeof(val);
 		ret = getsockopt(fd, SOL_SOCKET, SO_ERROR, &val, &alen);
@@ -840,6 +915,33 @@ static int do_counter(struct run *r, const struct stmt *st)
 	return PASS;
 }
 
+/*
+ * sysctl NAME VALUE: the script's network namespace is its own (unless
+ * -N), so what it sets there goes with it.
+ */
+static int do_sysctl(struct run *r, const struct stmt *st)
+{
+	char path[128], buf[40];
+	ssize_t n;
+	int fd, len;
+
+	if (!sysctl_path(st->name, path, sizeof(path)))
+		return report(r, BAD, "internal: bad sysctl name");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return report(r, SKIP, "no sysctl %s (%s)", st->name, path);
+	if (fd < 0)
+		return report(r, FAIL, "%s: %s", path, strerror(errno));
+	len = snprintf(buf, sizeof(buf), "%s\n", st->value);
+	n = write(fd, buf, len);
+	close(fd);
+	if (n != len)
+		return report(r, FAIL, "writing '%s' to %s: %s", st->value,
+			      path, n < 0 ? strerror(errno) : "short write");
+	trace(r, "sysctl  %s = %s", st->name, st->value);
+	return PASS;
+}
+
 static int run_stmt(struct run *r, const struct stmt *st)
 {
 	struct timespec ts;
@@ -875,6 +977,8 @@ static int run_stmt(struct run *r, const struct stmt *st)
 		return PASS;
 	case ST_COUNTER:
 		return do_counter(r, st);
+	case ST_SYSCTL:
+		return do_sysctl(r, st);
 	default:
 		return do_call(r, st);
 	}

@@ -87,6 +87,59 @@ int state_parse(const char *name)
 
 static const struct {
 	const char *name;
+	enum info_base base;
+} infos[] = {
+	[INFO_SND_UNA] = { "snd_una", INFO_KERNEL_ISN },
+	[INFO_SND_NXT] = { "snd_nxt", INFO_KERNEL_ISN },
+	[INFO_RCV_NXT] = { "rcv_nxt", INFO_PEER_ISN },
+	[INFO_RCV_QUEUE] = { "rcv_queue", INFO_ABS },
+	[INFO_NOTSENT] = { "notsent_bytes", INFO_ABS },
+	[INFO_RETRANSMITS] = { "retransmits", INFO_ABS },
+	[INFO_BACKOFF] = { "backoff", INFO_ABS },
+	[INFO_TOTAL_RETRANS] = { "total_retrans", INFO_ABS },
+};
+
+int info_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(infos) / sizeof(infos[0]); i++)
+		if (!strcmp(infos[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+const char *info_name(int field)
+{
+	return infos[field].name;
+}
+
+enum info_base info_base_of(int field)
+{
+	return infos[field].base;
+}
+
+bool sysctl_path(const char *name, char *path, size_t size)
+{
+	size_t i, len = strlen(name);
+
+	/* only a network namespace's own: the script's namespace is */
+	if (strncmp(name, "net.", 4) || len < 5 || name[len - 1] == '.' ||
+	    strstr(name, "..") || 10 + len >= size)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_' || name[i] == '.' || name[i] == '-'))
+			return false;
+	strcpy(path, "/proc/sys/");
+	for (i = 0; i <= len; i++)
+		path[10 + i] = name[i] == '.' ? '/' : name[i];
+	return true;
+}
+
+static const struct {
+	const char *name;
 	enum stmt_kind kind;
 } kinds[] = {
 	{ "socket", ST_SOCKET }, { "bind", ST_BIND },
@@ -97,7 +150,8 @@ static const struct {
 	{ "use", ST_USE }, { "state", ST_STATE },
 	{ "sockerr", ST_SOCKERR }, { "peer", ST_PEER },
 	{ "port", ST_PORT }, { "sleep", ST_SLEEP },
-	{ "counter", ST_COUNTER }, { "inject", ST_INJECT },
+	{ "counter", ST_COUNTER }, { "sysctl", ST_SYSCTL },
+	{ "info", ST_INFO }, { "inject", ST_INJECT },
 	{ "inject-raw", ST_INJECT_RAW }, { "expect", ST_EXPECT },
 	{ "expect-none", ST_EXPECT_NONE },
 };
@@ -574,6 +628,28 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 		    (tok[1][0] != '+' && tok[1][0] != '-'))
 			return fail(p, "counter NAME +N: bad '%s'", tok[1]);
 		st->delta = d;
+		return 0;
+	case ST_SYSCTL: {
+		char path[128];
+
+		if (n != 2 || strlen(tok[0]) >= sizeof(st->name) ||
+		    !sysctl_path(tok[0], path, sizeof(path)))
+			return fail(p, "sysctl net.NAME VALUE (a network "
+				    "namespace's, like net.ktp.tw_timeout)");
+		if (strlen(tok[1]) >= sizeof(st->value))
+			return fail(p, "sysctl value '%s' too long", tok[1]);
+		strcpy(st->name, tok[0]);
+		strcpy(st->value, tok[1]);
+		return 0;
+	}
+	case ST_INFO:
+		st->num = n == 2 ? info_parse(tok[0]) : -1;
+		if (st->num < 0)
+			return fail(p, "info FIELD VALUE (snd_una, snd_nxt, "
+				    "rcv_nxt, rcv_queue, ...)");
+		if (!parse_u32(tok[1], UINT32_MAX, &st->val))
+			return fail(p, "info %s: bad value '%s'", tok[0],
+				    tok[1]);
 		return 0;
 	case ST_INJECT:
 	case ST_INJECT_RAW:

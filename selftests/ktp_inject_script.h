@@ -35,6 +35,8 @@ enum stmt_kind {
 	ST_PORT,
 	ST_SLEEP,
 	ST_COUNTER,
+	ST_SYSCTL,
+	ST_INFO,
 	/* segments */
 	ST_INJECT,
 	ST_INJECT_RAW,
@@ -44,6 +46,21 @@ enum stmt_kind {
 
 /* The two sockets a script can hold: "sock" and the accepted "child". */
 enum { SK_SOCK, SK_CHILD, SK_MAX };
+
+/* The fields of struct ktp_info an info statement can check. */
+enum info_field {
+	INFO_SND_UNA,		/* relative to the kernel's ISN */
+	INFO_SND_NXT,		/* relative to the kernel's ISN */
+	INFO_RCV_NXT,		/* relative to the peer's ISN */
+	INFO_RCV_QUEUE,
+	INFO_NOTSENT,
+	INFO_RETRANSMITS,
+	INFO_BACKOFF,
+	INFO_TOTAL_RETRANS,
+};
+
+/* What an info field's value counts from. */
+enum info_base { INFO_ABS, INFO_KERNEL_ISN, INFO_PEER_ISN };
 
 /* One header field of a segment statement. */
 struct field {
@@ -103,12 +120,15 @@ struct stmt {
 	bool isn_set;		/* peer isn=N */
 	uint32_t isn;
 	int num;		/* listen backlog, send/recv bytes, shutdown
-				 * how, state, sockerr errno, use target
+				 * how, state, sockerr errno, use target,
+				 * info field
 				 */
 	int optlevel;		/* setsockopt */
 	int optname;
 	int optval;
-	char name[32];		/* counter */
+	char name[64];		/* counter, sysctl (dotted, "net.ktp.x") */
+	char value[32];		/* sysctl */
+	uint32_t val;		/* info */
 	long delta;		/* counter */
 	double secs;		/* sleep, expect-none */
 	struct call_expect ret;
@@ -137,6 +157,17 @@ const char *errno_str(int err);
 
 /* "ESTABLISHED", "SYN_RECV" or "SYN_RECEIVED", ... -> KTP_*; -1. */
 int state_parse(const char *name);
+
+/* "rcv_nxt" -> INFO_RCV_NXT, ...; -1. */
+int info_parse(const char *name);
+const char *info_name(int field);
+enum info_base info_base_of(int field);
+
+/*
+ * The file under /proc/sys of a dotted sysctl name ("net.ktp.tw_timeout"
+ * -> "/proc/sys/net/ktp/tw_timeout"); false if @name is not one.
+ */
+bool sysctl_path(const char *name, char *path, size_t size);
 
 /* What an expect's numbers count from. */
 struct seq_base {

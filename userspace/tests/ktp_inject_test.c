@@ -137,6 +137,54 @@ TEST(checks_and_settings)
 	EXPECT_EQ(-2, OK("counter CurrEstab -2").delta);
 }
 
+TEST(sysctl_statement)
+{
+	struct stmt st;
+	char path[128];
+
+	st = OK("sysctl net.ktp.tw_timeout 1");
+	EXPECT_EQ(ST_SYSCTL, st.kind);
+	EXPECT_STREQ("net.ktp.tw_timeout", st.name);
+	EXPECT_STREQ("1", st.value);
+
+	EXPECT_TRUE(sysctl_path("net.ktp.syn_retries", path, sizeof(path)));
+	EXPECT_STREQ("/proc/sys/net/ktp/syn_retries", path);
+	EXPECT_TRUE(sysctl_path("net.ipv4.conf.lo.forwarding", path,
+				sizeof(path)));
+	EXPECT_STREQ("/proc/sys/net/ipv4/conf/lo/forwarding", path);
+	/* nothing outside a network namespace's, nothing to climb out by */
+	EXPECT_FALSE(sysctl_path("kernel.panic", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net.", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net.ktp.", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net..ktp", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net.ktp/../../x", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net.KTP.x", path, sizeof(path)));
+	EXPECT_FALSE(sysctl_path("net.ktp.tw_timeout", path, 20));
+}
+
+TEST(info_statement)
+{
+	struct stmt st;
+
+	st = OK("info rcv_nxt 101");
+	EXPECT_EQ(ST_INFO, st.kind);
+	EXPECT_EQ(INFO_RCV_NXT, st.num);
+	EXPECT_EQ(101u, st.val);
+	EXPECT_EQ(INFO_PEER_ISN, info_base_of(st.num));
+	EXPECT_EQ(INFO_KERNEL_ISN, info_base_of(OK("info snd_nxt 2").num));
+	EXPECT_EQ(INFO_KERNEL_ISN, info_base_of(OK("info snd_una 1").num));
+	st = OK("info retransmits 0x3");
+	EXPECT_EQ(INFO_RETRANSMITS, st.num);
+	EXPECT_EQ(3u, st.val);
+	EXPECT_EQ(INFO_ABS, info_base_of(st.num));
+	EXPECT_EQ(INFO_BACKOFF, OK("info backoff 2").num);
+	EXPECT_EQ(INFO_RCV_QUEUE, OK("info rcv_queue 0").num);
+	EXPECT_EQ(INFO_NOTSENT, OK("info notsent_bytes 0").num);
+	EXPECT_EQ(INFO_TOTAL_RETRANS, OK("info total_retrans 4").num);
+	EXPECT_STREQ("total_retrans", info_name(INFO_TOTAL_RETRANS));
+	EXPECT_EQ(-1, info_parse("RCV_NXT"));
+}
+
 TEST(inject_builds_options_in_order)
 {
 	static const uint8_t want[] = {
@@ -263,6 +311,22 @@ TEST(malformed_lines_rejected)
 		{ "sleep 61", "line 3: sleep SECONDS (up to 60)" },
 		{ "expect-none -1", "line 3: expect-none SECONDS (up to 60)" },
 		{ "counter InSegs 1", "line 3: counter NAME +N: bad '1'" },
+		{ "sysctl net.ktp.tw_timeout",
+		  "line 3: sysctl net.NAME VALUE (a network namespace's, "
+		  "like net.ktp.tw_timeout)" },
+		{ "sysctl kernel.panic 1",
+		  "line 3: sysctl net.NAME VALUE (a network namespace's, "
+		  "like net.ktp.tw_timeout)" },
+		{ "sysctl net.ktp.x 123456789012345678901234567890123",
+		  "line 3: sysctl value '123456789012345678901234567890123' "
+		  "too long" },
+		{ "info rcv_nxt",
+		  "line 3: info FIELD VALUE (snd_una, snd_nxt, rcv_nxt, "
+		  "rcv_queue, ...)" },
+		{ "info window 1",
+		  "line 3: info FIELD VALUE (snd_una, snd_nxt, rcv_nxt, "
+		  "rcv_queue, ...)" },
+		{ "info rcv_nxt -1", "line 3: info rcv_nxt: bad value '-1'" },
 		{ "inject", "line 3: segments need flags, like S or S. or ." },
 		{ "inject SYN", "line 3: bad flags 'SYN' (letters of FSRP.)" },
 		{ "inject * seq=0", "line 3: bad flags '*' (letters of FSRP.)" },
