@@ -32,9 +32,12 @@ static noinline void ktp_plant_uaf(void)
 	memset(buf, 0, KTP_PLANT_SIZE);
 	kfree(buf);
 	/* The object sits in KASAN's quarantine, poisoned: both accesses
-	 * below hit freed memory and the first one is reported.
+	 * below hit freed memory and the first one is reported. They touch
+	 * the last byte and write back what they read, as the start of a
+	 * freed object holds KASAN's quarantine link: the run goes on, and
+	 * must not trip over memory this plant corrupted.
 	 */
-	WRITE_ONCE(buf[1], READ_ONCE(buf[0]) + 1);
+	WRITE_ONCE(buf[KTP_PLANT_SIZE - 1], READ_ONCE(buf[KTP_PLANT_SIZE - 1]));
 }
 
 static noinline void ktp_plant_leak(void)
