@@ -677,9 +677,20 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (ktp_rcv_ack(sk, skb))
 		goto discard;
 
+	len = skb->len;
+	if (sock_flag(sk, SOCK_DEAD) && len &&
+	    (1 << sk->sk_state) & (KTPF_FIN_WAIT1 | KTPF_FIN_WAIT2) &&
+	    ktp_after(end_seq - !!(flags & KTP_FLAG_FIN), kp->rcv_nxt)) {
+		/* New data for a socket no one will read: RFC 1122
+		 * 4.2.2.13, the peer must learn it is lost.
+		 */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONDATA);
+		ktp_send_active_reset(sk, GFP_ATOMIC);
+		ktp_done(sk);
+		goto discard;
+	}
 	fin = false;
 	ooo = false;
-	len = skb->len;
 	queued = ktp_rcv_data(sk, skb, &fin, &ooo);
 	/* The FIN lands only once everything before it has. */
 	fin = fin || ((flags & KTP_FLAG_FIN) && end_seq - 1 == kp->rcv_nxt);

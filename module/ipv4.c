@@ -171,6 +171,20 @@ void ktp_v4_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb)
 			  KTP_FLAG_ACK);
 }
 
+/**
+ * ktp_v4_reqsk_ack - an unacceptable segment to a request entry gets an
+ * ACK of where the handshake stands (RFC 9293 3.10.7.4, first check)
+ * @req: the entry
+ * @skb: the segment
+ */
+void ktp_v4_reqsk_ack(struct request_sock *req, struct sk_buff *skb)
+{
+	struct ktp_request_sock *kreq = ktp_rsk(req);
+
+	ktp_v4_send_reply(read_pnet(&inet_rsk(req)->ireq_net), skb,
+			  kreq->snt_isn + 1, kreq->rcv_isn + 1, KTP_FLAG_ACK);
+}
+
 static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 			      struct request_sock *req)
 {

@@ -256,6 +256,7 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 	}
 	if (cb->seq != kreq->rcv_isn + 1) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
+		ktp_v4_reqsk_ack(req, skb);
 		return NULL;
 	}
 

@@ -428,6 +428,7 @@ void ktp_v4_send_reset(const struct sock *sk, struct sk_buff *skb);
 void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
+void ktp_v4_reqsk_ack(struct request_sock *req, struct sk_buff *skb);
 
 /* minisocks.c */
 extern struct request_sock_ops ktp_request_sock_ops;

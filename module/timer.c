@@ -347,9 +347,11 @@ static void ktp_delack_timer(struct timer_list *t)
 
 static void ktp_keepalive_timer(struct timer_list *t)
 {
-	struct sock *sk = from_timer(sk, t, sk_timer);
+	struct inet_connection_sock *icsk =
+		from_timer(icsk, t, icsk_keepalive_timer);
 
-	ktp_timer_run(sk, KTP_FINWAIT2_DEFERRED, ktp_finwait2_timer);
+	ktp_timer_run(&icsk->icsk_inet.sk, KTP_FINWAIT2_DEFERRED,
+		      ktp_finwait2_timer);
 }
 
 /**
