@@ -24,15 +24,6 @@
 
 #define TRACE_DIR	"/sys/kernel/tracing/instances/ktp_lifecycle"
 
-/*
- * A test that would take the kernel down with it until the module is
- * fixed is skipped, unless KTP_KNOWN_BUGS=1 is in the environment.
- */
-#define SKIP_KNOWN_BUG(why) do {					\
-	if (!getenv("KTP_KNOWN_BUGS"))					\
-		SKIP(return, "module bug: %s", why);			\
-} while (0)
-
 /* A port nobody listens on: bound once by the kernel's choice, freed. */
 static unsigned short unused_port(void)
 {
@@ -522,8 +513,8 @@ TEST_F_TIMEOUT(conn, simultaneous_open, 30)
 	EXPECT_EQ(2, recv(b, buf, sizeof(buf), 0));
 	ASSERT_TRUE(poll_events(a, POLLIN, 3000) & POLLIN);
 	EXPECT_EQ(2, recv(a, buf, sizeof(buf), 0));
-	close(a);
-	close(b);
+	abort_close(&a, b);
+	abort_close(&b, -1);
 }
 
 /* Record the states @fd passes through until CLOSED or @ms, as "A B". */
@@ -745,6 +736,48 @@ TEST_F_TIMEOUT(conn, listener_close_resets_queue, 30)
 	EXPECT_EQ(ECONNREFUSED, errno);
 }
 
+/*
+ * A connection is the listener's from the third segment on: what its
+ * client does before accept() is there to see after it.
+ */
+TEST_F_TIMEOUT(conn, reset_before_accept, 30)
+{
+	char buf[4];
+	int c;
+
+	c = ktp_dial(self->port);
+	ASSERT_LE(0, c);
+	ASSERT_TRUE(poll_events(self->lfd, POLLIN, 2000) & POLLIN);
+	ASSERT_EQ(0, abort_close(&c, -1));
+	sleep_ms(50);
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	EXPECT_STREQ("CLOSED",
+		     state_str(wait_state(self->srv, KTP_CLOSE, 2000)));
+	EXPECT_EQ(-1, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_EQ(ECONNRESET, errno);
+	EXPECT_EQ(0, recv(self->srv, buf, sizeof(buf), 0));
+}
+
+TEST_F_TIMEOUT(conn, data_and_fin_before_accept, 30)
+{
+	char buf[8];
+	int c;
+
+	c = ktp_dial(self->port);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(2, send(c, "hi", 2, 0));
+	ASSERT_EQ(0, close(c));
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	EXPECT_STREQ("CLOSE_WAIT",
+		     state_str(wait_state(self->srv, KTP_CLOSE_WAIT, 2000)));
+	EXPECT_EQ(2, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv(self->srv, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, close(self->srv));
+	self->srv = -1;
+}
+
 TEST_F_TIMEOUT(conn, connect_refused_at_once, 30)
 {
 	long opens = snmp_get("ActiveOpens");
@@ -939,6 +972,61 @@ TEST_F_TIMEOUT(conn, syn_backoff_nonblocking, 30)
 }
 
 /*
+ * A FIN nobody acknowledges (netem starts losing everything once the
+ * connection is up) is sent again, RTO after doubled RTO, retries2 times;
+ * then the connection fails with ETIMEDOUT.
+ */
+TEST_F_TIMEOUT(conn, fin_retransmitted_then_etimedout, 30)
+{
+	unsigned short port = 0;
+	struct ktp_info info;
+	const char *why = "";
+	long long t0, dt, rto_ms;
+	int lfd, c, s;
+	char buf[4];
+
+	if (private_netns(NULL, &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, sysctl_set("ktp/retries2", "2"));
+	lfd = ktp_listener(4, &port);
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, ktp_pair(lfd, port, &c, &s));
+	if (system("/usr/sbin/tc qdisc add dev lo root netem loss 100% >/dev/null 2>&1"))
+		SKIP(return, "tc netem is not available");
+
+	ASSERT_EQ(0, ktp_info(c, &info));
+	rto_ms = info.ktpi_rto / 1000;
+	t0 = now_ms();
+	ASSERT_EQ(0, shutdown(c, SHUT_WR));
+	/* Half-way to the first retransmission, and after it. */
+	sleep_ms(rto_ms / 2);
+	ASSERT_EQ(0, ktp_info(c, &info));
+	EXPECT_STREQ("FIN_WAIT_1", state_str(info.ktpi_state));
+	EXPECT_EQ(0, info.ktpi_retransmits);
+	sleep_ms(rto_ms * 2 - (now_ms() - t0));
+	ASSERT_EQ(0, ktp_info(c, &info));
+	EXPECT_STREQ("FIN_WAIT_1", state_str(info.ktpi_state));
+	EXPECT_EQ(1, info.ktpi_retransmits);
+
+	/* Given up after rto + 2 rto + 4 rto. */
+	EXPECT_TRUE(poll_events(c, POLLIN, 7 * rto_ms + 5000) & POLLERR);
+	dt = now_ms() - t0;
+	EXPECT_LE(7 * rto_ms * 9 / 10, dt);
+	EXPECT_GE(7 * rto_ms + 3000, dt);
+	EXPECT_EQ(-1, recv(c, buf, sizeof(buf), 0));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	ASSERT_EQ(0, ktp_info(c, &info));
+	EXPECT_STREQ("CLOSED", state_str(info.ktpi_state));
+	EXPECT_EQ(2, info.ktpi_total_retrans);
+	EXPECT_EQ(2, snmp_get("RetransSegs"));
+	EXPECT_EQ(1, snmp_get("AbortOnTimeout"));
+	/* The peer's FIN would be lost as well: abort, leave no orphan. */
+	abort_close(&s, -1);
+	close(c);
+	close(lfd);
+}
+
+/*
  * listen(fd, 1) holds backlog + 1 = 2 connections, as TCP does; a third
  * SYN is dropped and counted, and its retransmission gets in once
  * accept() made room.
@@ -1009,7 +1097,6 @@ TEST_F_TIMEOUT(conn, fin_wait2_orphan_timeout, 30)
 	char buf[4];
 	int fd;
 
-	SKIP_KNOWN_BUG("the FIN_WAIT2 timer takes its socket from sk->sk_timer, but 6.1.192 arms icsk->icsk_keepalive_timer: refcount underflow, then a general protection fault");
 	ASSERT_EQ(0, sysctl_set("ktp/fin_timeout", "1"));
 	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
 	cport = sock_port(self->cli, 0);
