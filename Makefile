@@ -8,6 +8,7 @@
 #   make check-debug  every selftest on a KASAN/lockdep/kmemleak kernel, with
 #                   fault injection (builds that kernel once, ~25 min)
 #   make vm         interactive shell in the test VM with ktp.ko loaded
+#   make bench      KTP against Linux TCP in the VM, as ratios
 #   make deps       install prerequisites from Debian and prepare the VM kit
 #   make KDIR=...   build the module for another kernel tree
 #
@@ -60,6 +61,10 @@ check-debug: deps-debug userspace selftests
 demo: deps all
 	scripts/demo.sh
 
+# KTP against Linux TCP in the VM, interleaved; docs/performance.md
+bench: deps all
+	scripts/bench.sh
+
 vm: deps all
 	scripts/vm.sh -i
 
@@ -70,4 +75,4 @@ clean:
 	$(MAKE) -C userspace/tests clean
 
 .PHONY: all deps deps-build deps-debug module userspace selftests sparse \
-	checkpatch check check-debug demo vm clean
+	checkpatch check check-debug demo bench vm clean
