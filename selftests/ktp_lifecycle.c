@@ -692,7 +692,7 @@ TEST_F_TIMEOUT(conn, reset_in_close_wait, 30)
 	if (n < 0 && errno == EPIPE) {
 		EXPECT_EQ(-1, send(self->srv, "x", 1, MSG_NOSIGNAL));
 		SKIP(return,
-		     "module bug: recv() after FIN then RST fails with EPIPE (TCP returns 0, EOF)");
+		     "module bug: recv() after FIN then RST fails once with EPIPE (ktp_reset() sets it for CLOSE_WAIT; TCP's recv() returns 0)");
 	}
 	EXPECT_EQ(0, n) TH_LOG("recv: %s", n < 0 ? strerror(errno) : "data");
 	EXPECT_EQ(-1, send(self->srv, "x", 1, MSG_NOSIGNAL));
@@ -827,7 +827,10 @@ TEST_F_TIMEOUT(conn, connect_refused_nonblocking, 30)
 	close(fd);
 }
 
-/* A refused socket is as good as new: it connects elsewhere. */
+/*
+ * A refused socket is as good as new: it connects elsewhere, and nothing
+ * of the refusal is left to fail the new connection.
+ */
 TEST_F_TIMEOUT(conn, reconnect_after_refused, 30)
 {
 	unsigned short port = unused_port();
@@ -841,25 +844,27 @@ TEST_F_TIMEOUT(conn, reconnect_after_refused, 30)
 	self->cli = fd;
 	EXPECT_EQ(-1, connect_port(fd, port));
 	EXPECT_EQ(ECONNREFUSED, errno);
-	err = sock_error(fd);
-	if (err == ECONNRESET)
-		bug = 1;
-	else
-		EXPECT_EQ(0, err) TH_LOG("SO_ERROR %s", strerror(err));
 
 	ASSERT_EQ(0, connect_port(fd, self->port))
 		TH_LOG("connect: %s", strerror(errno));
 	self->srv = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->srv);
 	ASSERT_EQ(4, send(self->srv, "pong", 4, 0));
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0 && errno == ECONNRESET)
+	EXPECT_EQ(4, recv(fd, buf, sizeof(buf), 0));
+	n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	err = n < 0 ? errno : 0;
+	if (err == ECONNRESET)
 		bug = 1;
 	else
-		EXPECT_EQ(4, n) TH_LOG("recv: %s", strerror(errno));
+		EXPECT_EQ(EAGAIN, err) TH_LOG("recv: %zd %s", n, strerror(err));
+	err = sock_error(fd);
+	if (err == ECONNRESET)
+		bug = 1;
+	else
+		EXPECT_EQ(0, err) TH_LOG("SO_ERROR %s", strerror(err));
 	if (bug)
 		SKIP(return,
-		     "module bug: after ECONNREFUSED, SO_ERROR holds a stale ECONNRESET (set by ktp_disconnect) that fails the next call of a new connection");
+		     "module bug: the refusal leaves ECONNRESET in sk_err (ktp_disconnect() sets it whatever the state), which fails a recv() of the next connection");
 	EXPECT_EQ(4, send(fd, "ping", 4, 0));
 	EXPECT_EQ(4, recv(self->srv, buf, sizeof(buf), 0));
 }
@@ -1039,6 +1044,7 @@ TEST_F_TIMEOUT(conn, backlog_bounds_accept_queue, 30)
 	struct ktp_info li;
 	int lfd, c[3], a[3];
 	int i, est = 0, waiting = -1;
+	long long t0;
 
 	lfd = ktp_listener(1, &port);
 	ASSERT_LE(0, lfd);
@@ -1048,14 +1054,19 @@ TEST_F_TIMEOUT(conn, backlog_bounds_accept_queue, 30)
 		EXPECT_EQ(-1, connect_port(c[i], port));
 		EXPECT_EQ(EINPROGRESS, errno);
 	}
-	sleep_ms(300);
-	for (i = 0; i < 3; i++) {
-		int st = ktp_state(c[i]);
+	/* Two get in; the third stays out, however long we look. */
+	for (t0 = now_ms(); now_ms() - t0 < 2000; sleep_ms(10)) {
+		est = 0;
+		for (i = 0; i < 3; i++) {
+			int st = ktp_state(c[i]);
 
-		if (st == KTP_ESTABLISHED)
-			est++;
-		else if (st == KTP_SYN_SENT)
-			waiting = i;
+			if (st == KTP_ESTABLISHED)
+				est++;
+			else if (st == KTP_SYN_SENT)
+				waiting = i;
+		}
+		if (est >= 2)
+			break;
 	}
 	EXPECT_EQ(2, est);
 	ASSERT_LE(0, waiting);

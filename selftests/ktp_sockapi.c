@@ -309,7 +309,7 @@ TEST_F_TIMEOUT(conn, epoll_events, 30)
 	ev.events = EPOLLOUT | EPOLLET;
 	ev.data.fd = self->cli;
 	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_MOD, self->cli, &ev));
-	EXPECT_EQ(0, epoll_wait(ep, out, 4, 200));
+	EXPECT_EQ(0, epoll_wait(ep, out, 4, 100));
 	EXPECT_EQ(0, drain_pattern(self->srv, queued, 3));
 	ASSERT_EQ(1, epoll_wait(ep, out, 4, 2000));
 	EXPECT_TRUE(out[0].events & EPOLLOUT);
