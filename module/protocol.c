@@ -323,10 +323,14 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	if (old != KTP_CLOSE)
 		ktp_set_state(sk, KTP_CLOSE);
 
-	if (old == KTP_LISTEN)
+	if (old == KTP_LISTEN) {
 		inet_csk_listen_stop(sk);
-	else if ((1 << old) & ~(KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
+	} else if ((1 << old) & ~(KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT)) {
 		ktp_send_active_reset(sk, gfp_any());
+		sk->sk_err = ECONNRESET;
+	} else if (old == KTP_SYN_SENT) {
+		sk->sk_err = ECONNRESET;
+	}
 
 	inet_csk_clear_xmit_timers(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
@@ -340,8 +344,9 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_retransmits = 0;
 	kp->fin_queued = 0;
 	kp->deferred = 0;
-	sk->sk_err = ECONNRESET;
-	sk_error_report(sk);
+	/* A connection that was not there leaves no error behind. */
+	if (sk->sk_err)
+		sk_error_report(sk);
 	return 0;
 }
 
@@ -572,6 +577,9 @@ static int ktp_recv_wait_status(struct sock *sk, long timeo, int copied)
 		return (sk->sk_err || sk->sk_state == KTP_CLOSE ||
 			(sk->sk_shutdown & RCV_SHUTDOWN) || !timeo ||
 			signal_pending(current)) ? 0 : 1;
+	/* The peer's FIN came first: EOF, whatever happened after it. */
+	if (sock_flag(sk, SOCK_DONE))
+		return 0;
 	if (sk->sk_err)
 		return sock_error(sk);
 	if (sk->sk_shutdown & RCV_SHUTDOWN)
