@@ -11,7 +11,8 @@
 #
 # Cases the module cannot pass yet name the feature they need. Unless
 # KTP_XFER_ALL is set they still run, with a short time bound
-# (KTP_XFER_PENDING_BOUND, 10 s), and a failure is reported as
+# (KTP_XFER_PENDING_BOUND, 10 s; 30 s more where the case itself waits
+# that long: the blackhole, the retry limit), and a failure is reported as
 # "ok N name # SKIP needs FEATURE (issue 4)" with what was observed and
 # the counters; with KTP_XFER_ALL=1 they run with their full bound and
 # count. A run with KTP_XFER_ALL=1 on a module that still fails them takes
