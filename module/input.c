@@ -83,23 +83,35 @@ static u32 ktp_peer_window(const struct ktp_sock *kp, const struct sk_buff *skb)
 	return (u32)cb->window << kp->snd_wscale;
 }
 
-/* RFC 9293 3.10.7.4, first check: does any of it fall in the window? */
+/* RFC 9293 3.10.7.4, first check: does any of it fall in the window?
+ * Measured, as Linux's tcp_sequence() does, against the window as it was
+ * offered (from rcv_wup, to the right edge last advertised) rather than
+ * from RCV.NXT: a segment the peer sent into the window we offered is
+ * never refused because in-order data moved RCV.NXT since.
+ */
 static bool ktp_sequence_ok(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
-	u32 seq = KTP_SKB_CB(skb)->seq;
-	u32 len = KTP_SKB_CB(skb)->end_seq - seq;
-	u32 wnd = kp->rcv_wnd;
-	u32 last = kp->rcv_nxt + wnd - 1;
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 
-	if (!len) {
-		if (!wnd)
-			return seq == kp->rcv_nxt;
-		return ktp_between(seq, kp->rcv_nxt, last);
-	}
-	if (!wnd)
-		return false;
-	return ktp_between(seq, kp->rcv_nxt, last) ||
-	       ktp_between(seq + len - 1, kp->rcv_nxt, last);
+	return !ktp_before(cb->end_seq, kp->rcv_wup) &&
+	       !ktp_after(cb->seq, kp->rcv_wup + kp->rcv_wnd);
+}
+
+/* An unacceptable segment is answered with an ACK (RFC 9293), but an
+ * unacceptable bare ACK at most twice a second, so that two ends that
+ * disagree about a window cannot keep each other busy with ACKs.
+ */
+static void ktp_ack_unacceptable(struct sock *sk, const struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
+	if (cb->end_seq == cb->seq &&
+	    time_before(jiffies, kp->oow_ack_stamp + HZ / 2))
+		return;
+	kp->oow_ack_stamp = jiffies;
+	ktp_send_ack(sk);
 }
 
 /* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
@@ -210,12 +222,13 @@ static void ktp_dupack(struct sock *sk)
 }
 
 /* Mark what the peer's SACK blocks say it holds (RFC 2018). Blocks that
- * are not within what we sent are ignored.
+ * are not within what we sent are ignored. Return: segments newly marked.
  */
-static void ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
+static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
+	u32 newly = 0;
 	int i;
 
 	for (i = 0; i < o->nr_sacks; i++) {
@@ -235,10 +248,12 @@ static void ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
 				continue;
 			cb->sacked = 1;
 			kp->sacked_out++;
+			newly++;
 			if (ktp_after(cb->end_seq, kp->highest_sack))
 				kp->highest_sack = cb->end_seq;
 		}
 	}
+	return newly;
 }
 
 /**
@@ -331,6 +346,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct ktp_sock *kp = ktp_sk(sk);
 	u32 ack = KTP_SKB_CB(skb)->ack_seq;
+	u32 newly_sacked = 0;
 
 	if (sk->sk_state == KTP_SYN_RECV && ktp_rcv_synrecv_ack(sk, skb))
 		return -1;
@@ -344,13 +360,20 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 
 		ktp_parse_opts(skb, &o);
 		if (o.nr_sacks)
-			ktp_sacktag(sk, &o);
+			newly_sacked = ktp_sacktag(sk, &o);
 	}
 	if (ktp_after(ack, kp->snd_una)) {
 		ktp_clean_rtx_queue(sk, ack);
-	} else if (ack == kp->snd_una && kp->packets_out && !skb->len &&
-		   !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) &&
-		   ktp_peer_window(kp, skb) == kp->snd_wnd) {
+		/* holes remain below what the peer holds: recover now */
+		if (!kp->in_recovery && kp->sack_ok && kp->sacked_out >= 3)
+			ktp_enter_recovery(sk);
+	} else if (ack == kp->snd_una && kp->packets_out &&
+		   (newly_sacked ||
+		    (!skb->len && !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) &&
+		     ktp_peer_window(kp, skb) == kp->snd_wnd))) {
+		/* a duplicate ACK; with SACK, any ACK that SACKs new data
+		 * counts, whatever it carries (RFC 6675 2)
+		 */
 		ktp_dupack(sk);
 	}
 	if (!ktp_before(ack, kp->snd_una))
@@ -494,7 +517,7 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
 		return false;
 	if (ktp_after(seq, kp->rcv_nxt)) {
 		*ooo = true;
-		if (atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf ||
+		if (atomic_read(&sk->sk_rmem_alloc) > KTP_RMEM_LIMIT(sk) ||
 		    !sk_rmem_schedule(sk, skb, skb->truesize)) {
 			KTP_INC_STATS(sock_net(sk), KTP_MIB_OFODROP);
 			return false;
@@ -655,10 +678,8 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	flags = cb->flags;
 
 	if (!ktp_sequence_ok(kp, skb)) {
-		if (!(flags & KTP_FLAG_RST)) {
-			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
-			ktp_send_ack(sk);
-		}
+		if (!(flags & KTP_FLAG_RST))
+			ktp_ack_unacceptable(sk, skb);
 		goto discard;
 	}
 	if (flags & KTP_FLAG_RST) {

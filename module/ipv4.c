@@ -442,7 +442,7 @@ static void ktp_v4_deliver(struct net *net, struct sock *sk,
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
 		ktp_v4_do_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, READ_ONCE(sk->sk_rcvbuf) +
+	} else if (sk_add_backlog(sk, skb, KTP_RMEM_LIMIT(sk) +
 					   READ_ONCE(sk->sk_sndbuf))) {
 		__KTP_INC_STATS(net, KTP_MIB_BACKLOGDROP);
 		kfree_skb(skb);

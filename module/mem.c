@@ -72,7 +72,7 @@ void ktp_wmem_free_skb(struct sock *sk, struct sk_buff *skb)
  */
 bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 {
-	if (atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf &&
+	if (atomic_read(&sk->sk_rmem_alloc) <= KTP_RMEM_LIMIT(sk) &&
 	    sk_rmem_schedule(sk, skb, skb->truesize))
 		return true;
 	if (RB_EMPTY_ROOT(&ktp_sk(sk)->ooo_queue))
@@ -80,7 +80,7 @@ bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_OFOPRUNED);
 	ktp_purge_ooo_queue(sk);
 	sk_mem_reclaim(sk);
-	return atomic_read(&sk->sk_rmem_alloc) <= sk->sk_rcvbuf &&
+	return atomic_read(&sk->sk_rmem_alloc) <= KTP_RMEM_LIMIT(sk) &&
 	       sk_rmem_schedule(sk, skb, skb->truesize);
 }
 

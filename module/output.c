@@ -161,8 +161,15 @@ u32 ktp_select_window(struct sock *sk)
 static u16 ktp_advertise_window(struct sock *sk, bool syn)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
+	u32 win = ktp_select_window(sk);
+	s32 offered = kp->rcv_wup + kp->rcv_wnd - kp->rcv_nxt;
 
-	kp->rcv_wnd = ktp_select_window(sk);
+	/* Never move the right edge back (RFC 9293 3.8.6.2.1): what was
+	 * offered stays offered, rounded up to the scale's unit.
+	 */
+	if (offered > 0 && win < offered)
+		win = round_up(offered, 1U << kp->rcv_wscale);
+	kp->rcv_wnd = win;
 	kp->rcv_wup = kp->rcv_nxt;
 	if (syn)
 		return min(kp->rcv_wnd, KTP_MAX_WINDOW);

@@ -62,6 +62,13 @@
 #define KTP_INIT_CWND		10		/* RFC 6928 */
 #define KTP_DELACK_SEGS		2		/* ACK every second segment */
 
+/* What received data may take of memory. The window offers half of
+ * SO_RCVBUF in payload; small segments cost several times their payload
+ * in skb overhead, so the bound is twice the buffer: data sent into an
+ * offered window is never refused for the socket's own budget.
+ */
+#define KTP_RMEM_LIMIT(sk)	(2 * READ_ONCE((sk)->sk_rcvbuf))
+
 /* Counters, per netns and per cpu; names in mib.c. */
 enum ktp_mib_field {
 	KTP_MIB_NUM = 0,
@@ -212,6 +219,7 @@ struct ktp_sock {
 	u32	keepalive_intvl; /* KTP_KEEPINTVL, jiffies, 0: sysctl */
 	u8	keepalive_probes; /* KTP_KEEPCNT, 0: sysctl */
 	u32	rcv_tstamp;	/* jiffies of the last segment received */
+	unsigned long oow_ack_stamp; /* jiffies: last ACK to a bare oow ACK */
 
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
