@@ -84,34 +84,27 @@ static u32 ktp_peer_window(const struct ktp_sock *kp, const struct sk_buff *skb)
 }
 
 /* RFC 9293 3.10.7.4, first check: does any of it fall in the window?
- * Measured, as Linux's tcp_sequence() does, against the window as it was
- * offered (from rcv_wup, to the right edge last advertised) rather than
- * from RCV.NXT: a segment the peer sent into the window we offered is
- * never refused because in-order data moved RCV.NXT since.
+ * The window is measured from RCV.NXT; the right edge it was offered at
+ * never moves back (output.c), so the two agree.
  */
 static bool ktp_sequence_ok(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
-	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 seq = KTP_SKB_CB(skb)->seq;
+	u32 len = KTP_SKB_CB(skb)->end_seq - seq;
+	u32 wnd = kp->rcv_wup + kp->rcv_wnd - kp->rcv_nxt;
+	u32 last = kp->rcv_nxt + wnd - 1;
 
-	return !ktp_before(cb->end_seq, kp->rcv_wup) &&
-	       !ktp_after(cb->seq, kp->rcv_wup + kp->rcv_wnd);
-}
-
-/* An unacceptable segment is answered with an ACK (RFC 9293), but an
- * unacceptable bare ACK at most twice a second, so that two ends that
- * disagree about a window cannot keep each other busy with ACKs.
- */
-static void ktp_ack_unacceptable(struct sock *sk, const struct sk_buff *skb)
-{
-	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	struct ktp_sock *kp = ktp_sk(sk);
-
-	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
-	if (cb->end_seq == cb->seq &&
-	    time_before(jiffies, kp->oow_ack_stamp + HZ / 2))
-		return;
-	kp->oow_ack_stamp = jiffies;
-	ktp_send_ack(sk);
+	if ((s32)wnd < 0)
+		wnd = 0;
+	if (!len) {
+		if (!wnd)
+			return seq == kp->rcv_nxt;
+		return ktp_between(seq, kp->rcv_nxt, last);
+	}
+	if (!wnd)
+		return false;
+	return ktp_between(seq, kp->rcv_nxt, last) ||
+	       ktp_between(seq + len - 1, kp->rcv_nxt, last);
 }
 
 /* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
@@ -678,8 +671,10 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	flags = cb->flags;
 
 	if (!ktp_sequence_ok(kp, skb)) {
-		if (!(flags & KTP_FLAG_RST))
-			ktp_ack_unacceptable(sk, skb);
+		if (!(flags & KTP_FLAG_RST)) {
+			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
+			ktp_send_ack(sk);
+		}
 		goto discard;
 	}
 	if (flags & KTP_FLAG_RST) {

@@ -219,7 +219,6 @@ struct ktp_sock {
 	u32	keepalive_intvl; /* KTP_KEEPINTVL, jiffies, 0: sysctl */
 	u8	keepalive_probes; /* KTP_KEEPCNT, 0: sysctl */
 	u32	rcv_tstamp;	/* jiffies of the last segment received */
-	unsigned long oow_ack_stamp; /* jiffies: last ACK to a bare oow ACK */
 
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
