@@ -606,8 +606,8 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->snd_wnd = cb->window;
 	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
-	kp->mss = min(kp->mss, kp->peer_mss);
 	kp->sack_ok = opts.sack_ok;
+	ktp_sync_mss(sk);
 	/* Both sides scale, or neither does (RFC 7323 2.2). */
 	if (opts.wscale >= 0) {
 		kp->snd_wscale = opts.wscale;

@@ -158,7 +158,7 @@ static void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->segs_in = 0;
 	kp->segs_out = 0;
 	ktp_init_mss(newsk);
-	kp->mss = min(kp->mss, kp->peer_mss);
+	ktp_sync_mss(newsk);
 }
 
 /* The third ACK is good: make the full socket (inet_csk_clone_lock()

@@ -217,6 +217,9 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	} else if (kp->sack_ok && !RB_EMPTY_ROOT(&kp->ooo_queue) &&
 		   (cb->flags & KTP_FLAG_ACK)) {
 		ktp_fill_sacks(kp, &opts);
+		/* a full data segment has room for one block only */
+		if (skb->len)
+			opts.nr_sacks = min_t(u8, opts.nr_sacks, 1);
 		o = &opts;
 	}
 	if (clone)
@@ -557,6 +560,24 @@ void ktp_init_mss(struct sock *sk)
 				  inet_csk(sk)->icsk_ext_hdr_len);
 	if (kp->user_mss && kp->mss > kp->user_mss)
 		kp->mss = kp->user_mss;
+}
+
+/**
+ * ktp_sync_mss - the payload of a data segment, once the handshake told
+ * the peer's MSS and whether SACK is on
+ * @sk: the socket, owned by the caller
+ *
+ * The smaller of ours and the peer's, less the room one SACK block
+ * takes: a segment that carries one must still fit the path, or IP
+ * refuses it with EMSGSIZE and it is never delivered.
+ */
+void ktp_sync_mss(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->mss = min(kp->mss, kp->peer_mss);
+	if (kp->sack_ok)
+		kp->mss -= KTP_DATA_OPT_ROOM;
 }
 
 /**

@@ -340,6 +340,11 @@ void ktp_trace_state(const struct sock_common *skc, int old, int new);
 
 /* input.c */
 #define KTP_MAX_SACKS	4	/* blocks that fit in 40 option bytes */
+/* Option room a full-sized data segment keeps, when SACK is on, for one
+ * SACK block (NOP, NOP, kind, length, one block): the MSS the peer
+ * announces, like TCP's, counts no options.
+ */
+#define KTP_DATA_OPT_ROOM	12
 
 struct ktp_sack_block {
 	u32 start;		/* first sequence number held */
@@ -362,6 +367,7 @@ void ktp_sack_retransmit(struct sock *sk);
 
 /* output.c */
 void ktp_init_mss(struct sock *sk);
+void ktp_sync_mss(struct sock *sk);
 int ktp_connect_send_syn(struct sock *sk);
 void ktp_write_xmit(struct sock *sk);
 void ktp_queue_fin(struct sock *sk);
