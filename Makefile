@@ -6,7 +6,7 @@
 #   make demo       boot the test VM and show KTP at work
 #   make check      checkpatch, host unit tests, then every selftest in the VM
 #   make check-debug  every selftest on a KASAN/lockdep/kmemleak kernel, with
-#                   fault injection (builds that kernel once, ~25 min)
+#                   fault injection (builds that kernel once, ~20 min)
 #   make vm         interactive shell in the test VM with ktp.ko loaded
 #   make bench      KTP against Linux TCP in the VM, as ratios
 #   make deps       install prerequisites from Debian and prepare the VM kit

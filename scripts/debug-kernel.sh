@@ -18,7 +18,7 @@
 #   mods/lib/modules/<rel>/   its modules, depmod'ed (vm.sh -m)
 #   release                   <rel>
 #
-# A build takes about 25 minutes on 2 cores. An interrupted build resumes
+# A build takes about 20 minutes on 2 cores. An interrupted build resumes
 # where it stopped; older debug-* trees are removed once a new one is ready.
 set -euo pipefail
 
