@@ -407,24 +407,36 @@ static bool ktp_hold_partial(const struct sock *sk, const struct sk_buff *skb)
  * @sk: the socket, owned by the caller
  *
  * With a closed peer window and nothing in flight to bring a window
- * update, the persist timer probes it.
+ * update, the persist timer probes it. It also takes over when a segment
+ * cannot leave at all (no route, the device down) and nothing is in
+ * flight: no ACK will come to send it, so the timer retries it, and
+ * gives up after net.ktp.retries2 failed rounds as the RTO would.
+ *
+ * Return: 0, or the -errno of a segment that could not be sent.
  */
-void ktp_write_xmit(struct sock *sk)
+int ktp_write_xmit(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
+	int err;
 
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
-		return;
+		return 0;
 	while ((skb = kp->send_head)) {
 		if (kp->packets_out - kp->sacked_out >= kp->snd_cwnd ||
 		    ktp_hold_partial(sk, skb))
 			break;
 		if (!ktp_wnd_allows(kp, skb) && !ktp_fit_window(sk, skb))
 			break;
-		if (ktp_transmit_skb(sk, skb, true))
-			break;
+		err = ktp_transmit_skb(sk, skb, true);
+		if (err) {
+			if (!kp->packets_out && !icsk->icsk_pending)
+				inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0,
+							  icsk->icsk_rto,
+							  KTP_RTO_MAX);
+			return err;
+		}
 		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
 		kp->packets_out++;
 		kp->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
@@ -433,6 +445,7 @@ void ktp_write_xmit(struct sock *sk)
 		if (icsk->icsk_pending != ICSK_TIME_RETRANS)
 			ktp_rearm_rto(sk);
 	}
+	return 0;
 }
 
 /* Queue a zero-length segment carrying @flags (SYN or FIN). */

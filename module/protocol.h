@@ -369,7 +369,7 @@ void ktp_sack_retransmit(struct sock *sk);
 void ktp_init_mss(struct sock *sk);
 void ktp_sync_mss(struct sock *sk);
 int ktp_connect_send_syn(struct sock *sk);
-void ktp_write_xmit(struct sock *sk);
+int ktp_write_xmit(struct sock *sk);
 void ktp_queue_fin(struct sock *sk);
 void ktp_send_ack(struct sock *sk);
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp);

@@ -246,9 +246,11 @@ void ktp_finwait2_timer(struct sock *sk)
 	ktp_keepalive_probe(sk);
 }
 
-/* The persist timer: the peer's window is closed and nothing is in
- * flight. Probe it, backing off; a peer that answers no probe for
- * net.ktp.retries2 rounds is gone.
+/* The persist timer: unsent data and nothing in flight, because the
+ * peer's window is closed or because the last attempt to send failed
+ * locally (no route, the device down). Probe the window, or try the
+ * data again, backing off; after net.ktp.retries2 rounds without an
+ * answer or without a segment leaving, the peer is gone.
  */
 static void ktp_probe_timer(struct sock *sk)
 {
@@ -258,9 +260,10 @@ static void ktp_probe_timer(struct sock *sk)
 
 	if (sk->sk_state == KTP_CLOSE || kp->packets_out || !kp->send_head)
 		return;
-	if (kp->snd_wnd) {
+	if (kp->snd_wnd && !ktp_write_xmit(sk)) {
+		/* sent, or held back by Nagle or cork: not a failure */
 		icsk->icsk_probes_out = 0;
-		ktp_write_xmit(sk);
+		icsk->icsk_backoff = 0;
 		return;
 	}
 	if (icsk->icsk_probes_out >= READ_ONCE(kn->retries2)) {
@@ -272,7 +275,8 @@ static void ktp_probe_timer(struct sock *sk)
 		ktp_done(sk);
 		return;
 	}
-	ktp_send_probe(sk);
+	if (!kp->snd_wnd)
+		ktp_send_probe(sk);
 	icsk->icsk_probes_out++;
 	icsk->icsk_backoff = min_t(u8, icsk->icsk_backoff + 1, 15);
 	inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0,

@@ -9,16 +9,8 @@
 # ktp_xfer does the transfer and checks every byte; this script compares
 # the digests the two ends report and the case's own condition.
 #
-# Cases the module cannot pass yet name the feature they need. Unless
-# KTP_XFER_ALL is set they still run, with a short time bound
-# (KTP_XFER_PENDING_BOUND, 10 s; 30 s more where the case itself waits
-# that long: the blackhole, the retry limit), and a failure is reported as
-# "ok N name # SKIP needs FEATURE (issue 4)" with what was observed and
-# the counters; with KTP_XFER_ALL=1 they run with their full bound and
-# count. A run with KTP_XFER_ALL=1 on a module that still fails them takes
-# longer than run_tests.sh allows: run this script directly then, e.g.
-#
-#   scripts/vm.sh -t 1500 -q -d selftests/out -- KTP_XFER_ALL=1 ./ktp_transfer.sh
+# Every case has a hard time bound; a hang is reported as a failure, with
+# what was observed and the counters that say where segments went.
 #
 #   ktp_transfer.sh [case...]		only these cases (names at the end)
 
@@ -38,10 +30,6 @@ port=20100
 out=/tmp/ktp_transfer.$id
 pids=
 
-# The bound of a case that is still pending, without KTP_XFER_ALL: long
-# enough to show how far it gets, short enough for make check.
-PENDING_BOUND=${KTP_XFER_PENDING_BOUND:-10}
-
 cleanup()
 {
 	local p
@@ -55,6 +43,11 @@ cleanup()
 }
 trap cleanup EXIT
 
+sysctl_ns()
+{
+	ip netns exec "$1" sh -c "echo $3 > /proc/sys/net/ktp/$2"
+}
+
 setup()
 {
 	mkdir -p "$out" &&
@@ -66,7 +59,10 @@ setup()
 	ip -n "$nsa" link set lo up &&
 	ip -n "$nsb" link set lo up &&
 	ip -n "$nsa" addr add "$addr_a/24" dev "$va" &&
-	ip -n "$nsb" addr add "$addr_b/24" dev "$vb"
+	ip -n "$nsb" addr add "$addr_b/24" dev "$vb" &&
+	# TIME_WAIT entries are not what these cases look at: keep them short
+	sysctl_ns "$nsa" tw_timeout 1 &&
+	sysctl_ns "$nsb" tw_timeout 1
 }
 
 # netem ARGS...: the same impairment on both ends; none for a clean link.
@@ -119,10 +115,6 @@ counters()
 	done
 }
 
-sysctl_ns()
-{
-	ip netns exec "$1" sh -c "echo $3 > /proc/sys/net/ktp/$2"
-}
 
 # wait_line FILE PATTERN SECS: until a line matching PATTERN shows up.
 wait_line()
@@ -229,20 +221,14 @@ observed()
 	     server total_retrans)"
 }
 
-# report NAME PENDING_FEATURE CONDITION...
+# report NAME CONDITION...
 report()
 {
-	local name=$1 need=$2
+	local name=$1
 
-	shift 2
+	shift
 	if eval "$*"; then
-		[ -n "$need" ] && diag "$name passed, still marked as" \
-				       "needing $need"
 		ktap_ok "$name"
-	elif [ -n "$need" ] && [ -z "${KTP_XFER_ALL:-}" ]; then
-		diag "$name: $(observed)"
-		diag "counters: $(counters)"
-		ktap_skip "$name" "needs $need (issue 4)"
 	else
 		diag "$name: $(observed)"
 		diag "counters: $(counters)"
@@ -250,41 +236,20 @@ report()
 	fi
 }
 
-# bound FULL PENDING_FEATURE [EXTRA]: the time bound a case runs with;
-# EXTRA seconds are added to the pending bound (the blackhole's 30 s).
-bound()
-{
-	if [ -n "$2" ] && [ -z "${KTP_XFER_ALL:-}" ]; then
-		echo $((PENDING_BOUND + ${3:-0}))
-	else
-		echo "$1"
-	fi
-}
-
-# What the pending cases need; empty once the module has it. Loss
-# recovery (SACK, RFC 6675), the out-of-order queue and in-window data
-# that is never refused landed with issue 4; every case with them counts.
-# The retry limit stays pending: the end whose own link vanishes does not
-# always fail with ETIMEDOUT within the bound (the other end does).
-LOSS=
-OFO=
-NODROP=
-PERSIST="the end whose link vanished to give up within the bound"
-
-# case NAME FULL_BOUND SIZE PENDING NETEM_ARGS: a transfer through netem.
+# netem_case NAME BOUND SIZE NETEM_ARGS: a transfer through netem.
 netem_case()
 {
-	local name=$1 full=$2 size=$3 need=$4
+	local name=$1 bound=$2 size=$3
 
-	shift 4
+	shift 3
 	if ! netem "$@"; then
 		diag "$name: tc netem $* failed"
 		ktap_fail "$name"
 		return
 	fi
-	xfer "$(bound "$full" "$need")" "$size" "" "" ""
+	xfer "$bound" "$size" "" "" ""
 	netem
-	report "$name" "$need" intact
+	report "$name" intact
 }
 
 # Two points: the data arrives intact, and not one segment was sent
@@ -293,24 +258,38 @@ case_clean()
 {
 	netem
 	xfer 60 4M "" "" ""
-	report clean_4M_each_way "$LOSS" intact
-	report clean_no_retransmission "$NODROP" 'intact && no_retrans'
+	report clean_4M_each_way intact
+	report clean_no_retransmission 'intact && no_retrans'
 }
 
-case_delay_loss() { netem_case delay5ms_loss1pct 120 4M "$LOSS" delay 5ms loss 1%; }
-case_loss5() { netem_case loss5pct 120 2M "$LOSS" loss 5%; }
-case_loss10() { netem_case loss10pct 120 1M "$LOSS" loss 10%; }
-case_reorder() { netem_case reorder25pct_delay10ms 120 4M "$OFO" delay 10ms reorder 25% 50%; }
-case_duplicate() { netem_case duplicate5pct 60 4M "$LOSS" duplicate 5%; }
+# KTP_INFO's total_retrans, as each end reads it after its transfer, saw
+# the losses (with 1% loss of ~3000 segments each way, both ends lose
+# some).
+retrans_seen()
+{
+	[ "$(field "$out/client" total_retrans)" -gt 0 ] 2>/dev/null &&
+	[ "$(field "$out/server" total_retrans)" -gt 0 ] 2>/dev/null
+}
+
+case_delay_loss()
+{
+	netem_case delay5ms_loss1pct 120 4M delay 5ms loss 1%
+	report delay5ms_loss1pct_retransmissions_counted retrans_seen
+}
+
+case_loss5() { netem_case loss5pct 120 2M loss 5%; }
+case_loss10() { netem_case loss10pct 120 1M loss 10%; }
+case_reorder() { netem_case reorder25pct_delay10ms 120 4M delay 10ms reorder 25% 50%; }
+case_duplicate() { netem_case duplicate5pct 60 4M duplicate 5%; }
 case_rate()
 {
-	netem_case rate20mbit_delay2ms 60 4M "$LOSS" \
+	netem_case rate20mbit_delay2ms 60 4M \
 		delay 2ms rate 20mbit
 }
 
 case_mixed()
 {
-	netem_case mixed 120 2M "$LOSS" delay 10ms 2ms loss 1% \
+	netem_case mixed 120 2M delay 10ms 2ms loss 1% \
 		duplicate 1% reorder 5% corrupt 1%
 }
 
@@ -318,64 +297,100 @@ case_mixed()
 # recovery) and, apart, the receivers' InCsumErrors.
 case_corrupt()
 {
-	local a0 b0 a1 b1 need=$LOSS
+	local a0 b0 a1 b1
 
 	a0=$(snmp "$nsa" InCsumErrors)
 	b0=$(snmp "$nsb" InCsumErrors)
 	netem corrupt 2% || { ktap_fail "corrupt2pct # tc netem"; return; }
-	xfer "$(bound 120 "$need")" 2M "" "" ""
+	xfer 120 2M "" "" ""
 	netem
 	a1=$(snmp "$nsa" InCsumErrors)
 	b1=$(snmp "$nsb" InCsumErrors)
-	report corrupt2pct "$need" intact
+	report corrupt2pct intact
 	diag "InCsumErrors: client netns $a0 -> $a1, server netns $b0 -> $b1"
-	report corrupt2pct_caught_by_checksum "" \
+	report corrupt2pct_caught_by_checksum \
 		'[ "$a1" -gt "$a0" ] && [ "$b1" -gt "$b0" ]'
 }
 
 case_zero_window()
 {
-	local need=$LOSS
-
 	netem
-	xfer "$(bound 60 "$need")" 2M "-z 5" "" ""
-	report zero_window_reader_stops_5s "$need" \
+	xfer 60 2M "-z 5" "" ""
+	report zero_window_reader_stops_5s \
 		'intact && grep -q "reader paused" "$out/server"'
 }
 
 case_blackhole()
 {
-	local need=$LOSS
-
 	netem
 	# a rate limit keeps the transfer going when the link is cut
 	netem rate 20mbit || { ktap_fail "blackhole30s # tc netem"; return; }
-	xfer "$(bound 150 "$need" 35)" 8M "" "-m 512K" blackhole
+	xfer 150 8M "" "-m 512K" blackhole
 	netem
-	report blackhole30s_link_down_then_up "$need" intact
+	report blackhole30s_link_down_then_up intact
 }
 
 # The server's link goes down for good: both ends give up after
-# net.ktp.retries2 time-outs (3: about 1+2+4+8 s) with ETIMEDOUT. An end
-# whose peer's window was closed at the cut has nothing in flight and
-# needs zero-window probes to notice.
+# net.ktp.retries2 time-outs (3: about 1+2+4+8 s) with ETIMEDOUT. The
+# client's segments leave and are never answered (the RTO backs off);
+# the server's cannot leave at all, and with nothing in flight its
+# persist timer retries them and counts the rounds.
 case_retry_limit()
 {
-	local need=$PERSIST
-
 	netem
 	sysctl_ns "$nsa" retries2 3
 	sysctl_ns "$nsb" retries2 3
-	xfer "$(bound 60 "$need" 30)" 64M "-E ETIMEDOUT" \
+	xfer 60 64M "-E ETIMEDOUT" \
 		"-E ETIMEDOUT -m 512K" vanish
 	ip -n "$nsb" link set "$vb" up
 	sysctl_ns "$nsa" retries2 15
 	sysctl_ns "$nsb" retries2 15
-	report retry_limit_etimedout "$need" '[ "$crc" = 0 ] && [ "$src" = 0 ]'
+	report retry_limit_etimedout '[ "$crc" = 0 ] && [ "$src" = 0 ]'
+}
+
+# An idle connection with keepalive on both ends (idle 2 s, interval
+# 1 s, 3 probes) loses the client's link: each end fails with ETIMEDOUT
+# after its probes, within idle + intvl * cnt of going idle (2 s of
+# slack), and not before the last probe was due.
+KEEP_IDLE=2
+KEEP_INTVL=1
+KEEP_CNT=3
+
+cut_idle_client()
+{
+	wait_line "$out/client" "idle, all acknowledged" 10 &&
+	wait_line "$out/server" "idle, all acknowledged" 10 ||
+		diag "the ends did not go idle"
+	diag "the client's link goes away"
+	ip -n "$nsa" link set "$va" down
+}
+
+# keep_time SIDE: the side failed when its keepalive should have.
+keep_time()
+{
+	local ms lo hi
+
+	ms=$(field "$out/$1" elapsed_ms)
+	lo=$(((KEEP_IDLE + KEEP_INTVL * (KEEP_CNT - 1)) * 1000))
+	hi=$(((KEEP_IDLE + KEEP_INTVL * KEEP_CNT + 2) * 1000))
+	diag "$1 failed after ${ms:-?} ms (expected $lo..$hi)"
+	[ -n "$ms" ] && [ "$ms" -ge $lo ] && [ "$ms" -le $hi ]
+}
+
+case_keepalive()
+{
+	local k="-E ETIMEDOUT -K $KEEP_IDLE,$KEEP_INTVL,$KEEP_CNT"
+
+	netem
+	xfer 30 64K "$k" "$k" cut_idle_client
+	ip -n "$nsa" link set "$va" up
+	report keepalive_idle_peer_etimedout \
+		'[ "$crc" = 0 ] && [ "$src" = 0 ] && keep_time client &&
+		 keep_time server'
 }
 
 ALL="clean delay_loss loss5 loss10 reorder duplicate corrupt mixed rate \
-zero_window blackhole retry_limit"
+zero_window blackhole retry_limit keepalive"
 
 cases=${*:-$ALL}
 points=0
@@ -385,7 +400,7 @@ for c in $cases; do
 	*) echo "unknown case $c (cases: $ALL)" >&2; exit $KSFT_FAIL ;;
 	esac
 	points=$((points + 1))
-	case $c in clean|corrupt) points=$((points + 1)) ;; esac
+	case $c in clean|corrupt|delay_loss) points=$((points + 1)) ;; esac
 done
 
 if [ ! -x "$xfer" ]; then
@@ -398,7 +413,6 @@ if ! setup; then
 	echo "Bail out! cannot set up the namespaces and veth pair"
 	exit $KSFT_FAIL
 fi
-[ -n "${KTP_XFER_ALL:-}" ] && diag "KTP_XFER_ALL: pending cases count"
 refs=$(cat /sys/module/ktp/refcnt 2>/dev/null)
 for c in $cases; do
 	case_$c

@@ -16,6 +16,9 @@
  *   -m BYTES	print "# ROLE: progress" once BYTES arrived (for the caller
  *		to act mid-transfer)
  *   -E ERRNO	the transfer must fail with this error (ETIMEDOUT, ...)
+ *   -K I,N,C	SO_KEEPALIVE with KTP_KEEPIDLE I, KTP_KEEPINTVL N and
+ *		KTP_KEEPCNT C (seconds, seconds, probes); the side keeps its
+ *		half open after sending, so the connection goes idle
  *   -T		use TCP instead of KTP (checks the harness itself)
  *
  * Each direction carries a pseudo-random stream (xorshift64*, seeded by
@@ -79,6 +82,7 @@ static struct {
 	uint64_t read_size;
 	int expect_err;
 	int tcp;
+	int keep_idle, keep_intvl, keep_cnt;
 } opt = {
 	.port = 7007,
 	.send_bytes = 4 << 20,
@@ -323,6 +327,26 @@ static int do_connect(void)
 	}
 }
 
+struct info {
+	uint32_t total_retrans, rto, srtt;
+	int state_closed;
+	int all_acked;
+};
+
+static int get_info(int fd, struct info *out);
+
+/* Keepalive runs: once all we sent is acknowledged, say so; the caller
+ * cuts the link when both ends are idle.
+ */
+static void wait_idle(int fd)
+{
+	struct info info;
+
+	while (!get_info(fd, &info) && !info.all_acked && !info.state_closed)
+		usleep(10 * 1000);	/* the alarm bounds the wait */
+	printf("# %s: idle, all acknowledged\n", role);
+}
+
 static void *sender(void *arg)
 {
 	int fd = *(int *)arg;
@@ -355,18 +379,15 @@ static void *sender(void *arg)
 		sent_fnv = fnv1a(sent_fnv, p, n);
 		left -= n;
 	}
-	if (shutdown(fd, SHUT_WR))
+	/* with keepalive the connection stays open and goes idle */
+	if (opt.keep_idle)
+		wait_idle(fd);
+	else if (shutdown(fd, SHUT_WR))
 		send_err = errno;
 out:
 	free(s);
 	return NULL;
 }
-
-struct info {
-	uint32_t total_retrans, rto, srtt;
-	int state_closed;
-	int all_acked;
-};
 
 static int get_info(int fd, struct info *out)
 {
@@ -402,6 +423,24 @@ static int get_info(int fd, struct info *out)
 	return 0;
 }
 
+/* SO_KEEPALIVE and its three knobs, at KTP's level or TCP's. */
+static int set_keepalive(int fd)
+{
+	int level = opt.tcp ? IPPROTO_TCP : SOL_KTP, one = 1;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) ||
+	    setsockopt(fd, level, opt.tcp ? TCP_KEEPIDLE : KTP_KEEPIDLE,
+		       &opt.keep_idle, sizeof(int)) ||
+	    setsockopt(fd, level, opt.tcp ? TCP_KEEPINTVL : KTP_KEEPINTVL,
+		       &opt.keep_intvl, sizeof(int)) ||
+	    setsockopt(fd, level, opt.tcp ? TCP_KEEPCNT : KTP_KEEPCNT,
+		       &opt.keep_cnt, sizeof(int))) {
+		perror("ktp_xfer: keepalive options");
+		return -1;
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -415,6 +454,8 @@ static void usage(FILE *f)
 		"  -Z BYTES  see -z (default 64K)\n"
 		"  -m BYTES  print \"# ROLE: progress\" once BYTES arrived\n"
 		"  -E ERR    the transfer must fail with ERR (e.g. ETIMEDOUT)\n"
+		"  -K I,N,C  keepalive: idle I s, interval N s, C probes; "
+		"no FIN\n"
 		"  -T        TCP instead of KTP\n"
 		"exit: 0 as asked, 1 mismatch or wrong outcome, 2 setup, "
 		"124 time bound\n");
@@ -430,7 +471,7 @@ int main(int argc, char **argv)
 	struct info info;
 	pthread_t thr;
 
-	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:Th")) != -1) {
+	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:K:Th")) != -1) {
 		switch (c) {
 		case 'l': opt.listen = 1; break;
 		case 'c': opt.addr = optarg; break;
@@ -459,6 +500,13 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'E': opt.expect_err = errnum(optarg); break;
+		case 'K':
+			if (sscanf(optarg, "%d,%d,%d", &opt.keep_idle,
+				   &opt.keep_intvl, &opt.keep_cnt) != 3 ||
+			    opt.keep_idle <= 0 || opt.keep_intvl <= 0 ||
+			    opt.keep_cnt <= 0)
+				goto bad;
+			break;
 		case 'T': opt.tcp = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: goto bad;
@@ -476,7 +524,7 @@ int main(int argc, char **argv)
 	alarm(opt.time_bound);
 
 	fd = opt.listen ? do_listen() : do_connect();
-	if (fd < 0)
+	if (fd < 0 || (opt.keep_idle && set_keepalive(fd)))
 		return EXIT_SETUP;
 	sock_fd = fd;
 	expect = malloc(sizeof(*expect));
