@@ -4,7 +4,6 @@
  * SNMP MIBs are; shown one per line in /proc/net/ktp_snmp.
  */
 #include <linux/percpu.h>
-#include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <net/net_namespace.h>
 
@@ -54,7 +53,15 @@ void ktp_mib_free(struct ktp_net *kn)
 	free_percpu(kn->mib);
 }
 
-static int ktp_snmp_show(struct seq_file *seq, void *v)
+/**
+ * ktp_snmp_seq_show - /proc/net/ktp_snmp: the namespace's counters, one
+ * per line, name then value
+ * @seq: the file
+ * @v: unused
+ *
+ * Return: 0.
+ */
+int ktp_snmp_seq_show(struct seq_file *seq, void *v)
 {
 	struct ktp_net *kn = ktp_pernet(seq_file_single_net(seq));
 	int i;
@@ -65,17 +72,4 @@ static int ktp_snmp_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "%s %ld\n", ktp_mib_names[i], val);
 	}
 	return 0;
-}
-
-int ktp_proc_init_net(struct net *net)
-{
-	if (!proc_create_net_single("ktp_snmp", 0444, net->proc_net,
-				    ktp_snmp_show, NULL))
-		return -ENOMEM;
-	return 0;
-}
-
-void ktp_proc_exit_net(struct net *net)
-{
-	remove_proc_entry("ktp_snmp", net->proc_net);
 }

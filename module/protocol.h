@@ -323,6 +323,7 @@ void ktp_ctrl_exit(void);
 
 int ktp_mib_alloc(struct ktp_net *kn);
 void ktp_mib_free(struct ktp_net *kn);
+int ktp_snmp_seq_show(struct seq_file *seq, void *v);
 int ktp_proc_init_net(struct net *net);
 void ktp_proc_exit_net(struct net *net);
 

@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP as the kernel's networking tools see it: /proc/net/ktp rows for
+ * listeners, connections and TIME_WAIT entries; network namespaces that
+ * keep their sockets, ports, sysctls and counters to themselves, and that
+ * free everything when they die with connections still open; counter
+ * deltas around operations, as nstat shows them.
+ *
+ * Every test runs in a network namespace of its own (the harness forks
+ * each test), so what it reads is what it did.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "ktp_selftest.h"
+
+/* One row of /proc/net/ktp, the fields of /proc/net/tcp that matter. */
+struct proc_row {
+	uint32_t laddr, raddr;		/* as printed: network order */
+	unsigned int lport, rport;
+	unsigned int st;
+	unsigned int tx_queue, rx_queue;
+	unsigned int timer;
+	unsigned long inode;
+};
+
+/*
+ * Find the row whose local port is @lport and, unless 0, remote port
+ * @rport. Returns 1 found, 0 not, -1 the file is missing or malformed.
+ */
+static int proc_find(unsigned int lport, unsigned int rport,
+		     struct proc_row *row)
+{
+	char line[512];
+	int found = 0;
+	FILE *f;
+
+	f = fopen("/proc/net/ktp", "r");
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f) || !strstr(line, "local_address")) {
+		fclose(f);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct proc_row r;
+		unsigned long when;
+		unsigned int retr, uid, timeout;
+		int sl;
+
+		if (sscanf(line, "%d: %x:%x %x:%x %x %x:%x %x:%lx %x %u %u %lu",
+			   &sl, &r.laddr, &r.lport, &r.raddr, &r.rport, &r.st,
+			   &r.tx_queue, &r.rx_queue, &r.timer, &when, &retr,
+			   &uid, &timeout, &r.inode) != 14) {
+			found = -1;
+			break;
+		}
+		if (r.lport == lport && (!rport || r.rport == rport)) {
+			*row = r;
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Poll /proc/net/ktp for up to @ms until the row is in state @st (or,
+ * for @st 0, gone). Returns 1 when it is, 0 on time-out, -1 on error.
+ */
+static int proc_wait(unsigned int lport, unsigned int rport, unsigned int st,
+		     int ms, struct proc_row *row)
+{
+	long long end = now_ms() + ms;
+	int r;
+
+	for (;;) {
+		r = proc_find(lport, rport, row);
+		if (r < 0)
+			return -1;
+		if (st ? r == 1 && row->st == st : r == 0)
+			return 1;
+		if (now_ms() >= end)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+static unsigned long fd_inode(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) ? 0 : sb.st_ino;
+}
+
+FIXTURE(ns) {
+	int lfd, cli, srv;
+	unsigned short port;
+};
+
+FIXTURE_SETUP(ns)
+{
+	const char *why;
+
+	self->lfd = self->cli = self->srv = -1;
+	signal(SIGPIPE, SIG_IGN);
+	if (private_netns(NULL, &why))
+		SKIP(return, "%s", why);
+	/* this namespace's own sysctls: gone with it */
+	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
+	self->port = 0;
+	self->lfd = ktp_listener(16, &self->port);
+	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(ns)
+{
+	if (self->cli >= 0)
+		abort_close(&self->cli, -1);
+	if (self->srv >= 0)
+		abort_close(&self->srv, -1);
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* A listener: st 0A, no peer, its socket's inode, accept queue in rx. */
+TEST_F(ns, proc_listener_row)
+{
+	struct proc_row row;
+	int cli;
+
+	ASSERT_EQ(1, proc_find(self->port, 0, &row));
+	EXPECT_EQ(KTP_LISTEN, row.st);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), row.laddr);
+	EXPECT_EQ(0, row.raddr);
+	EXPECT_EQ(0, row.rport);
+	EXPECT_EQ(fd_inode(self->lfd), row.inode);
+	EXPECT_EQ(0, row.rx_queue);
+
+	/* one connection waiting to be accepted */
+	cli = ktp_dial(self->port);
+	ASSERT_LE(0, cli);
+	ASSERT_EQ(1, proc_find(self->port, 0, &row));
+	EXPECT_EQ(1, row.rx_queue);
+	close(cli);
+
+	close(self->lfd);
+	self->lfd = -1;
+	EXPECT_EQ(1, proc_wait(self->port, 0, 0, 2000, &row));
+}
+
+/* Both ends of a connection: ESTABLISHED, ports crossed, each its inode;
+ * unread data in rx_queue, unacknowledged data in tx_queue.
+ */
+TEST_F(ns, proc_connection_rows)
+{
+	unsigned short cport;
+	struct proc_row c, s;
+	char buf[1000];
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	cport = sock_port(self->cli, 0);
+	ASSERT_EQ(1, proc_find(cport, self->port, &c));
+	ASSERT_EQ(1, proc_find(self->port, cport, &s));
+	EXPECT_EQ(KTP_ESTABLISHED, c.st);
+	EXPECT_EQ(KTP_ESTABLISHED, s.st);
+	EXPECT_EQ(fd_inode(self->cli), c.inode);
+	EXPECT_EQ(fd_inode(self->srv), s.inode);
+	EXPECT_EQ(c.laddr, s.raddr);
+	EXPECT_EQ(s.laddr, c.raddr);
+
+	memset(buf, 'k', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, wait_acked(self->cli, 2000));
+	ASSERT_EQ(1, proc_find(self->port, cport, &s));
+	EXPECT_EQ(sizeof(buf), s.rx_queue);
+	ASSERT_EQ(1, proc_find(cport, self->port, &c));
+	EXPECT_EQ(0, c.tx_queue);
+}
+
+/* The active closer's TIME_WAIT entry: st 06, timer 3, no inode, and
+ * gone after net.ktp.tw_timeout (1 s here).
+ */
+TEST_F(ns, proc_time_wait_row)
+{
+	unsigned short cport;
+	struct proc_row row;
+	char c;
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	cport = sock_port(self->cli, 0);
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	ASSERT_EQ(0, recv(self->srv, &c, 1, 0));
+	close(self->srv);
+	self->srv = -1;
+	ASSERT_EQ(1, proc_wait(cport, self->port, KTP_TIME_WAIT, 2000, &row));
+	EXPECT_EQ(3, row.timer);
+	EXPECT_EQ(0, row.inode);
+	close(self->cli);
+	self->cli = -1;
+	EXPECT_EQ(1, proc_wait(cport, self->port, 0, 3000, &row));
+}
+
+/* A namespace sees only its own sockets, and its ports are its own. */
+TEST_F(ns, netns_isolates_sockets_and_ports)
+{
+	struct proc_row row;
+	int status, lfd;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		const char *why;
+		int fd;
+
+		if (private_netns(NULL, &why))
+			_exit(10);
+		/* not listed here, not reachable from here */
+		if (proc_find(self->port, 0, &row) != 0)
+			_exit(11);
+		fd = ktp_sock(0);
+		if (fd < 0)
+			_exit(12);
+		if (!connect_port(fd, self->port) || errno != ECONNREFUSED)
+			_exit(13);
+		close(fd);
+		/* the same port is free here */
+		lfd = ktp_listener(4, &self->port);
+		if (lfd < 0)
+			_exit(14);
+		if (proc_find(self->port, 0, &row) != 1 || row.st != KTP_LISTEN)
+			_exit(15);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	/* ours is still the only one here */
+	ASSERT_EQ(1, proc_find(self->port, 0, &row));
+	EXPECT_EQ(fd_inode(self->lfd), row.inode);
+}
+
+/* A sysctl set in one namespace leaves another's alone. */
+TEST_F(ns, netns_isolates_sysctls)
+{
+	char mine[32], theirs[32];
+	int p[2], status;
+	ssize_t n;
+	pid_t pid;
+
+	ASSERT_EQ(0, sysctl_set("ktp/syn_retries", "2"));
+	ASSERT_EQ(0, pipe(p));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		const char *why;
+		char buf[32];
+
+		close(p[0]);
+		if (private_netns(NULL, &why) ||
+		    read_file("/proc/sys/net/ktp/syn_retries", buf, sizeof(buf)))
+			_exit(1);
+		if (write(p[1], buf, strlen(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	n = read(p[0], theirs, sizeof(theirs) - 1);
+	close(p[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	ASSERT_LT(0, n);
+	theirs[n] = '\0';
+	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/syn_retries", mine,
+			       sizeof(mine)));
+	EXPECT_STREQ("2\n", mine);
+	EXPECT_STREQ("6\n", theirs);	/* the default, as tcp_syn_retries */
+}
+
+/*
+ * A namespace dies with a listener, an established connection with
+ * unread data both ways, a connection half-closed and a TIME_WAIT entry
+ * in it: the module's references come back to what they were, so
+ * everything was freed (kmemleak and KASAN watch the same under make
+ * check-debug).
+ */
+TEST(netns_delete_with_live_connections)
+{
+	long before = ktp_refs();
+	long long end;
+	int status;
+	pid_t pid;
+
+	ASSERT_LE(0, before);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		unsigned short port = 0;
+		int lfd, c1, s1, c2, s2, c3, s3;
+		const char *why;
+		char buf[4096];
+
+		memset(buf, 'x', sizeof(buf));
+		if (private_netns(NULL, &why))
+			_exit(10);
+		lfd = ktp_listener(8, &port);
+		if (lfd < 0 || ktp_pair(lfd, port, &c1, &s1) ||
+		    ktp_pair(lfd, port, &c2, &s2) ||
+		    ktp_pair(lfd, port, &c3, &s3))
+			_exit(11);
+		/* unread data both ways */
+		if (send(c1, buf, sizeof(buf), 0) != sizeof(buf) ||
+		    send(s1, buf, sizeof(buf), 0) != sizeof(buf))
+			_exit(12);
+		/* half-closed: c2 FIN_WAIT2, s2 CLOSE_WAIT */
+		if (shutdown(c2, SHUT_WR) ||
+		    wait_state(c2, KTP_FIN_WAIT2, 2000) != KTP_FIN_WAIT2)
+			_exit(13);
+		/* c3 into TIME_WAIT, the default 60 s */
+		if (sysctl_set("ktp/tw_timeout", "60") || shutdown(c3, SHUT_WR) ||
+		    recv(s3, buf, 1, 0) != 0)
+			_exit(14);
+		close(s3);
+		if (proc_wait(sock_port(c3, 0), port, KTP_TIME_WAIT, 2000,
+			      &(struct proc_row){ 0 }) != 1)
+			_exit(15);
+		/* one request waiting in the accept queue, too */
+		if (ktp_dial(port) < 0)
+			_exit(16);
+		_exit(0);	/* the namespace goes with the last process */
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* namespace teardown runs in a workqueue: bounded wait */
+	end = now_ms() + 10000;
+	while (ktp_refs() > before && now_ms() < end)
+		sleep_ms(50);
+	EXPECT_EQ(before, ktp_refs());
+}
+
+/* Within @ms, as many segments came in as went out since @out, @in:
+ * loopback delivers each one, in softirq, soon after it was sent.
+ */
+static int segs_balance(long out, long in, int ms)
+{
+	long long end = now_ms() + ms;
+
+	for (;;) {
+		if (snmp_get("OutSegs") - out == snmp_get("InSegs") - in)
+			return 1;
+		if (now_ms() >= end)
+			return 0;
+		sleep_ms(10);
+	}
+}
+
+/* nstat-style: the counters move by what one connection does. */
+TEST_F(ns, counters_around_a_connection)
+{
+	long act, pas, est, rst, in, out;
+	char buf[100];
+
+	act = snmp_get("ActiveOpens");
+	pas = snmp_get("PassiveOpens");
+	est = snmp_get("CurrEstab");
+	rst = snmp_get("OutRsts");
+	in = snmp_get("InSegs");
+	out = snmp_get("OutSegs");
+	ASSERT_LE(0, act);
+	EXPECT_EQ(0, est);
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	EXPECT_EQ(act + 1, snmp_get("ActiveOpens"));
+	EXPECT_EQ(pas + 1, wait_snmp("PassiveOpens", pas + 1, 2000));
+	EXPECT_EQ(2, snmp_get("CurrEstab"));
+
+	memset(buf, 'n', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	ASSERT_EQ(sizeof(buf), recv(self->srv, buf, sizeof(buf), MSG_WAITALL));
+	ASSERT_EQ(0, wait_acked(self->cli, 2000));
+	/* on loopback, every segment out is a segment in: SYN, SYN-ACK,
+	 * ACK, data, its ACK at least
+	 */
+	EXPECT_LE(out + 5, snmp_get("OutSegs"));
+	EXPECT_EQ(1, segs_balance(out, in, 1000));
+
+	ASSERT_EQ(0, abort_close(&self->cli, self->srv));
+	EXPECT_EQ(rst + 1, snmp_get("OutRsts"));
+	EXPECT_EQ(0, snmp_get("CurrEstab"));
+}
+
+TEST_HARNESS_MAIN
