@@ -44,8 +44,8 @@ static bool ktp_seq_match(struct seq_file *seq, const struct sock *sk)
 	       net_eq(sock_net(sk), seq_file_net(seq));
 }
 
-/* The first match at or after @sk in the current listening bucket. */
-static struct sock *ktp_listening_from(struct seq_file *seq, struct sock *sk)
+/* The first match at or after @sk in the bucket @sk is in. */
+static struct sock *ktp_seq_from(struct seq_file *seq, struct sock *sk)
 {
 	struct hlist_nulls_node *node;
 
@@ -68,8 +68,7 @@ static struct sock *ktp_listening_first(struct seq_file *seq)
 		if (hlist_nulls_empty(&ilb2->nulls_head))
 			continue;
 		spin_lock(&ilb2->lock);
-		sk = ktp_listening_from(seq,
-					sk_nulls_head(&ilb2->nulls_head));
+		sk = ktp_seq_from(seq, sk_nulls_head(&ilb2->nulls_head));
 		if (sk)
 			return sk;
 		spin_unlock(&ilb2->lock);
@@ -82,24 +81,12 @@ static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
 	struct ktp_iter_state *st = seq->private;
 	struct sock *sk;
 
-	sk = ktp_listening_from(seq, sk_nulls_next(cur));
+	sk = ktp_seq_from(seq, sk_nulls_next(cur));
 	if (sk)
 		return sk;
 	spin_unlock(&ktp_hashinfo.lhash2[st->bucket].lock);
 	st->bucket++;
 	return ktp_listening_first(seq);
-}
-
-static struct sock *ktp_established_from(struct seq_file *seq,
-					 struct sock *sk)
-{
-	struct hlist_nulls_node *node;
-
-	sk_nulls_for_each_from(sk, node) {
-		if (ktp_seq_match(seq, sk))
-			return sk;
-	}
-	return NULL;
 }
 
 static struct sock *ktp_established_first(struct seq_file *seq)
@@ -114,7 +101,7 @@ static struct sock *ktp_established_first(struct seq_file *seq)
 		if (hlist_nulls_empty(&head->chain))
 			continue;
 		spin_lock_bh(inet_ehash_lockp(h, st->bucket));
-		sk = ktp_established_from(seq, sk_nulls_head(&head->chain));
+		sk = ktp_seq_from(seq, sk_nulls_head(&head->chain));
 		if (sk)
 			return sk;
 		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
@@ -128,7 +115,7 @@ static struct sock *ktp_established_next(struct seq_file *seq,
 	struct ktp_iter_state *st = seq->private;
 	struct sock *sk;
 
-	sk = ktp_established_from(seq, sk_nulls_next(cur));
+	sk = ktp_seq_from(seq, sk_nulls_next(cur));
 	if (sk)
 		return sk;
 	spin_unlock_bh(inet_ehash_lockp(&ktp_hashinfo, st->bucket));
