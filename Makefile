@@ -10,6 +10,8 @@
 #   make vm         interactive shell in the test VM with ktp.ko loaded
 #   make bench      KTP against Linux TCP in the VM, as ratios
 #   make deps       install prerequisites from Debian and prepare the VM kit
+#   make install    libktp, its headers, ktp.pc, the tools and man pages
+#                   (PREFIX=/usr/local, DESTDIR= honoured)
 #   make KDIR=...   build the module for another kernel tree
 #
 # The VM kit (Debian's stock kernel, unpacked, never installed) and the
@@ -39,6 +41,9 @@ module: deps-build
 
 userspace: deps-build
 	$(MAKE) -C userspace
+
+install: deps-build
+	$(MAKE) -C userspace install
 
 selftests: userspace
 	$(MAKE) -C selftests KSFT_INC=$(KSFT_INC)
@@ -74,5 +79,5 @@ clean:
 	$(MAKE) -C selftests KSFT_INC=none clean
 	$(MAKE) -C userspace/tests clean
 
-.PHONY: all deps deps-build deps-debug module userspace selftests sparse \
-	checkpatch check check-debug demo bench vm clean
+.PHONY: all deps deps-build deps-debug module userspace install selftests \
+	sparse checkpatch check check-debug demo bench vm clean

@@ -5,7 +5,8 @@
 #
 #   scripts/deps.sh build   headers for the default KDIR, kselftest headers
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
-#                           cpio, iproute2 and the stock kernel image
+#                           cpio, iproute2 and the stock kernel image, and
+#                           what the host tests of make check run (valgrind)
 #   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
 #                           from linux-source-6.1 needs (make check-debug)
 #   scripts/deps.sh abi     print the resolved kernel ABI (e.g. 6.1.0-56-amd64)
@@ -21,6 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="make gcc libc6-dev linux-headers-amd64 linux-source-6.1 xz-utils sparse"
 VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2"
+# What make check's host tests use beside the compiler (with 'vm').
+CHECK_PKGS="valgrind"
 DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
 
 log() { echo "deps: $*" >&2; }
@@ -132,7 +135,7 @@ main()
 	esac
 
 	apt_install $BUILD_PKGS
-	[ "$what" = vm ] && apt_install $VM_PKGS
+	[ "$what" = vm ] && apt_install $VM_PKGS $CHECK_PKGS
 	abi=$(resolve_abi)
 	[ -n "$abi" ] || { log "cannot resolve the kernel ABI"; exit 1; }
 	if [ ! -d "/usr/src/linux-headers-$abi" ]; then

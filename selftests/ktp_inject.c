@@ -733,7 +733,8 @@ static int do_call(struct run *r, const struct stmt *st)
 	errno = 0;
 	switch (st->kind) {
 	case ST_SOCKET:
-		ret = ktp_socket(AF_INET, st->blocking ? 0 : SOCK_NONBLOCK);
+		ret = ktp_socket_flags(AF_INET,
+				       st->blocking ? 0 : SOCK_NONBLOCK);
 		rc = judge(r, st, ret, errno, -1, 0);
 		if (ret >= 0)
 			keep_fd(r, SK_SOCK, (int)ret, !st->blocking);

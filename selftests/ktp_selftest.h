@@ -78,7 +78,7 @@ static inline int set_timeo(int fd, int opt, int ms)
 /* A KTP socket whose blocking calls give up after KTP_IO_TIMEOUT_MS. */
 static inline int ktp_sock(int flags)
 {
-	int fd = ktp_socket(AF_INET, flags);
+	int fd = ktp_socket_flags(AF_INET, flags);
 
 	if (fd < 0)
 		return -1;

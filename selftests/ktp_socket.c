@@ -108,7 +108,7 @@ TEST(info_of_new_socket)
 	struct ktp_info info;
 	int fd;
 
-	fd = ktp_socket(AF_INET, 0);
+	fd = ktp_socket(AF_INET);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, ktp_info(fd, &info));
 	EXPECT_EQ(KTP_CLOSE, info.ktpi_state);
@@ -122,7 +122,7 @@ TEST(info_length_semantics)
 	socklen_t len;
 	int fd;
 
-	fd = ktp_socket(AF_INET, 0);
+	fd = ktp_socket(AF_INET);
 	ASSERT_LE(0, fd);
 
 	/* Shorter than the struct: truncated, length reported as asked. */
@@ -155,7 +155,7 @@ TEST(unknown_option)
 	int fd, val = 1;
 	socklen_t len = sizeof(val);
 
-	fd = ktp_socket(AF_INET, 0);
+	fd = ktp_socket(AF_INET);
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(-1, getsockopt(fd, SOL_KTP, 9999, &val, &len));
 	EXPECT_EQ(ENOPROTOOPT, errno);
@@ -173,7 +173,7 @@ TEST(socket_pins_module)
 	before = read_long(refcnt);
 	ASSERT_LE(0, before);
 	for (i = 0; i < 3; i++) {
-		fds[i] = ktp_socket(AF_INET, 0);
+		fds[i] = ktp_socket(AF_INET);
 		ASSERT_LE(0, fds[i]);
 	}
 	during = read_long(refcnt);

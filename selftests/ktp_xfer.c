@@ -265,7 +265,7 @@ static int new_socket(void)
 {
 	if (opt.tcp)
 		return socket(AF_INET, SOCK_STREAM, 0);
-	return ktp_socket(AF_INET, 0);
+	return ktp_socket(AF_INET);
 }
 
 static int do_listen(void)

@@ -19,8 +19,25 @@ extern "C" {
  */
 int ktp_family(void);
 
-/* socket(ktp_family(), SOCK_STREAM | flags, KTPPROTO_KTP[6]) for AF_INET[6]. */
-int ktp_socket(int family, int flags);
+/* socket(ktp_family(), SOCK_STREAM, KTPPROTO_KTP[6]) for AF_INET[6]. */
+int ktp_socket(int family);
+
+/* The same with SOCK_NONBLOCK and SOCK_CLOEXEC allowed in @flags. */
+int ktp_socket_flags(int family, int flags);
+
+/*
+ * A socket connected to @host (NULL: loopback) at @service (a port number
+ * or a name from /etc/services), every address getaddrinfo() gives tried
+ * in turn. @flags: SOCK_NONBLOCK (the connect may still be in progress:
+ * wait for POLLOUT, then read SO_ERROR) and SOCK_CLOEXEC.
+ */
+int ktp_connect_host(const char *host, const char *service, int flags);
+
+/*
+ * A socket listening on @host (NULL: every local address) at @service,
+ * with SO_REUSEADDR; the first of getaddrinfo()'s addresses that binds.
+ */
+int ktp_listen_host(const char *host, const char *service, int backlog);
 
 /* "ESTABLISHED", "SYN_SENT", ...; NULL with EINVAL for an unknown state. */
 const char *ktp_state_name(int state);

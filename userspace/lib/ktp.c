@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libktp: family discovery, socket creation, state names, KTP_INFO.
+ *
+ * No state is kept between calls: ktp_family() reads the module parameter
+ * every time, so a module reloaded with another family is seen at once,
+ * and every function is safe to call from any thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,10 +42,14 @@ int ktp_family(void)
 	return (int)val;
 }
 
-int ktp_socket(int family, int flags)
+int ktp_socket_flags(int family, int flags)
 {
 	int proto;
 
+	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
+		errno = EINVAL;
+		return -1;
+	}
 	switch (family) {
 	case AF_INET:
 		proto = KTPPROTO_KTP;
@@ -54,6 +62,11 @@ int ktp_socket(int family, int flags)
 		return -1;
 	}
 	return socket(ktp_family(), SOCK_STREAM | flags, proto);
+}
+
+int ktp_socket(int family)
+{
+	return ktp_socket_flags(family, 0);
 }
 
 static const char *const ktp_state_names[__KTP_STATE_MAX] = {

@@ -146,7 +146,7 @@ static int client(int port, const char *scene, unsigned short *cport)
 	socklen_t len = sizeof(addr);
 	int fd, err;
 
-	fd = ktp_socket(AF_INET, 0);
+	fd = ktp_socket(AF_INET);
 	if (fd < 0)
 		return fail("client", "socket");
 	set_timeouts(fd);
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	alarm(3 * TIMEOUT_SEC);
 
-	lfd = ktp_socket(AF_INET, 0);
+	lfd = ktp_socket(AF_INET);
 	if (lfd < 0)
 		return fail("server", "socket");
 	if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) ||

@@ -130,7 +130,7 @@ static int new_socket(int tcp)
 {
 	if (tcp)
 		return socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	return ktp_socket(AF_INET, SOCK_CLOEXEC);
+	return ktp_socket_flags(AF_INET, SOCK_CLOEXEC);
 }
 
 static int write_all(int fd, const void *buf, size_t len)
