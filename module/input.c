@@ -15,6 +15,7 @@
 #include <net/inet_common.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 /* SACK blocks, as many as fit, in the order sent. */
 static void ktp_parse_sack_blocks(const u8 *opt, u8 len, struct ktp_syn_opts *o)
@@ -371,6 +372,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	}
 	if (!ktp_before(ack, kp->snd_una))
 		ktp_update_window(kp, skb);
+	trace_ktp_probe(sk, skb);
 
 	switch (sk->sk_state) {
 	case KTP_FIN_WAIT1:

@@ -21,6 +21,7 @@
 #include <net/inet_hashtables.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 /* Buckets in the established and bind tables; both are powers of two. */
 #define KTP_EHASH_SIZE	BIT(14)
@@ -151,6 +152,7 @@ void ktp_v4_send_reset(const struct sock *sk, struct sk_buff *skb)
 
 	if (cb->flags & KTP_FLAG_RST)
 		return;
+	trace_ktp_send_reset(sk, skb);
 	if (cb->flags & KTP_FLAG_ACK)
 		ktp_v4_send_reply(net, skb, cb->ack_seq, 0, KTP_FLAG_RST);
 	else

@@ -14,6 +14,7 @@
 #include <net/route.h>
 
 #include "protocol.h"
+#include "trace.h"
 
 /**
  * ktp_build_header - push and fill a KTP header in front of the payload
@@ -290,6 +291,7 @@ void ktp_send_probe(struct sock *sk)
  */
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp)
 {
+	trace_ktp_send_reset(sk, NULL);
 	ktp_send_control(sk, KTP_FLAG_RST | KTP_FLAG_ACK, ktp_sk(sk)->snd_nxt,
 			 gfp);
 }
@@ -308,6 +310,7 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 
 	err = ktp_transmit_skb(sk, skb, true);
 	if (!err) {
+		trace_ktp_retransmit(sk, skb);
 		KTP_SKB_CB(skb)->retransmitted = 1;
 		KTP_SKB_CB(skb)->lost_retx = 1;
 		kp->total_retrans++;

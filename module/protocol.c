@@ -99,6 +99,8 @@ void ktp_done(struct sock *sk)
  */
 void ktp_reset(struct sock *sk)
 {
+	if (sk->sk_state != KTP_CLOSE)
+		trace_ktp_receive_reset(sk, NULL);
 	switch (sk->sk_state) {
 	case KTP_SYN_SENT:
 	case KTP_SYN_RECV:

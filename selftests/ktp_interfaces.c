@@ -114,14 +114,20 @@ FIXTURE_SETUP(ns)
 	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
 }
 
+/* Abort what a test left open, close its listener. */
+static void close_all(int *lfd, int *cli, int *srv)
+{
+	if (*cli >= 0)
+		abort_close(cli, -1);
+	if (*srv >= 0)
+		abort_close(srv, -1);
+	if (*lfd >= 0)
+		close(*lfd);
+}
+
 FIXTURE_TEARDOWN(ns)
 {
-	if (self->cli >= 0)
-		abort_close(&self->cli, -1);
-	if (self->srv >= 0)
-		abort_close(&self->srv, -1);
-	if (self->lfd >= 0)
-		close(self->lfd);
+	close_all(&self->lfd, &self->cli, &self->srv);
 }
 
 /* A listener: st 0A, no peer, its socket's inode, accept queue in rx. */
@@ -390,6 +396,171 @@ TEST_F(ns, counters_around_a_connection)
 	ASSERT_EQ(0, abort_close(&self->cli, self->srv));
 	EXPECT_EQ(rst + 1, snmp_get("OutRsts"));
 	EXPECT_EQ(0, snmp_get("CurrEstab"));
+}
+
+/*
+ * Tracepoints: each fires with the connection's addresses and the right
+ * fields. The trace buffer is global; lines are told apart by ports.
+ */
+#define TRACING	"/sys/kernel/tracing"
+
+static int trace_enable(const char *event, int on)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), TRACING "/events/ktp/%s/enable", event);
+	return write_file(path, on ? "1" : "0");
+}
+
+/* The first line of the trace with @event whose text holds @what and
+ * @also (unless NULL), copied into @line; 1 found, 0 not, -1 no trace.
+ */
+static int trace_find(const char *event, const char *what, const char *also,
+		      char *line, size_t size)
+{
+	char tag[64];
+	int found = 0;
+	FILE *f;
+
+	f = fopen(TRACING "/trace", "r");
+	if (!f)
+		return -1;
+	snprintf(tag, sizeof(tag), " %s: ", event);
+	while (fgets(line, size, f)) {
+		if (strstr(line, tag) && strstr(line, what) &&
+		    (!also || strstr(line, also))) {
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static const char *const ktp_events[] = {
+	"ktp_retransmit", "ktp_send_reset", "ktp_receive_reset", "ktp_probe",
+};
+
+FIXTURE(tp) {
+	int lfd, cli, srv;
+	unsigned short port, cport;
+	char cli_to_srv[96], srv_to_cli[96];
+	char line[1024];
+};
+
+FIXTURE_SETUP(tp)
+{
+	const char *why;
+	unsigned int i;
+
+	self->lfd = self->cli = self->srv = -1;
+	signal(SIGPIPE, SIG_IGN);
+	if (access(TRACING "/events/ktp", F_OK))
+		SKIP(return, "no tracefs with the ktp events");
+	if (private_netns(NULL, &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, write_file(TRACING "/trace", ""));
+	for (i = 0; i < ARRAY_LEN(ktp_events); i++)
+		ASSERT_EQ(0, trace_enable(ktp_events[i], 1));
+	self->port = 0;
+	self->lfd = ktp_listener(4, &self->port);
+	ASSERT_LE(0, self->lfd);
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	self->cport = sock_port(self->cli, 0);
+	snprintf(self->cli_to_srv, sizeof(self->cli_to_srv),
+		 "src=127.0.0.1:%u dst=127.0.0.1:%u", self->cport, self->port);
+	snprintf(self->srv_to_cli, sizeof(self->srv_to_cli),
+		 "src=127.0.0.1:%u dst=127.0.0.1:%u", self->port, self->cport);
+}
+
+FIXTURE_TEARDOWN(tp)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_LEN(ktp_events); i++)
+		trace_enable(ktp_events[i], 0);
+	close_all(&self->lfd, &self->cli, &self->srv);
+}
+
+/* Every ACK the sender processes: its cwnd, window and RTT. */
+TEST_F(tp, probe_per_ack)
+{
+	char buf[4096];
+	unsigned int cwnd = 0, wnd = 0;
+	char *p;
+
+	memset(buf, 'p', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, wait_acked(self->cli, 2000));
+	ASSERT_EQ(1, trace_find("ktp_probe", self->cli_to_srv, NULL,
+				self->line, sizeof(self->line)))
+		TH_LOG("no ktp_probe for %s", self->cli_to_srv);
+	p = strstr(self->line, "snd_cwnd=");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(1, sscanf(p, "snd_cwnd=%u", &cwnd));
+	EXPECT_LT(0, cwnd);
+	p = strstr(self->line, "snd_wnd=");
+	ASSERT_NE(NULL, p);
+	EXPECT_EQ(1, sscanf(p, "snd_wnd=%u", &wnd));
+	EXPECT_LT(0, wnd);
+}
+
+/* An abort: the RST the closer sends (SO_LINGER {1, 0} has moved it to
+ * CLOSE by then, as TCP's tcp_disconnect() does), the RST the peer takes.
+ */
+TEST_F(tp, send_and_receive_reset)
+{
+	ASSERT_EQ(0, abort_close(&self->cli, self->srv));
+	EXPECT_EQ(1, trace_find("ktp_send_reset", self->cli_to_srv,
+				"state=KTP_CLOSE", self->line,
+				sizeof(self->line)));
+	EXPECT_EQ(1, trace_find("ktp_receive_reset", self->srv_to_cli,
+				"state=KTP_ESTABLISHED", self->line,
+				sizeof(self->line)));
+}
+
+/* A SYN to a port nobody listens on: answered without a socket. */
+TEST_F(tp, reset_for_closed_port)
+{
+	unsigned short port = self->port;
+	char what[96];
+	int fd;
+
+	close(self->lfd);
+	self->lfd = -1;
+	/* a port with no listener: the listener's, now closed */
+	fd = ktp_sock(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(-1, connect_port(fd, port));
+	ASSERT_EQ(ECONNREFUSED, errno);
+	snprintf(what, sizeof(what), "src=127.0.0.1:%u dst=127.0.0.1:%u",
+		 port, sock_port(fd, 0));
+	close(fd);
+	EXPECT_EQ(1, trace_find("ktp_send_reset", what, "state=none",
+				self->line, sizeof(self->line)))
+		TH_LOG("no ktp_send_reset %s state=none", what);
+}
+
+/* Data into a link that drops everything: the RTO sends it again. */
+TEST_F(tp, retransmit_on_rto)
+{
+	char buf[100], want[64];
+
+	ASSERT_EQ(0, system("/usr/sbin/tc qdisc add dev lo root netem loss 100%"
+			    " >/dev/null 2>&1"));
+	memset(buf, 'r', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	/* the first RTO is at least net.ktp.rto_min, 200 ms */
+	snprintf(want, sizeof(want), "len=%zu", sizeof(buf));
+	for (int i = 0; i < 300; i++) {
+		if (trace_find("ktp_retransmit", self->cli_to_srv, want,
+			       self->line, sizeof(self->line)) == 1)
+			break;
+		sleep_ms(10);
+	}
+	EXPECT_NE(NULL, strstr(self->line, "ktp_retransmit"))
+		TH_LOG("no ktp_retransmit %s %s", self->cli_to_srv, want);
+	EXPECT_NE(NULL, strstr(self->line, "state=KTP_ESTABLISHED"));
 }
 
 TEST_HARNESS_MAIN
