@@ -54,6 +54,37 @@ ktap_check()
 	fi
 }
 
+# ktap_check_files NAME CONDITION [FILE...]: ktap_check, and when the
+# point fails, the first lines of the FILEs that say why, as diagnostics.
+ktap_check_files()
+{
+	local name=$1 cond=$2 f
+
+	shift 2
+	if eval "$cond"; then
+		ktap_ok "$name"
+		return 0
+	fi
+	ktap_fail "$name"
+	for f in "$@"; do
+		[ -f "$f" ] && sed "s|^|# ${f##*/}: |" "$f" | head -n 20
+	done
+	return 1
+}
+
+# ktap_until_line FILE PATTERN: wait, 10 s at most, for a line that a
+# command in the background writes to FILE.
+ktap_until_line()
+{
+	local n=100
+
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
 ktap_finish()
 {
 	if [ "$ktap_failed" -gt 0 ]; then

@@ -29,10 +29,10 @@ static const struct {
 	int err;
 } ktp_gai_errnos[] = {
 	{ EAI_NONAME,		ENOENT },	/* no such host */
-	{ EAI_NODATA,		ENOENT },	/* a host without addresses */
+	{ EAI_NODATA,		ENOENT },	/* no address */
 	{ EAI_ADDRFAMILY,	ENOENT },
 	{ EAI_SERVICE,		ENOENT },	/* no such service */
-	{ EAI_AGAIN,		EAGAIN },	/* the resolver may answer later */
+	{ EAI_AGAIN,		EAGAIN },	/* try again later */
 	{ EAI_MEMORY,		ENOMEM },
 	{ EAI_FAMILY,		EAFNOSUPPORT },
 	{ EAI_SOCKTYPE,		ESOCKTNOSUPPORT },

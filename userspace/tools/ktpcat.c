@@ -10,9 +10,11 @@
  * At the end of standard input ktpcat shuts its side down (SHUT_WR: the
  * FIN) and keeps reading until the peer's FIN, at which it closes
  * standard output, so that a program reading it sees the end too; it
- * exits when both directions are done. Exit status: 0 both directions done, 1 no
- * connection (unknown host, refused, address in use), 2 usage, 3 the
- * connection broke (reset, an I/O error), 4 the -w time-out.
+ * exits when both directions are done.
+ *
+ * Exit status: 0 both directions done, 1 no connection (unknown host,
+ * refused, address in use), 2 usage, 3 the connection broke (reset, an
+ * I/O error), 4 the -w time-out.
  */
 #include <arpa/inet.h>
 #include <errno.h>
