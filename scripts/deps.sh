@@ -7,6 +7,8 @@
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
 #                           cpio, iproute2 and the stock kernel image, and
 #                           what the host tests of make check run (valgrind)
+#                           and ktp_run.sh in the VM (iperf3, curl, socat,
+#                           lighttpd)
 #   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
 #                           from linux-source-6.1 needs (make check-debug)
 #   scripts/deps.sh abi     print the resolved kernel ABI (e.g. 6.1.0-56-amd64)
@@ -14,14 +16,20 @@
 # The kit lives in $KTP_CACHE (default ~/.cache/ktp), one directory per ABI,
 # so a new Debian kernel upload rebuilds it and an unchanged one is reused.
 # Nothing is ever installed into the host's /boot or /lib/modules: the image
-# package is fetched with apt-get download and unpacked with dpkg -x.
+# package is fetched with apt-get download and unpacked with dpkg -x. So are
+# iperf3 and lighttpd, daemons whose packages would start a service on the
+# host: they go to $KTP_CACHE/progs/root, for scripts/vm-progs.sh.
 set -euo pipefail
 
 KTP_CACHE=${KTP_CACHE:-$HOME/.cache/ktp}
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="make gcc libc6-dev linux-headers-amd64 linux-source-6.1 xz-utils sparse"
-VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2"
+VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2 binutils"
+# ktp_run.sh's programs: the tools are installed, the daemons (PROG_DEBS)
+# unpacked, and what those link against installed as plain libraries.
+VM_PKGS+=" curl socat libssl3 libsctp1 libpcre2-8-0 libnettle8 libxxhash0"
+PROG_DEBS="iperf3 libiperf0 lighttpd"
 # What make check's host tests use beside the compiler (with 'vm').
 CHECK_PKGS="valgrind"
 DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
@@ -93,6 +101,47 @@ prepare_image()
 	touch "$dir/.image-ok"
 }
 
+# The candidate versions of PROG_DEBS, as one line.
+prog_versions()
+{
+	local p
+
+	for p in $PROG_DEBS; do
+		printf '%s=%s ' "$p" "$(apt-cache policy "$p" |
+			sed -n 's/^ *Candidate: //p')"
+	done
+}
+
+# PROG_DEBS unpacked (not installed) into $KTP_CACHE/progs-<key>/root,
+# <key> a hash of their versions; $KTP_CACHE/progs points at it.
+prepare_progs()
+{
+	local key dir tmp deb
+
+	key=$(prog_versions | sha256sum | cut -c1-12)
+	dir=$KTP_CACHE/progs-$key
+	if [ ! -f "$dir/.ok" ]; then
+		log "fetching $PROG_DEBS (unpacked into $dir, not installed)"
+		rm -rf "$dir" && mkdir -p "$dir"
+		tmp=$(mktemp -d /tmp/ktp-dl.XXXXXX)
+		chmod 755 "$tmp"
+		# shellcheck disable=SC2086
+		if ! (cd "$tmp" && apt-get download -q $PROG_DEBS </dev/null >&2); then
+			rm -rf "$tmp" "$dir"
+			return 1
+		fi
+		for deb in "$tmp"/*.deb; do
+			dpkg -x "$deb" "$dir/root"
+		done
+		rm -rf "$tmp"
+		prog_versions > "$dir/versions"
+		touch "$dir/.ok"
+	fi
+	ln -sfn "progs-$key" "$KTP_CACHE/progs"
+	find "$KTP_CACHE" -maxdepth 1 -name 'progs-*' ! -name "progs-$key" \
+		-exec rm -rf {} +
+}
+
 # kselftest_harness.h, kselftest.h and checkpatch.pl from linux-source-6.1.
 prepare_tools()
 {
@@ -151,6 +200,11 @@ main()
 		prepare_image "$abi"
 	fi
 	ln -sfn "$abi" "$KTP_CACHE/current"
+	if [ "$what" = vm ] && ! prepare_progs; then
+		# an older unpacked set still serves; without one, fail
+		[ -d "$KTP_CACHE/progs/root" ] || { log "cannot fetch $PROG_DEBS"; exit 1; }
+		log "cannot fetch $PROG_DEBS; keeping $(readlink "$KTP_CACHE/progs")"
+	fi
 }
 
 main "$@"

@@ -11,7 +11,9 @@
 #   -k FILE   kernel image                 [VM_KERNEL, default: stock kit]
 #   -m DIR    that kernel's /lib/modules/<release> tree        [VM_MODDIR]
 #   -o FILE   the module to load           [VM_KO, default module/ktp.ko]
-#   -d DIR    directory copied to /ktp in the VM (repeatable: merged)
+#   -d DIR    directory copied to /ktp in the VM (repeatable: merged);
+#             the host programs its file vm-progs lists are packed too,
+#             and the libraries of its dynamically linked files
 #   -t SECS   hard time-out for the whole run               [VM_TIMEOUT=300]
 #   -l FILE   also write the full console log here          [VM_LOG]
 #   -n        do not insmod ktp.ko before the command
@@ -91,12 +93,7 @@ root=$work/root
 # Copy a dynamically linked host binary and the libraries it needs.
 copy_bin()
 {
-	local bin=$1 lib
-
-	install -D -m 755 "$bin" "$root$bin"
-	for lib in $(ldd "$bin" | grep -o '/[^ ]*'); do
-		[ -e "$root$lib" ] || install -D -m 755 "$lib" "$root$lib"
-	done
+	"$top/scripts/vm-progs.sh" "$root" "$1"
 }
 
 # A stock module and, from modules.dep, everything it depends on.
@@ -141,7 +138,13 @@ depmod -b "$root" "$release"
 
 for d in "${dirs[@]}"; do
 	cp -a "$d/." "$root/ktp/"
+	if [ -f "$d/vm-progs" ]; then
+		# shellcheck disable=SC2046
+		"$top/scripts/vm-progs.sh" "$root" $(cat "$d/vm-progs")
+	fi
 done
+[ ${#dirs[@]} = 0 ] ||
+	find "$root/ktp" -type f -exec "$top/scripts/vm-progs.sh" -l "$root" {} +
 printf '%s\n' "$*" > "$root/ktp/.cmd"
 echo "$load" > "$root/ktp/.load"
 echo "$interactive" > "$root/ktp/.interactive"
