@@ -229,6 +229,14 @@ static bool ktp_run_is_tcp(int domain, int type, int protocol)
 	return protocol == 0 || protocol == IPPROTO_TCP;
 }
 
+/* How a KTP socket refuses a level it does not know: ENOPROTOOPT, or as
+ * ip_getsockopt() does, EOPNOTSUPP.
+ */
+static bool ktp_run_refused(int level, int err)
+{
+	return level == IPPROTO_TCP && (err == ENOPROTOOPT || err == EOPNOTSUPP);
+}
+
 /* A KTP socket answers at SOL_KTP; every other socket refuses the level. */
 static bool ktp_run_is_ktp(int fd)
 {
@@ -479,7 +487,7 @@ static const struct ktp_run_tcpopt *ktp_run_tcpopt(int name)
 	return NULL;
 }
 
-/* IPPROTO_TCP options the KTP socket fd refused with ENOPROTOOPT. */
+/* IPPROTO_TCP options the KTP socket fd refused. */
 static int ktp_run_set_tcpopt(int fd, int name, const void *val,
 			      socklen_t len)
 {
@@ -505,7 +513,7 @@ KTP_RUN_API int setsockopt(int fd, int level, int name, const void *val,
 	ktp_run_init();
 	if (!real.setsockopt(fd, level, name, val, len))
 		return 0;
-	if (level != IPPROTO_TCP || errno != ENOPROTOOPT || !ktp_run_is_ktp(fd))
+	if (!ktp_run_refused(level, errno) || !ktp_run_is_ktp(fd))
 		return -1;
 	return ktp_run_set_tcpopt(fd, name, val, len);
 }
@@ -602,7 +610,7 @@ KTP_RUN_API int getsockopt(int fd, int level, int name, void *val,
 			memcpy(val, &tcp, sizeof(tcp));
 		return 0;
 	}
-	if (level != IPPROTO_TCP || errno != ENOPROTOOPT || !ktp_run_is_ktp(fd))
+	if (!ktp_run_refused(level, errno) || !ktp_run_is_ktp(fd))
 		return -1;
 	return ktp_run_get_tcpopt(fd, name, val, len);
 }
