@@ -53,7 +53,7 @@ static struct {
 
 /* Read once from the environment, never written after ktp_run_setup(). */
 static struct {
-	bool verbose;			/* KTP_RUN_VERBOSE: say what changed */
+	bool verbose;			/* KTP_RUN_VERBOSE: say what moved */
 	bool limited;			/* KTP_RUN_PORTS is set */
 	unsigned char ports[65536 / 8];	/* its ports, one bit each */
 } cfg;
@@ -62,9 +62,9 @@ static pthread_once_t ktp_run_once = PTHREAD_ONCE_INIT;
 
 /* What becomes of a TCP-level option on a KTP socket. */
 enum ktp_run_action {
-	KTP_RUN_REFUSE,		/* ENOPROTOOPT, as TCP without the feature */
+	KTP_RUN_REFUSE,		/* ENOPROTOOPT, as TCP lacking the feature */
 	KTP_RUN_MAP,		/* the SOL_KTP option of the same meaning */
-	KTP_RUN_NOOP,		/* a hint KTP has no use for: accepted, reads 0 */
+	KTP_RUN_NOOP,		/* a hint KTP has no use for: reads 0 */
 };
 
 struct ktp_run_tcpopt {
@@ -234,7 +234,8 @@ static bool ktp_run_is_tcp(int domain, int type, int protocol)
  */
 static bool ktp_run_refused(int level, int err)
 {
-	return level == IPPROTO_TCP && (err == ENOPROTOOPT || err == EOPNOTSUPP);
+	return level == IPPROTO_TCP &&
+	       (err == ENOPROTOOPT || err == EOPNOTSUPP);
 }
 
 /* A KTP socket answers at SOL_KTP; every other socket refuses the level. */
@@ -274,10 +275,10 @@ static int ktp_run_open(int domain, int type)
 	if (fd >= 0)
 		return fd;
 	err = errno;
-	if (err == EPROTONOSUPPORT && domain == AF_INET6)
+	if (err == EPROTONOSUPPORT && domain == AF_INET6) {
 		err = EAFNOSUPPORT;
-	else if (err == EAFNOSUPPORT && !warned) {
-		/* Not for every socket; a benign race at worst says it twice. */
+	} else if (err == EAFNOSUPPORT && !warned) {
+		/* Once, not for every socket; a race says it twice at worst. */
 		warned = true;
 		dprintf(STDERR_FILENO,
 			"ktp-run: no KTP family %d here (is ktp.ko loaded?)\n",
