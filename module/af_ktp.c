@@ -133,12 +133,17 @@ static int __init ktp_init(void)
 	err = sock_register(&ktp_family_ops);
 	if (err)
 		goto out_ipv4_exit;
+	err = ktp_diag_init();
+	if (err)
+		goto out_sock_unregister;
 
 	ktp_plant_bug();
 	pr_info("KTP registered: family %d, IP protocol %d\n",
 		ktp_family, ktp_ipproto);
 	return 0;
 
+out_sock_unregister:
+	sock_unregister(ktp_family);
 out_ipv4_exit:
 	ktp_ipv4_exit();
 out_ctrl_exit:
@@ -156,6 +161,7 @@ out_hashinfo_exit:
 
 static void __exit ktp_exit(void)
 {
+	ktp_diag_exit();
 	sock_unregister(ktp_family);
 	ktp_ipv4_exit();
 	ktp_ctrl_exit();

@@ -702,7 +702,13 @@ __poll_t ktp_poll(struct file *file, struct socket *sock,
 	return mask;
 }
 
-static void ktp_fill_info(struct sock *sk, struct ktp_info *info)
+/**
+ * ktp_fill_info - what KTP_INFO and the sock_diag INET_DIAG_INFO report
+ * @sk: a full socket (listener or connection), locked by the caller
+ *	(lock_sock() or lock_sock_fast()) so that the fields agree
+ * @info: filled, every field written
+ */
+void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 {
 	const struct inet_connection_sock *icsk = inet_csk(sk);
 	const struct ktp_sock *kp = ktp_sk(sk);

@@ -12,6 +12,7 @@
  *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries
  *   ctrl.c	 per-netns state, sysctls, the reset socket
  *   mib.c	 counters and /proc/net/ktp_snmp
+ *   diag.c	 sock_diag: the sockets over NETLINK_SOCK_DIAG, for ktpss
  *
  * Locking, as in TCP: process context owns a socket with lock_sock();
  * softirq input and timers take bh_lock_sock() and, when the socket is
@@ -313,6 +314,10 @@ static inline struct ktp_net *ktp_pernet(const struct net *net)
 int ktp_ctrl_init(void);
 void ktp_ctrl_exit(void);
 
+/* diag.c */
+int ktp_diag_init(void);
+void ktp_diag_exit(void);
+
 /* mib.c */
 #define KTP_INC_STATS(net, field) \
 	SNMP_INC_STATS(ktp_pernet(net)->mib, field)
@@ -338,6 +343,7 @@ int ktp_listen(struct socket *sock, int backlog);
 __poll_t ktp_poll(struct file *file, struct socket *sock,
 		  struct poll_table_struct *wait);
 void ktp_trace_state(const struct sock_common *skc, int old, int new);
+void ktp_fill_info(struct sock *sk, struct ktp_info *info);
 
 /* input.c */
 #define KTP_MAX_SACKS	4	/* blocks that fit in 40 option bytes */

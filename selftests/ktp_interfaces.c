@@ -87,49 +87,6 @@ static int proc_wait(unsigned int lport, unsigned int rport, unsigned int st,
 	}
 }
 
-static unsigned long fd_inode(int fd)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) ? 0 : sb.st_ino;
-}
-
-FIXTURE(ns) {
-	int lfd, cli, srv;
-	unsigned short port;
-};
-
-FIXTURE_SETUP(ns)
-{
-	const char *why;
-
-	self->lfd = self->cli = self->srv = -1;
-	signal(SIGPIPE, SIG_IGN);
-	if (private_netns(NULL, &why))
-		SKIP(return, "%s", why);
-	/* this namespace's own sysctls: gone with it */
-	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
-	self->port = 0;
-	self->lfd = ktp_listener(16, &self->port);
-	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
-}
-
-/* Abort what a test left open, close its listener. */
-static void close_all(int *lfd, int *cli, int *srv)
-{
-	if (*cli >= 0)
-		abort_close(cli, -1);
-	if (*srv >= 0)
-		abort_close(srv, -1);
-	if (*lfd >= 0)
-		close(*lfd);
-}
-
-FIXTURE_TEARDOWN(ns)
-{
-	close_all(&self->lfd, &self->cli, &self->srv);
-}
-
 /* A listener: st 0A, no peer, its socket's inode, accept queue in rx. */
 TEST_F(ns, proc_listener_row)
 {
@@ -479,7 +436,7 @@ FIXTURE_TEARDOWN(tp)
 
 	for (i = 0; i < ARRAY_LEN(ktp_events); i++)
 		trace_enable(ktp_events[i], 0);
-	close_all(&self->lfd, &self->cli, &self->srv);
+	close_conn(&self->lfd, &self->cli, &self->srv);
 }
 
 /* Every ACK the sender processes: its cwnd, window and RTT. */

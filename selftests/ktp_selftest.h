@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <linux/ktp.h>
 #include "ktp.h"
@@ -587,6 +588,28 @@ static inline int private_netns(const char *netem, const char **why)
  * during a test, net.ktp.tw_timeout is 1 s (a test that needs longer sets
  * its own), and teardown aborts what the test left open with a RST.
  */
+static inline unsigned long fd_inode(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) ? 0 : sb.st_ino;
+}
+
+/*
+ * Abort the connection ends a test left open with a RST, so that they
+ * leave no TIME_WAIT entry behind, and close its listener; -1 each.
+ */
+static inline void close_conn(int *lfd, int *cli, int *srv)
+{
+	if (*cli >= 0)
+		abort_close(cli, -1);
+	if (*srv >= 0)
+		abort_close(srv, -1);
+	if (*lfd >= 0)
+		close(*lfd);
+	*lfd = -1;
+}
+
 FIXTURE(conn) {
 	int lfd, cli, srv;
 	unsigned short port;
@@ -606,13 +629,37 @@ FIXTURE_SETUP(conn)
 
 FIXTURE_TEARDOWN(conn)
 {
-	if (self->cli >= 0)
-		abort_close(&self->cli, -1);
-	if (self->srv >= 0)
-		abort_close(&self->srv, -1);
-	if (self->lfd >= 0)
-		close(self->lfd);
+	close_conn(&self->lfd, &self->cli, &self->srv);
 	ktp_sysctls_restore();
+}
+
+/*
+ * The same in a network namespace of the test's own, for tests that read
+ * what the kernel lists (/proc/net/ktp, sock_diag): they see only what
+ * they made, and the namespace's sysctls die with it.
+ */
+FIXTURE(ns) {
+	int lfd, cli, srv;
+	unsigned short port;
+};
+
+FIXTURE_SETUP(ns)
+{
+	const char *why;
+
+	self->lfd = self->cli = self->srv = -1;
+	signal(SIGPIPE, SIG_IGN);
+	if (private_netns(NULL, &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
+	self->port = 0;
+	self->lfd = ktp_listener(16, &self->port);
+	ASSERT_LE(0, self->lfd) TH_LOG("listener: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(ns)
+{
+	close_conn(&self->lfd, &self->cli, &self->srv);
 }
 
 #endif /* KTP_SELFTEST_H */

@@ -33,6 +33,21 @@
 #define KTPPROTO_KTP6	1
 
 /*
+ * sock_diag: a NETLINK_SOCK_DIAG SOCK_DIAG_BY_FAMILY request for KTP is a
+ * struct inet_diag_req_v2 (<linux/inet_diag.h>) with sdiag_family the
+ * family in use (AF_KTP unless moved) and sdiag_protocol KTPPROTO_KTP for
+ * the IPv4 sockets, KTPPROTO_KTP6 for the IPv6 ones or KTP_DIAG_ALL for
+ * both; anything else fails with EPROTONOSUPPORT. A dump filters by
+ * idiag_states (bits of the KTP_* states below, 1 << KTP_LISTEN ...) and
+ * by the ports and addresses of id, each matched exactly unless zero; the
+ * INET_DIAG_REQ_BYTECODE filter language is not implemented (EOPNOTSUPP).
+ * idiag_ext may ask for INET_DIAG_INFO (struct ktp_info), INET_DIAG_CONG
+ * and INET_DIAG_SKMEMINFO. Replies are struct inet_diag_msg with
+ * idiag_family AF_INET or AF_INET6. See docs/interfaces.md.
+ */
+#define KTP_DIAG_ALL	0xff
+
+/*
  * The IP protocol number KTP segments travel in: 253 is reserved for
  * experimentation and testing (RFC 3692). The module parameter "ipproto"
  * moves it.
