@@ -52,6 +52,10 @@ make -s -C userspace/tests KSFT_INC="$KSFT_INC" >/dev/null ||
 for t in uapi_c uapi_cxx libktp_test ktpdump_test ktp_inject_test; do
 	stage "host:$t" "userspace/tests/$t"
 done
+# make install and the README's example; the man pages; docs/ktp.lua.
+for t in install_test.sh man_test.sh dissector_test.sh; do
+	stage "host:$t" timeout 300 "userspace/tests/$t"
+done
 # libktp again under valgrind: a leak or a bad access fails the test it
 # happened in (the harness runs each test in a child of its own).
 stage host:libktp_valgrind valgrind -q --leak-check=full --error-exitcode=99 \

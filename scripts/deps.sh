@@ -6,7 +6,8 @@
 #   scripts/deps.sh build   headers for the default KDIR, kselftest headers
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
 #                           cpio, iproute2 and the stock kernel image, and
-#                           what the host tests of make check run (valgrind)
+#                           what the host tests of make check run (valgrind,
+#                           pkg-config, man-db, tshark)
 #                           and ktp_run.sh in the VM (iperf3, curl, socat,
 #                           lighttpd)
 #   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
@@ -31,7 +32,7 @@ VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2 binutils"
 VM_PKGS+=" curl socat libssl3 libsctp1 libpcre2-8-0 libnettle8 libxxhash0"
 PROG_DEBS="iperf3 libiperf0 lighttpd"
 # What make check's host tests use beside the compiler (with 'vm').
-CHECK_PKGS="valgrind"
+CHECK_PKGS="valgrind pkg-config man-db groff-base tshark"
 DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
 
 log() { echo "deps: $*" >&2; }

@@ -28,10 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ktp_pcap.h"
 #include "ktp_seg.h"
 
 #define SNAPLEN		262144
-#define LINKTYPE_RAW	101
 
 enum {
 	EXIT_DONE = 0,
@@ -166,37 +166,6 @@ bad:
 	return -1;
 }
 
-static FILE *pcap_open(const char *path)
-{
-	struct {
-		uint32_t magic;
-		uint16_t major, minor;
-		int32_t thiszone;
-		uint32_t sigfigs, snaplen, linktype;
-	} hdr = { 0xa1b2c3d4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW };
-	FILE *f = fopen(path, "wb");
-
-	if (!f)
-		return NULL;
-	if (fwrite(&hdr, sizeof(hdr), 1, f) != 1 || fflush(f)) {
-		fclose(f);
-		return NULL;
-	}
-	return f;
-}
-
-static int pcap_write(FILE *f, const struct timeval *tv, const void *pkt,
-		      size_t caplen, size_t len)
-{
-	uint32_t rec[4] = { (uint32_t)tv->tv_sec, (uint32_t)tv->tv_usec,
-			    (uint32_t)caplen, (uint32_t)len };
-
-	if (fwrite(rec, sizeof(rec), 1, f) != 1 ||
-	    fwrite(pkt, 1, caplen, f) != caplen)
-		return -1;
-	return fflush(f);
-}
-
 static int open_capture(const struct opts *o)
 {
 	struct sockaddr_ll sll = {
@@ -327,7 +296,7 @@ static int capture_one(struct capture *c, const struct opts *o, uint8_t *buf)
 	print_time(&tv, &c->t0, o->abstime);
 	printf("%s\n", line);
 	fflush(stdout);
-	if (c->pcap && pcap_write(c->pcap, &tv, buf, caplen, len)) {
+	if (c->pcap && ktp_pcap_write(c->pcap, &tv, buf, caplen, len)) {
 		perror("ktpdump: writing the pcap file");
 		return -1;
 	}
@@ -364,7 +333,7 @@ int main(int argc, char **argv)
 	if (c->fd < 0)
 		return EXIT_ERROR;
 	if (o.wfile) {
-		c->pcap = pcap_open(o.wfile);
+		c->pcap = ktp_pcap_open(o.wfile, SNAPLEN);
 		if (!c->pcap) {
 			fprintf(stderr, "ktpdump: %s: %s\n", o.wfile,
 				strerror(errno));
