@@ -37,17 +37,24 @@ LIGHTTPD=/usr/sbin/lighttpd
 # as unlisted ports
 SHIM_PORTS=20710-20729
 pids=
+# a process that stays in the namespace: its /proc/PID/net is the
+# namespace's, read without entering it
+anchor=
+refcnt=/sys/module/ktp/refcnt
 
 cleanup()
 {
 	# shellcheck disable=SC2086
-	[ -z "$pids" ] || kill $pids 2>/dev/null
+	[ -z "$pids$anchor" ] || kill $pids $anchor 2>/dev/null
 	ip netns del "$ns" 2>/dev/null
 	rm -rf "$out"
 }
 trap cleanup EXIT
 
 nsx() { ip netns exec "$ns" "$@"; }
+
+# /proc/net/NAME of the namespace.
+net() { cat "/proc/$anchor/net/$1"; }
 
 # start OUT PROGRAM...: in the background, in the namespace, bounded, its
 # output to OUT; the pid in $bg, also remembered for cleanup.
@@ -79,7 +86,7 @@ wait_for()
 # ESTABLISHED).
 rows()
 {
-	nsx cat "/proc/net/$1" | awk -v p="$(printf ':%04X' "$2")" -v st="$3" \
+	net "$1" | awk -v p="$(printf ':%04X' "$2")" -v st="$3" \
 		'NR > 1 && substr($2, length($2) - 4) == p && $4 == st' |
 		wc -l | tr -d ' '
 }
@@ -91,12 +98,12 @@ listening() { [ "$(rows "$1" "$2" 0A)" -gt 0 ]; }
 opens()
 {
 	if [ "${1:-}" = tcp ]; then
-		nsx cat /proc/net/snmp | awk '$1 == "Tcp:" && !n {
+		net snmp | awk '$1 == "Tcp:" && !n {
 			for (i = 2; i <= NF; i++) c[$i] = i; n = 1; next }
 			$1 == "Tcp:" {
 				print $c["ActiveOpens"], $c["PassiveOpens"] }'
 	else
-		nsx cat /proc/net/ktp_snmp | awk '$1 == "ActiveOpens" { a = $2 }
+		net ktp_snmp | awk '$1 == "ActiveOpens" { a = $2 }
 			$1 == "PassiveOpens" { p = $2 } END { print a, p }'
 	fi
 }
@@ -121,9 +128,14 @@ have()
 
 setup()
 {
+	refs=$(cat $refcnt)
 	mkdir -p "$out/www" &&
 	ip netns add "$ns" &&
-	ip -n "$ns" link set lo up &&
+	ip -n "$ns" link set lo up || return 1
+	/usr/sbin/ip netns exec "$ns" sleep 3600 &
+	anchor=$!
+	wait_for 5 '[ -r /proc/$anchor/net/ktp ] &&
+		[ "$(readlink /proc/$anchor/ns/net)" != "$(readlink /proc/self/ns/net)" ]' &&
 	# TIME_WAIT entries are not what this test looks at
 	nsx sh -c 'echo 1 > /proc/sys/net/ktp/tw_timeout' &&
 	dd if=/dev/urandom of="$out/www/blob" bs=1024 count=3072 2>/dev/null
@@ -140,7 +152,7 @@ json_bytes()
 # InSegs of ktp_snmp in the namespace.
 insegs()
 {
-	nsx cat /proc/net/ktp_snmp | awk '$1 == "InSegs" { print $2 }'
+	net ktp_snmp | awk '$1 == "InSegs" { print $2 }'
 }
 
 # run_iperf3 PORT LENGTH [ktp-run]: one server and one client (LENGTH is
@@ -343,6 +355,30 @@ case_cli()
 		"$out/cli.err"
 }
 
+# Nothing outlives the test: the namespace's sockets close (TIME_WAIT
+# lasts 1 s), and once it is gone the module is held no more than before,
+# so that ktp_module.sh can unload it.
+left_behind()
+{
+	local n
+
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill $pids 2>/dev/null
+	wait $pids 2>/dev/null
+	pids=
+	wait_for 15 '[ "$(net ktp | wc -l)" -le 1 ]'
+	n=$(($(net ktp | wc -l) - 1))
+	kill $anchor
+	wait $anchor 2>/dev/null
+	anchor=
+	ip netns del "$ns"
+	wait_for 15 '[ "$(cat $refcnt)" -le $refs ]'
+	diag "sockets left in the namespace: $n; module references:" \
+	     "$refs before, $(cat $refcnt) after"
+	ktap_check nothing_left_behind \
+		'[ $n = 0 ] && [ "$(cat $refcnt)" -le $refs ]'
+}
+
 all="iperf3 curl socat shim cli"
 [ $# -gt 0 ] && all="$*"
 
@@ -368,7 +404,7 @@ for c in $all; do
 	   exit $KSFT_FAIL ;;
 	esac
 done
-ktap_plan $n
+ktap_plan $((n + 1))
 
 for c in $all; do
 	if [ $c = shim ]; then
@@ -378,4 +414,5 @@ for c in $all; do
 		case_$c
 	fi
 done
+left_behind
 ktap_finish

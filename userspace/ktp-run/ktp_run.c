@@ -277,9 +277,9 @@ static int ktp_run_open(int domain, int type)
 	err = errno;
 	if (err == EPROTONOSUPPORT && domain == AF_INET6) {
 		err = EAFNOSUPPORT;
-	} else if (err == EAFNOSUPPORT && !warned) {
-		/* Once, not for every socket; a race says it twice at worst. */
-		warned = true;
+	} else if (err == EAFNOSUPPORT &&
+		   !__atomic_exchange_n(&warned, true, __ATOMIC_RELAXED)) {
+		/* once, not for every socket */
 		dprintf(STDERR_FILENO,
 			"ktp-run: no KTP family %d here (is ktp.ko loaded?)\n",
 			family);
