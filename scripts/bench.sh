@@ -105,14 +105,18 @@ one()
 	local ns=$1 addr=$2 mode=$3 flag= json
 
 	[ "$4" = tcp ] && flag=--tcp
+	# stderr to a file: on the console (a terminal) ktpperf would draw
+	# its progress line there
 	if [ "$ns" = - ]; then
 		json=$(./ktpperf -c "$addr" -p $PORT -t "$SECS" --mode "$mode" \
-		       --size "$SIZE" --json $flag)
+		       --size "$SIZE" --json $flag 2> "$tmp/err")
 	else
 		json=$(ip netns exec "$ns" ./ktpperf -c "$addr" -p $PORT \
-		       -t "$SECS" --mode "$mode" --size "$SIZE" --json $flag)
+		       -t "$SECS" --mode "$mode" --size "$SIZE" --json $flag \
+		       2> "$tmp/err")
 	fi
 	if [ $? -ne 0 ] || [ -z "$json" ]; then
+		sed 's/^/# /' "$tmp/err" >&2
 		failed=1
 		echo fail
 		return

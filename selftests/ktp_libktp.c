@@ -20,6 +20,9 @@ FIXTURE(host) {
 
 FIXTURE_SETUP(host)
 {
+	/* the TIME_WAIT entries the tests leave go in a second */
+	ktp_sysctls_restore();
+	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
 	self->lfd = ktp_listen_host("127.0.0.1", "0", 8);
 	ASSERT_LE(0, self->lfd) TH_LOG("listen: %s", strerror(errno));
 	ASSERT_EQ(0, set_timeo(self->lfd, SO_RCVTIMEO, KTP_IO_TIMEOUT_MS));
@@ -32,6 +35,7 @@ FIXTURE_TEARDOWN(host)
 {
 	if (self->lfd >= 0)
 		close(self->lfd);
+	ktp_sysctls_restore();
 }
 
 /* A KTP socket, listening, SO_REUSEADDR set, no flags it was not asked. */
@@ -132,7 +136,7 @@ TEST_F(host, port_in_use)
 }
 
 /* host NULL listens on the wildcard, reachable through 127.0.0.1. */
-TEST(listen_on_all)
+TEST_F(host, listen_on_all)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
