@@ -10,6 +10,7 @@
 #include <linux/socket.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
+#include <net/ipv6.h>
 #include <net/protocol.h>
 
 #include "protocol.h"
@@ -44,6 +45,31 @@ const struct proto_ops ktp_stream_ops = {
 	.sendpage	= sock_no_sendpage,
 };
 
+#if IS_ENABLED(CONFIG_IPV6)
+/* KTPPROTO_KTP6: struct sockaddr_in6 at bind, getname and release. */
+const struct proto_ops ktp6_stream_ops = {
+	.family		= PF_KTP,
+	.owner		= THIS_MODULE,
+	.release	= inet6_release,
+	.bind		= inet6_bind,
+	.connect	= inet_stream_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= inet_accept,
+	.getname	= inet6_getname,
+	.poll		= ktp_poll,
+	.ioctl		= inet6_ioctl,
+	.gettstamp	= sock_gettstamp,
+	.listen		= ktp_listen,
+	.shutdown	= inet_shutdown,
+	.setsockopt	= sock_common_setsockopt,
+	.getsockopt	= sock_common_getsockopt,
+	.sendmsg	= inet_sendmsg,
+	.recvmsg	= inet_recvmsg,
+	.mmap		= sock_no_mmap,
+	.sendpage	= sock_no_sendpage,
+};
+#endif
+
 /* What inet_create() does for an inet socket, for ours. */
 static void ktp_inet_init(struct sock *sk, struct net *net)
 {
@@ -72,22 +98,40 @@ static void ktp_inet_init(struct sock *sk, struct net *net)
 static int ktp_create(struct net *net, struct socket *sock, int protocol,
 		      int kern)
 {
+	const struct proto_ops *ops = &ktp_stream_ops;
+	struct proto *prot = &ktp_prot;
+	int family = PF_INET;
 	struct sock *sk;
 	int err;
 
 	if (sock->type != SOCK_STREAM)
 		return -ESOCKTNOSUPPORT;
-	if (protocol != KTPPROTO_KTP)
+	switch (protocol) {
+	case KTPPROTO_KTP:
+		break;
+#if IS_ENABLED(CONFIG_IPV6)
+	case KTPPROTO_KTP6:
+		ops = &ktp6_stream_ops;
+		prot = &ktpv6_prot;
+		family = PF_INET6;
+		break;
+#endif
+	default:
 		return -EPROTONOSUPPORT;
+	}
 
 	sock->state = SS_UNCONNECTED;
-	sk = sk_alloc(net, PF_INET, GFP_KERNEL, &ktp_prot, kern);
+	sk = sk_alloc(net, family, GFP_KERNEL, prot, kern);
 	if (!sk)
 		return -ENOBUFS;
 
-	sock->ops = &ktp_stream_ops;
+	sock->ops = ops;
 	sock_init_data(sock, sk);
 	ktp_inet_init(sk, net);
+#if IS_ENABLED(CONFIG_IPV6)
+	if (family == PF_INET6)
+		ktp_v6_init_sock_generic(sk);
+#endif
 
 	err = sk->sk_prot->init(sk);
 	if (err) {
@@ -130,9 +174,12 @@ static int __init ktp_init(void)
 	err = ktp_ipv4_init();
 	if (err)
 		goto out_ctrl_exit;
-	err = sock_register(&ktp_family_ops);
+	err = ktp_ipv6_init();
 	if (err)
 		goto out_ipv4_exit;
+	err = sock_register(&ktp_family_ops);
+	if (err)
+		goto out_ipv6_exit;
 	err = ktp_diag_init();
 	if (err)
 		goto out_sock_unregister;
@@ -144,6 +191,8 @@ static int __init ktp_init(void)
 
 out_sock_unregister:
 	sock_unregister(ktp_family);
+out_ipv6_exit:
+	ktp_ipv6_exit();
 out_ipv4_exit:
 	ktp_ipv4_exit();
 out_ctrl_exit:
@@ -163,6 +212,7 @@ static void __exit ktp_exit(void)
 {
 	ktp_diag_exit();
 	sock_unregister(ktp_family);
+	ktp_ipv6_exit();
 	ktp_ipv4_exit();
 	ktp_ctrl_exit();
 	proto_unregister(&ktp_prot);

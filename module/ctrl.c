@@ -227,9 +227,15 @@ static int __net_init ktp_net_init(struct net *net)
 				   ktp_ipproto, net);
 	if (err)
 		goto out_free_mib;
-	err = ktp_sysctl_register(net, kn);
+#if IS_ENABLED(CONFIG_IPV6)
+	err = inet_ctl_sock_create(&kn->rst_sk6, PF_INET6, SOCK_RAW,
+				   ktp_ipproto, net);
 	if (err)
 		goto out_destroy_rst_sk;
+#endif
+	err = ktp_sysctl_register(net, kn);
+	if (err)
+		goto out_destroy_rst_sk6;
 	err = ktp_proc_init_net(net);
 	if (err)
 		goto out_unregister_sysctl;
@@ -237,7 +243,11 @@ static int __net_init ktp_net_init(struct net *net)
 
 out_unregister_sysctl:
 	ktp_sysctl_unregister(kn);
+out_destroy_rst_sk6:
+#if IS_ENABLED(CONFIG_IPV6)
+	inet_ctl_sock_destroy(kn->rst_sk6);
 out_destroy_rst_sk:
+#endif
 	inet_ctl_sock_destroy(kn->rst_sk);
 out_free_mib:
 	ktp_mib_free(kn);
@@ -250,6 +260,9 @@ static void __net_exit ktp_net_exit(struct net *net)
 
 	ktp_proc_exit_net(net);
 	ktp_sysctl_unregister(kn);
+#if IS_ENABLED(CONFIG_IPV6)
+	inet_ctl_sock_destroy(kn->rst_sk6);
+#endif
 	inet_ctl_sock_destroy(kn->rst_sk);
 }
 

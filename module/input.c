@@ -3,7 +3,7 @@
  * KTP input: what happens to an incoming segment of a connection, in the
  * order RFC 9293 3.10.7.4 lays down: sequence check, RST, SYN, ACK, data,
  * FIN. Listeners, request entries and TIME_WAIT entries are handled in
- * ipv4.c and minisocks.c before a segment gets here.
+ * demux.c and minisocks.c before a segment gets here.
  *
  * Every function here runs with the socket owned by the caller: bh-locked
  * from the protocol handler, or owned by a process draining its backlog.
@@ -318,7 +318,7 @@ static int ktp_rcv_synrecv_ack(struct sock *sk, struct sk_buff *skb)
 	u32 ack = KTP_SKB_CB(skb)->ack_seq;
 
 	if (!ktp_between(ack, kp->snd_una + 1, kp->snd_nxt)) {
-		ktp_v4_send_reset(sk, skb);
+		ktp_send_reset(sk, skb);
 		return -1;
 	}
 	kp->snd_wl1 = KTP_SKB_CB(skb)->seq;
@@ -588,7 +588,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	    (!ktp_after(cb->ack_seq, kp->iss) ||
 	     ktp_after(cb->ack_seq, kp->snd_nxt))) {
 		if (!(cb->flags & KTP_FLAG_RST))
-			ktp_v4_send_reset(sk, skb);
+			ktp_send_reset(sk, skb);
 		return;
 	}
 	if (cb->flags & KTP_FLAG_RST) {

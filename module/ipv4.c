@@ -97,11 +97,18 @@ static struct dst_entry *ktp_v4_route_reply(struct net *net, struct sock *sk,
 	return &rt->dst;
 }
 
-/* Send a header-only segment in reply to @skb from the netns' control
- * socket: RSTs for unknown connections and ACKs of TIME_WAIT entries.
+/**
+ * ktp_v4_send_reply - a header-only segment in answer to an IPv4 one,
+ * from the netns' control socket: RSTs for unknown connections, ACKs of
+ * TIME_WAIT and request entries
+ * @net: the namespace
+ * @rxskb: the segment answered
+ * @seq: sequence number
+ * @ack: acknowledgment number
+ * @flags: KTP_FLAG_*
  */
-static void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb,
-			      u32 seq, u32 ack, u8 flags)
+void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
+		       u32 ack, u8 flags)
 {
 	struct sock *ctl_sk = ktp_pernet(net)->rst_sk;
 	const struct iphdr *rxiph = ip_hdr(rxskb);
@@ -137,87 +144,44 @@ static void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb,
 		KTP_INC_STATS(net, KTP_MIB_OUTRSTS);
 }
 
-/**
- * ktp_v4_send_reset - answer @skb with a RST (RFC 9293 3.10.7.1)
- * @sk: the socket it reached, or NULL
- * @skb: the offending segment; never a RST itself
- *
- * If it carried an ACK: <SEQ=SEG.ACK><CTL=RST>; otherwise
- * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+/* SYN+ACK seq=y ack=x+1 for a request entry; routes it when @dst is
+ * NULL.
  */
-void ktp_v4_send_reset(const struct sock *sk, struct sk_buff *skb)
-{
-	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	struct net *net = sk ? sock_net(sk) : dev_net(skb_dst(skb)->dev);
-
-	if (cb->flags & KTP_FLAG_RST)
-		return;
-	trace_ktp_send_reset(sk, skb);
-	if (cb->flags & KTP_FLAG_ACK)
-		ktp_v4_send_reply(net, skb, cb->ack_seq, 0, KTP_FLAG_RST);
-	else
-		ktp_v4_send_reply(net, skb, 0, cb->end_seq,
-				  KTP_FLAG_RST | KTP_FLAG_ACK);
-}
-
-/**
- * ktp_v4_timewait_ack - re-acknowledge from a TIME_WAIT entry
- * @tw: the entry
- * @skb: the segment that asked for it
- */
-void ktp_v4_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb)
-{
-	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
-
-	ktp_v4_send_reply(twsk_net(tw), skb, ktw->snd_nxt, ktw->rcv_nxt,
-			  KTP_FLAG_ACK);
-}
-
-/**
- * ktp_v4_reqsk_ack - an unacceptable segment to a request entry gets an
- * ACK of where the handshake stands (RFC 9293 3.10.7.4, first check)
- * @req: the entry
- * @skb: the segment
- */
-void ktp_v4_reqsk_ack(struct request_sock *req, struct sk_buff *skb)
-{
-	struct ktp_request_sock *kreq = ktp_rsk(req);
-
-	ktp_v4_send_reply(read_pnet(&inet_rsk(req)->ireq_net), skb,
-			  kreq->snt_isn + 1, kreq->rcv_isn + 1, KTP_FLAG_ACK);
-}
-
 static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 			      struct request_sock *req)
 {
 	struct inet_request_sock *ireq = inet_rsk(req);
+	struct dst_entry *own = NULL;
 	struct sk_buff *skb;
-	int err;
+	struct flowi4 fl4;
+	int err = -ENOMEM;
 
+	if (!dst) {
+		dst = inet_csk_route_req(sk, &fl4, req);
+		if (!dst)
+			return -EHOSTUNREACH;
+		own = dst;
+	}
 	skb = ktp_make_synack(sk, dst, req);
-	if (!skb)
-		return -ENOMEM;
-	rcu_read_lock();
-	err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr,
-				    ireq->ir_rmt_addr,
-				    rcu_dereference(ireq->ireq_opt), 0);
-	rcu_read_unlock();
-	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
-	return net_xmit_eval(err);
+	if (skb) {
+		rcu_read_lock();
+		err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr,
+					    ireq->ir_rmt_addr,
+					    rcu_dereference(ireq->ireq_opt),
+					    0);
+		rcu_read_unlock();
+		err = net_xmit_eval(err);
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
+	}
+	dst_release(own);
+	return err;
 }
 
 /* rsk_ops->rtx_syn_ack: the request timer resends the SYN-ACK. */
 int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 {
-	struct flowi4 fl4;
-	struct dst_entry *dst;
-	int err;
+	int err = ktp_v4_send_synack(sk, NULL, req);
 
-	dst = inet_csk_route_req(sk, &fl4, req);
-	if (!dst)
-		return -EHOSTUNREACH;
-	err = ktp_v4_send_synack(sk, dst, req);
-	dst_release(dst);
 	if (!err)
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_RETRANSSEGS);
 	return err;
@@ -228,228 +192,57 @@ static void ktp_v4_init_req(struct request_sock *req, const struct sock *sk,
 {
 	const struct ktphdr *th = ktp_hdr(skb);
 	struct inet_request_sock *ireq = inet_rsk(req);
-	struct ktp_request_sock *kreq = ktp_rsk(req);
-	struct ktp_syn_opts opts;
 
 	sk_rcv_saddr_set(req_to_sk(req), ip_hdr(skb)->daddr);
 	sk_daddr_set(req_to_sk(req), ip_hdr(skb)->saddr);
-	ireq->ir_rmt_port = th->source;
-	ireq->ir_num = ntohs(th->dest);
-	ireq->ir_mark = inet_request_mark(sk, skb);
 	ireq->ir_iif = inet_request_bound_dev_if(sk, skb);
-	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
-	kreq->snt_isn = ktp_v4_isn(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr,
-				   th->dest, th->source);
-	ktp_parse_opts(skb, &opts);
-	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
-	kreq->snd_wscale = opts.wscale;
-	kreq->sack_ok = opts.sack_ok;
-	kreq->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
-	req->timeout = KTP_TIMEOUT_INIT;
+	ktp_init_req(req, sk, skb, ktp_v4_isn(ip_hdr(skb)->daddr,
+					      ip_hdr(skb)->saddr,
+					      th->dest, th->source));
 }
 
-/* LISTEN and a SYN arrives (RFC 9293 3.10.7.2): keep a light request
- * entry in the SYN queue and answer SYN=1 ACK=1 seq=y ack=x+1.
- */
-static void ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb)
+static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
+					  struct request_sock *req)
 {
-	struct net *net = sock_net(sk);
-	struct request_sock *req;
-	struct dst_entry *dst;
 	struct flowi4 fl4;
 
-	if (inet_csk_reqsk_queue_is_full(sk) || sk_acceptq_is_full(sk)) {
-		/* the client retries its SYN */
-		KTP_INC_STATS(net, KTP_MIB_LISTENOVERFLOWS);
-		goto drop;
-	}
-	req = inet_reqsk_alloc(&ktp_request_sock_ops, sk, true);
-	if (!req)
-		goto drop;
-	ktp_v4_init_req(req, sk, skb);
-	dst = inet_csk_route_req(sk, &fl4, req);
-	if (!dst)
-		goto drop_and_free;
-	if (!inet_csk_reqsk_queue_hash_add(sk, req, req->timeout)) {
-		dst_release(dst);
-		goto drop_and_free;
-	}
-	ktp_trace_state(&req->__req_common, KTP_LISTEN, KTP_SYN_RECV);
-	ktp_v4_send_synack(sk, dst, req);
-	dst_release(dst);
-	reqsk_put(req);
-	return;
-
-drop_and_free:
-	__reqsk_free(req);
-drop:
-	KTP_INC_STATS(net, KTP_MIB_LISTENDROPS);
+	return inet_csk_route_req(sk, &fl4, req);
 }
 
-/* LISTEN, RFC 9293 3.10.7.2. The caller frees the skb. */
-static void ktp_v4_listen_rcv(struct sock *sk, struct sk_buff *skb)
-{
-	u8 flags = KTP_SKB_CB(skb)->flags;
+static const struct ktp_request_af_ops ktp_v4_request_af = {
+	.rsk_ops	= &ktp_request_sock_ops,
+	.init_req	= ktp_v4_init_req,
+	.route_req	= ktp_v4_route_req,
+	.send_synack	= ktp_v4_send_synack,
+};
 
-	if (flags & KTP_FLAG_RST)
-		return;
-	if (flags & KTP_FLAG_ACK) {
-		ktp_v4_send_reset(sk, skb);
-		return;
-	}
-	if (flags & KTP_FLAG_SYN)
-		ktp_v4_conn_request(sk, skb);
+/**
+ * ktp_v4_conn_request - LISTEN and a SYN arrives over IPv4
+ * @sk: the listener, IPv4 or IPv6 (then IPv4-mapped)
+ * @skb: the SYN
+ *
+ * Return: 0, as ktp_conn_request().
+ */
+int ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb)
+{
+	return ktp_conn_request(&ktp_v4_request_af, sk, skb);
 }
 
 /**
- * ktp_v4_do_rcv - a segment for a full socket, which the caller owns
- * @sk: listener or connection
- * @skb: the segment, header pulled; consumed
+ * ktp_v4_lookup_listener - the listener a SYN to @skb's destination finds
+ * @net: the namespace it arrived in
+ * @skb: the segment, header pulled
  *
- * Also the socket's backlog_rcv, for segments that arrived while a
- * process owned it.
- *
- * Return: 0.
+ * Return: the listener (not refcounted: RCU) or NULL.
  */
-int ktp_v4_do_rcv(struct sock *sk, struct sk_buff *skb)
+struct sock *ktp_v4_lookup_listener(struct net *net, struct sk_buff *skb)
 {
-	if (sk->sk_state == KTP_LISTEN) {
-		ktp_v4_listen_rcv(sk, skb);
-		kfree_skb(skb);
-		return 0;
-	}
-	return ktp_rcv_state_process(sk, skb);
-}
-
-/* Malformed segments are dropped and counted, never acted on. */
-static bool ktp_v4_segment_ok(struct net *net, struct sk_buff *skb)
-{
-	const struct ktphdr *th;
-	unsigned int hlen;
-
-	if (!pskb_may_pull(skb, KTP_HDR_LEN))
-		goto bad_header;
-	th = ktp_hdr(skb);
-	hlen = th->doff * 4;
-	if (th->doff < KTP_HDR_MIN_WORDS || th->doff > KTP_HDR_MAX_WORDS ||
-	    hlen > skb->len || !pskb_may_pull(skb, hlen))
-		goto bad_header;
-	th = ktp_hdr(skb);
-	if ((th->flags & ~KTP_FLAG_MASK) || th->reserved) {
-		__KTP_INC_STATS(net, KTP_MIB_UNKNOWNBITS);
-		goto bad;
-	}
-	if (skb_checksum_init(skb, ktp_ipproto, inet_compute_pseudo) ||
-	    skb_checksum_complete(skb)) {
-		__KTP_INC_STATS(net, KTP_MIB_INCSUMERRORS);
-		goto bad;
-	}
-	return true;
-
-bad_header:
-	__KTP_INC_STATS(net, KTP_MIB_BADHEADER);
-bad:
-	__KTP_INC_STATS(net, KTP_MIB_INERRS);
-	return false;
-}
-
-static void ktp_v4_fill_cb(struct sk_buff *skb)
-{
-	const struct ktphdr *th = ktp_hdr(skb);
-	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	unsigned int hlen = th->doff * 4;
-
-	/* IPCB sits where cb->header does: IP options stay readable. */
-	cb->seq = ntohl(th->seq);
-	cb->end_seq = cb->seq + skb->len - hlen +
-		      !!(th->flags & KTP_FLAG_SYN) + !!(th->flags & KTP_FLAG_FIN);
-	cb->ack_seq = ntohl(th->ack_seq);
-	cb->window = ntohs(th->window);
-	cb->flags = th->flags;
-	cb->retransmitted = 0;
-	__skb_pull(skb, hlen);
-}
-
-/* A segment for a request entry: the third ACK, a repeated SYN, a RST. */
-static int ktp_v4_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
-{
-	struct request_sock *req = inet_reqsk(sk);
-	struct sock *listener = req->rsk_listener;
-	bool req_stolen = false;
-	struct sock *child;
-
-	if (unlikely(listener->sk_state != KTP_LISTEN)) {
-		inet_csk_reqsk_queue_drop_and_put(listener, req);
-		*relookup = true;
-		return 0;
-	}
-	sock_hold(listener);
-	child = ktp_check_req(listener, skb, req, &req_stolen);
-	if (!child) {
-		reqsk_put(req);
-		*relookup = req_stolen;
-		sock_put(listener);
-		if (!req_stolen)
-			kfree_skb(skb);
-		return 0;
-	}
-	/* The lookup's reference on req now belongs to the accept queue. */
-	ktp_child_process(listener, child, skb);
-	sock_put(listener);
-	return 0;
-}
-
-/* A segment for a TIME_WAIT entry; may hand a new SYN to a listener. */
-static struct sock *ktp_v4_rcv_tw(struct sock *sk, struct sk_buff *skb)
-{
-	struct inet_timewait_sock *tw = inet_twsk(sk);
 	const struct iphdr *iph = ip_hdr(skb);
 	const struct ktphdr *th = ktp_hdr(skb);
-	struct sock *listener;
 
-	switch (ktp_timewait_state_process(tw, skb)) {
-	case KTP_TW_SYN:
-		listener = inet_lookup_listener(twsk_net(tw), &ktp_hashinfo,
-						skb, th->doff * 4, iph->saddr,
-						th->source, iph->daddr,
-						th->dest, inet_iif(skb),
-						inet_sdif(skb));
-		if (listener) {
-			KTP_INC_STATS(twsk_net(tw), KTP_MIB_TWKILLED);
-			inet_twsk_deschedule_put(tw);
-			return listener;
-		}
-		fallthrough;
-	case KTP_TW_ACK:
-		ktp_v4_timewait_ack(tw, skb);
-		break;
-	case KTP_TW_RST:
-		ktp_v4_send_reset(NULL, skb);
-		inet_twsk_deschedule_put(tw);
-		return NULL;
-	case KTP_TW_SUCCESS:
-		break;
-	}
-	inet_twsk_put(tw);
-	return NULL;
-}
-
-/* Hand @skb to a full socket: now, or via its backlog if a process owns
- * it. Consumes @skb.
- */
-static void ktp_v4_deliver(struct net *net, struct sock *sk,
-			   struct sk_buff *skb)
-{
-	nf_reset_ct(skb);
-	bh_lock_sock_nested(sk);
-	if (!sock_owned_by_user(sk)) {
-		ktp_v4_do_rcv(sk, skb);
-	} else if (sk_add_backlog(sk, skb, KTP_RMEM_LIMIT(sk) +
-					   READ_ONCE(sk->sk_sndbuf))) {
-		__KTP_INC_STATS(net, KTP_MIB_BACKLOGDROP);
-		kfree_skb(skb);
-	}
-	bh_unlock_sock(sk);
+	return inet_lookup_listener(net, &ktp_hashinfo, skb, th->doff * 4,
+				    iph->saddr, th->source, iph->daddr,
+				    th->dest, inet_iif(skb), inet_sdif(skb));
 }
 
 static int ktp_v4_rcv(struct sk_buff *skb)
@@ -457,48 +250,19 @@ static int ktp_v4_rcv(struct sk_buff *skb)
 	struct net *net = dev_net(skb->dev);
 	const struct ktphdr *th;
 	const struct iphdr *iph;
-	bool refcounted, relookup;
+	bool refcounted;
 	struct sock *sk;
 
-	if (skb->pkt_type != PACKET_HOST)
-		goto discard;
-	__KTP_INC_STATS(net, KTP_MIB_INSEGS);
-	if (!ktp_v4_segment_ok(net, skb))
-		goto discard;
-	ktp_v4_fill_cb(skb);
+	if (!ktp_rcv_prepare(net, skb))
+		return 0;
 	th = ktp_hdr(skb);
 	iph = ip_hdr(skb);
-
-lookup:
-	sk = __inet_lookup(net, &ktp_hashinfo, skb, th->doff * 4, iph->saddr,
-			   th->source, iph->daddr, th->dest, inet_iif(skb),
-			   inet_sdif(skb), &refcounted);
-	if (!sk)
-		goto no_socket;
-
-	if (sk->sk_state == KTP_TIME_WAIT) {
-		sk = ktp_v4_rcv_tw(sk, skb);
-		if (!sk)
-			goto discard;
-		refcounted = false;
-	} else if (sk->sk_state == TCP_NEW_SYN_RECV) {
-		relookup = false;
-		ktp_v4_rcv_req(sk, skb, &relookup);
-		if (relookup)
-			goto lookup;
-		return 0;
-	}
-
-	ktp_v4_deliver(net, sk, skb);
-	if (refcounted)
-		sock_put(sk);
-	return 0;
-
-no_socket:
-	__KTP_INC_STATS(net, KTP_MIB_NOSOCKET);
-	ktp_v4_send_reset(NULL, skb);
-discard:
-	kfree_skb(skb);
+	do {
+		sk = __inet_lookup(net, &ktp_hashinfo, skb, th->doff * 4,
+				   iph->saddr, th->source, iph->daddr,
+				   th->dest, inet_iif(skb), inet_sdif(skb),
+				   &refcounted);
+	} while (ktp_rcv_found(net, sk, skb, refcounted));
 	return 0;
 }
 
@@ -598,6 +362,91 @@ failure:
 	inet->inet_dport = 0;
 	return err;
 }
+
+/**
+ * ktp_v4_syn_recv_sock - the third ACK is good: make the full socket
+ * @sk: the listener, IPv4 or IPv6 (then the caller fixes up the rest)
+ * @skb: the third ACK
+ * @req: the request entry
+ * @dst: a route to the client, or NULL to find one
+ * @req_unhash: the entry the new socket takes the place of in the hash
+ * @own_req: set when the new socket went into the hash
+ *
+ * inet_csk_clone_lock() returns it bh-locked, in SYN_RECV; the caller
+ * moves it on while it stays locked, so nobody sees that state.
+ *
+ * Return: the new socket, bh-locked, or NULL.
+ */
+struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+				  struct request_sock *req,
+				  struct dst_entry *dst,
+				  struct request_sock *req_unhash,
+				  bool *own_req,
+				  void (*opt_child_init)(struct sock *newsk,
+							 const struct sock *sk))
+{
+	struct inet_request_sock *ireq = inet_rsk(req);
+	struct inet_sock *newinet;
+	struct sock *newsk;
+
+	if (sk_acceptq_is_full(sk)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENOVERFLOWS);
+		goto out;
+	}
+	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
+	if (!newsk)
+		goto out;
+	/* First: the copied algorithm pointer needs its own reference. */
+	ktp_inherit_congestion_control(newsk);
+
+	newinet = inet_sk(newsk);
+	sk_daddr_set(newsk, ireq->ir_rmt_addr);
+	sk_rcv_saddr_set(newsk, ireq->ir_loc_addr);
+	newsk->sk_bound_dev_if = ireq->ir_iif;
+	newinet->inet_saddr = ireq->ir_loc_addr;
+	RCU_INIT_POINTER(newinet->inet_opt, NULL);
+	newinet->mc_index = inet_iif(skb);
+	newinet->mc_ttl = ip_hdr(skb)->ttl;
+	newinet->rcv_tos = ip_hdr(skb)->tos;
+	inet_csk(newsk)->icsk_ext_hdr_len = 0;
+	atomic_set(&newinet->inet_id, get_random_u16());
+
+	/* a route the caller passes is the new socket's, as in TCP */
+	if (!dst)
+		dst = inet_csk_route_child_sock(sk, newsk, req);
+	if (!dst)
+		goto put_and_exit;
+	sk_setup_caps(newsk, dst);
+	ktp_init_child(newsk, req, skb);
+
+	if (__inet_inherit_port(sk, newsk) < 0)
+		goto put_and_exit;
+	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), NULL);
+	return newsk;
+
+put_and_exit:
+	inet_csk_prepare_forced_close(newsk);
+	ktp_done(newsk);
+out:
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENDROPS);
+	return NULL;
+}
+
+/* What the connection-socket layer and KTP's common code call through
+ * icsk_af_ops for an IPv4 socket.
+ */
+const struct inet_connection_sock_af_ops ktp_ipv4_specific = {
+	.queue_xmit	= ip_queue_xmit,
+	.send_check	= ktp_v4_send_check,
+	.rebuild_header	= inet_sk_rebuild_header,
+	.conn_request	= ktp_v4_conn_request,
+	.syn_recv_sock	= ktp_v4_syn_recv_sock,
+	.net_header_len	= sizeof(struct iphdr),
+	.setsockopt	= ip_setsockopt,
+	.getsockopt	= ip_getsockopt,
+	.addr2sockaddr	= inet_csk_addr2sockaddr,
+	.sockaddr_len	= sizeof(struct sockaddr_in),
+};
 
 static const struct net_protocol ktp_v4_protocol = {
 	.handler	= ktp_v4_rcv,

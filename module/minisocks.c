@@ -23,6 +23,14 @@ struct timewait_sock_ops ktp_timewait_sock_ops = {
 	.twsk_destructor = ktp_twsk_destructor,
 };
 
+#if IS_ENABLED(CONFIG_IPV6)
+/* The same for KTPv6: each proto has its own slab of entries. */
+struct timewait_sock_ops ktp6_timewait_sock_ops = {
+	.twsk_obj_size	= sizeof(struct ktp_timewait_sock),
+	.twsk_destructor = ktp_twsk_destructor,
+};
+#endif
+
 /**
  * ktp_time_wait - hand a closing connection over to a TIME_WAIT entry
  * @sk: the full socket, owned by the caller; it is done when this returns
@@ -43,6 +51,14 @@ void ktp_time_wait(struct sock *sk, int timeo)
 
 		ktw->rcv_nxt = kp->rcv_nxt;
 		ktw->snd_nxt = kp->snd_nxt;
+#if IS_ENABLED(CONFIG_IPV6)
+		if (tw->tw_family == AF_INET6) {
+			/* the lookup of an IPv6 4-tuple reads these */
+			tw->tw_v6_daddr = sk->sk_v6_daddr;
+			tw->tw_v6_rcv_saddr = sk->sk_v6_rcv_saddr;
+			tw->tw_ipv6only = sk->sk_ipv6only;
+		}
+#endif
 		ktp_set_state(sk, KTP_TIME_WAIT);
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_TWRECYCLED);
 		/* The timer is pinned: BH stay off until the entry is fully
@@ -111,9 +127,100 @@ struct request_sock_ops ktp_request_sock_ops = {
 	.destructor	= ktp_reqsk_destructor,
 };
 
-/* Fill a new connection from its request entry and the third ACK. */
-static void ktp_init_child(struct sock *newsk, const struct request_sock *req,
-			   const struct sk_buff *skb)
+#if IS_ENABLED(CONFIG_IPV6)
+struct request_sock_ops ktp6_request_sock_ops = {
+	.family		= AF_INET6,
+	.obj_size	= sizeof(struct ktp_request_sock),
+	.rtx_syn_ack	= ktp_v6_rtx_synack,
+	.syn_ack_timeout = ktp_syn_ack_timeout,
+	.destructor	= ktp_reqsk_destructor,
+};
+#endif
+
+/**
+ * ktp_conn_request - LISTEN and a SYN arrives (RFC 9293 3.10.7.2): keep a
+ * light request entry in the SYN queue and answer SYN=1 ACK=1 seq=y
+ * ack=x+1
+ * @af: the family's part
+ * @sk: the listener
+ * @skb: the SYN
+ *
+ * Return: 0; a SYN that cannot be taken is dropped and counted, and the
+ * client retries it.
+ */
+int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
+		     struct sk_buff *skb)
+{
+	struct net *net = sock_net(sk);
+	struct request_sock *req;
+	struct dst_entry *dst;
+
+	if (inet_csk_reqsk_queue_is_full(sk) || sk_acceptq_is_full(sk)) {
+		/* the client retries its SYN */
+		KTP_INC_STATS(net, KTP_MIB_LISTENOVERFLOWS);
+		goto drop;
+	}
+	req = inet_reqsk_alloc(af->rsk_ops, sk, true);
+	if (!req)
+		goto drop;
+	af->init_req(req, sk, skb);
+	dst = af->route_req(sk, req);
+	if (!dst)
+		goto drop_and_free;
+	if (!inet_csk_reqsk_queue_hash_add(sk, req, req->timeout)) {
+		dst_release(dst);
+		goto drop_and_free;
+	}
+	ktp_trace_state(&req->__req_common, KTP_LISTEN, KTP_SYN_RECV);
+	af->send_synack(sk, dst, req);
+	dst_release(dst);
+	reqsk_put(req);
+	return 0;
+
+drop_and_free:
+	__reqsk_free(req);
+drop:
+	KTP_INC_STATS(net, KTP_MIB_LISTENDROPS);
+	return 0;
+}
+
+/**
+ * ktp_init_req - what a request entry keeps of the SYN, either family
+ * @req: the new entry, addresses and interface already set
+ * @sk: the listener
+ * @skb: the SYN
+ * @isn: our initial sequence number for it
+ */
+void ktp_init_req(struct request_sock *req, const struct sock *sk,
+		  struct sk_buff *skb, u32 isn)
+{
+	const struct ktphdr *th = ktp_hdr(skb);
+	struct inet_request_sock *ireq = inet_rsk(req);
+	struct ktp_request_sock *kreq = ktp_rsk(req);
+	struct ktp_syn_opts opts;
+
+	ireq->ir_rmt_port = th->source;
+	ireq->ir_num = ntohs(th->dest);
+	ireq->ir_mark = inet_request_mark(sk, skb);
+	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
+	kreq->snt_isn = isn;
+	ktp_parse_opts(skb, &opts);
+	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
+	kreq->snd_wscale = opts.wscale;
+	kreq->sack_ok = opts.sack_ok;
+	kreq->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
+	req->timeout = KTP_TIMEOUT_INIT;
+}
+
+/**
+ * ktp_init_child - fill a new connection from its request entry and the
+ * third ACK
+ * @newsk: the clone of the listener, with its route
+ * @req: the request entry
+ * @skb: the third ACK
+ */
+void ktp_init_child(struct sock *newsk, const struct request_sock *req,
+		    const struct sk_buff *skb)
 {
 	const struct ktp_request_sock *kreq = ktp_rsk(req);
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
@@ -161,62 +268,6 @@ static void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	ktp_sync_mss(newsk);
 }
 
-/* The third ACK is good: make the full socket (inet_csk_clone_lock()
- * returns it bh-locked, in SYN_RECV) and move it to ESTABLISHED.
- */
-static struct sock *ktp_v4_syn_recv_sock(struct sock *sk, struct sk_buff *skb,
-					 struct request_sock *req,
-					 bool *own_req)
-{
-	struct inet_request_sock *ireq = inet_rsk(req);
-	struct inet_sock *newinet;
-	struct dst_entry *dst;
-	struct sock *newsk;
-
-	if (sk_acceptq_is_full(sk)) {
-		KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENOVERFLOWS);
-		return NULL;
-	}
-	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
-	if (!newsk)
-		return NULL;
-	/* First: the copied algorithm pointer needs its own reference. */
-	ktp_inherit_congestion_control(newsk);
-
-	newinet = inet_sk(newsk);
-	sk_daddr_set(newsk, ireq->ir_rmt_addr);
-	sk_rcv_saddr_set(newsk, ireq->ir_loc_addr);
-	newsk->sk_bound_dev_if = ireq->ir_iif;
-	newinet->inet_saddr = ireq->ir_loc_addr;
-	RCU_INIT_POINTER(newinet->inet_opt, NULL);
-	newinet->mc_index = inet_iif(skb);
-	newinet->mc_ttl = ip_hdr(skb)->ttl;
-	newinet->rcv_tos = ip_hdr(skb)->tos;
-	inet_csk(newsk)->icsk_ext_hdr_len = 0;
-	atomic_set(&newinet->inet_id, get_random_u16());
-
-	dst = inet_csk_route_child_sock(sk, newsk, req);
-	if (!dst)
-		goto put_and_exit;
-	sk_setup_caps(newsk, dst);
-	ktp_init_child(newsk, req, skb);
-
-	if (__inet_inherit_port(sk, newsk) < 0)
-		goto put_and_exit;
-	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req), NULL);
-	if (*own_req) {
-		/* Still bh-locked: nobody sees SYN_RECV on the full socket. */
-		ktp_set_state(newsk, KTP_ESTABLISHED);
-		KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
-	}
-	return newsk;
-
-put_and_exit:
-	inet_csk_prepare_forced_close(newsk);
-	ktp_done(newsk);
-	return NULL;
-}
-
 /**
  * ktp_check_req - a segment for a request entry in the SYN queue
  * @sk: the listener
@@ -251,18 +302,24 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 	if (!(cb->flags & KTP_FLAG_ACK))
 		return NULL;
 	if (cb->ack_seq != kreq->snt_isn + 1) {
-		ktp_v4_send_reset(sk, skb);
+		ktp_send_reset(sk, skb);
 		return NULL;
 	}
 	if (cb->seq != kreq->rcv_isn + 1) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
-		ktp_v4_reqsk_ack(req, skb);
+		ktp_reqsk_ack(req, skb);
 		return NULL;
 	}
 
-	child = ktp_v4_syn_recv_sock(sk, skb, req, &own_req);
+	child = inet_csk(sk)->icsk_af_ops->syn_recv_sock(sk, skb, req, NULL,
+							 req, &own_req, NULL);
 	if (!child)
 		return NULL;
+	if (own_req) {
+		/* Still bh-locked: nobody sees SYN_RECV on the full socket. */
+		ktp_set_state(child, KTP_ESTABLISHED);
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
+	}
 	child = inet_csk_complete_hashdance(sk, child, req, own_req);
 	if (!child)
 		*req_stolen = true;

@@ -12,6 +12,7 @@
 #include <asm/unaligned.h>
 #include <net/ip.h>
 #include <net/route.h>
+#include <net/ip6_checksum.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -27,7 +28,7 @@
  * @window: receive window field, already scaled
  * @opts: SYN options to carry (MSS, window scale), or NULL
  *
- * The checksum is left to ktp_v4_send_check() or the caller.
+ * The checksum is left to icsk_af_ops->send_check() or the caller.
  */
 void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		      u32 seq, u32 ack, u8 flags, u16 window,
@@ -236,13 +237,13 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 			 kp->rcv_nxt, cb->flags, window, o);
 	if (cb->flags & KTP_FLAG_ACK)
 		ktp_ack_sent(sk);
-	ktp_v4_send_check(sk, skb);
+	inet_csk(sk)->icsk_af_ops->send_check(sk, skb);
 	kp->segs_out++;
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
 	if (cb->flags & KTP_FLAG_RST)
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTRSTS);
 
-	err = ip_queue_xmit(sk, skb, &inet->cork.fl);
+	err = inet_csk(sk)->icsk_af_ops->queue_xmit(sk, skb, &inet->cork.fl);
 	return net_xmit_eval(err);
 }
 
@@ -552,14 +553,15 @@ void ktp_purge_write_queue(struct sock *sk)
 	ktp_sk(sk)->sacked_out = 0;
 }
 
-/* The largest payload a route's MTU carries, with room for the longest
- * options so that an IP datagram never exceeds 64 KiB.
+/* The largest payload a route's MTU carries below @net_hdr_len bytes of
+ * IP headers, with room for the longest options so that an IP datagram
+ * never exceeds 64 KiB.
  */
-static u16 ktp_mss_for_mtu(unsigned int mtu, unsigned int ext_hdr_len)
+static u16 ktp_mss_for_mtu(unsigned int mtu, unsigned int net_hdr_len)
 {
-	int mss = mtu - sizeof(struct iphdr) - ext_hdr_len - KTP_HDR_LEN;
+	int mss = mtu - net_hdr_len - KTP_HDR_LEN;
 
-	return clamp_t(int, mss, 64, IP_MAX_MTU - sizeof(struct iphdr) -
+	return clamp_t(int, mss, 64, IP_MAX_MTU - net_hdr_len -
 		       KTP_HDR_MAX_WORDS * 4);
 }
 
@@ -573,6 +575,7 @@ void ktp_init_mss(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->mss = ktp_mss_for_mtu(dst ? dst_mtu(dst) : 576,
+				  inet_csk(sk)->icsk_af_ops->net_header_len +
 				  inet_csk(sk)->icsk_ext_hdr_len);
 	if (kp->user_mss && kp->mss > kp->user_mss)
 		kp->mss = kp->user_mss;
@@ -620,7 +623,8 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst_clone(dst));
 	memset(&opts, 0, sizeof(opts));
-	opts.mss = ktp_mss_for_mtu(dst_mtu(dst), 0);
+	opts.mss = ktp_mss_for_mtu(dst_mtu(dst),
+				   inet_csk(sk)->icsk_af_ops->net_header_len);
 	/* Window scaling and SACK only if the client offered them. */
 	opts.wscale = kreq->snd_wscale >= 0 ? kreq->rcv_wscale : -1;
 	opts.sack_ok = kreq->sack_ok;
@@ -630,9 +634,18 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), &opts);
 	len = skb->len;
 	th = ktp_hdr(skb);
-	th->check = csum_tcpudp_magic(ireq->ir_loc_addr, ireq->ir_rmt_addr,
-				      len, ktp_ipproto,
-				      csum_partial(th, len, 0));
+#if IS_ENABLED(CONFIG_IPV6)
+	if (req->rsk_ops->family == AF_INET6)
+		th->check = csum_ipv6_magic(&ireq->ir_v6_loc_addr,
+					    &ireq->ir_v6_rmt_addr, len,
+					    ktp_ipproto,
+					    csum_partial(th, len, 0));
+	else
+#endif
+		th->check = csum_tcpudp_magic(ireq->ir_loc_addr,
+					      ireq->ir_rmt_addr, len,
+					      ktp_ipproto,
+					      csum_partial(th, len, 0));
 	skb->ip_summed = CHECKSUM_NONE;
 	return skb;
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * /proc/net/ktp: one line per KTP socket of the reader's namespace, in the
- * layout of /proc/net/tcp, so that the tools and habits built on that file
- * work: listeners first, then every entry of the established hash (full
- * connections, request entries in SYN_RECV, TIME_WAIT entries).
+ * /proc/net/ktp and /proc/net/ktp6: one line per KTP socket of the reader's
+ * namespace and of that family, in the layout of /proc/net/tcp and tcp6,
+ * so that the tools and habits built on those files work: listeners first,
+ * then every entry of the established hash (full connections, request
+ * entries in SYN_RECV, TIME_WAIT entries).
  *
  * Locking: the walk holds the lock of the bucket it is in from the moment
  * it returns an entry until it moves past it (->next or ->stop), so the
@@ -324,7 +325,7 @@ static const struct seq_operations ktp_seq_ops = {
 };
 
 /**
- * ktp_proc_init_net - /proc/net/ktp_snmp and /proc/net/ktp of a namespace
+ * ktp_proc_init_net - /proc/net/ktp_snmp, ktp and ktp6 of a namespace
  * @net: the namespace
  *
  * Return: 0 or -ENOMEM.
@@ -338,8 +339,18 @@ int ktp_proc_init_net(struct net *net)
 				  sizeof(struct ktp_iter_state),
 				  (void *)(unsigned long)AF_INET))
 		goto out_remove_snmp;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (!proc_create_net_data("ktp6", 0444, net->proc_net, &ktp_seq_ops,
+				  sizeof(struct ktp_iter_state),
+				  (void *)(unsigned long)AF_INET6))
+		goto out_remove_ktp;
+#endif
 	return 0;
 
+#if IS_ENABLED(CONFIG_IPV6)
+out_remove_ktp:
+	remove_proc_entry("ktp", net->proc_net);
+#endif
 out_remove_snmp:
 	remove_proc_entry("ktp_snmp", net->proc_net);
 	return -ENOMEM;
@@ -351,6 +362,9 @@ out_remove_snmp:
  */
 void ktp_proc_exit_net(struct net *net)
 {
+#if IS_ENABLED(CONFIG_IPV6)
+	remove_proc_entry("ktp6", net->proc_net);
+#endif
 	remove_proc_entry("ktp", net->proc_net);
 	remove_proc_entry("ktp_snmp", net->proc_net);
 }

@@ -832,8 +832,10 @@ static int ktp_getsockopt(struct sock *sk, int level, int optname,
 	struct ktp_sock *kp = ktp_sk(sk);
 	int val;
 
-	if (level == SOL_IP)
-		return ip_getsockopt(sk, level, optname, optval, optlen);
+	/* IP's levels go to the family's handler, as in TCP */
+	if (level == SOL_IP || level == SOL_IPV6)
+		return inet_csk(sk)->icsk_af_ops->getsockopt(sk, level, optname,
+							     optval, optlen);
 	if (level != SOL_KTP)
 		return -ENOPROTOOPT;
 
@@ -918,8 +920,9 @@ static int ktp_setsockopt(struct sock *sk, int level, int optname,
 {
 	int val, err;
 
-	if (level == SOL_IP)
-		return ip_setsockopt(sk, level, optname, optval, optlen);
+	if (level == SOL_IP || level == SOL_IPV6)
+		return inet_csk(sk)->icsk_af_ops->setsockopt(sk, level, optname,
+							     optval, optlen);
 	if (level != SOL_KTP)
 		return -ENOPROTOOPT;
 	if (optname == KTP_INFO)
@@ -958,12 +961,13 @@ static void ktp_write_space(struct sock *sk)
 	rcu_read_unlock();
 }
 
-static int ktp_init_sock(struct sock *sk)
+int ktp_init_sock(struct sock *sk)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	ktp_init_xmit_timers(sk);
+	icsk->icsk_af_ops = &ktp_ipv4_specific;
 	icsk->icsk_rto = KTP_TIMEOUT_INIT;
 	kp->mss = KTP_MSS_DEFAULT;
 	kp->peer_mss = KTP_MSS_DEFAULT;
@@ -996,11 +1000,6 @@ static void ktp_destroy_sock(struct sock *sk)
 		inet_put_port(sk);
 }
 
-static int ktp_backlog_rcv(struct sock *sk, struct sk_buff *skb)
-{
-	return ktp_v4_do_rcv(sk, skb);
-}
-
 struct proto ktp_prot = {
 	.name		= "KTP",
 	.owner		= THIS_MODULE,
@@ -1016,7 +1015,7 @@ struct proto ktp_prot = {
 	.getsockopt	= ktp_getsockopt,
 	.sendmsg	= ktp_sendmsg,
 	.recvmsg	= ktp_recvmsg,
-	.backlog_rcv	= ktp_backlog_rcv,
+	.backlog_rcv	= ktp_do_rcv,
 	.release_cb	= ktp_release_cb,
 	.hash		= inet_hash,
 	.unhash		= inet_unhash,

@@ -9,6 +9,8 @@
  *   output.c	 building and sending segments
  *   timer.c	 retransmission and FIN_WAIT2 timers
  *   ipv4.c	 the IPv4 protocol handler, connect, SYN handling, tables
+ *   ipv6.c	 the same for IPv6, and IPv4-mapped addresses on IPv6 sockets
+ *   proc.c	 /proc/net/ktp, /proc/net/ktp6 and /proc/net/ktp_snmp
  *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries
  *   ctrl.c	 per-netns state, sysctls, the reset socket
  *   mib.c	 counters and /proc/net/ktp_snmp
@@ -31,6 +33,7 @@
 #include <net/snmp.h>
 #include <net/ip.h>
 #include <net/netns/generic.h>
+#include <linux/ipv6.h>
 #include <uapi/linux/ktp.h>
 
 /* State sets as bit masks, for (1 << sk->sk_state) & KTPF_... tests. */
@@ -137,6 +140,7 @@ struct ktp_net {
 	struct ktp_mib __percpu *mib;	/* counters, see ktp_mib_field */
 	struct inet_timewait_death_row death_row; /* TIME_WAIT entries */
 	struct sock *rst_sk;		/* sends RSTs for no socket */
+	struct sock *rst_sk6;		/* the same over IPv6 */
 	struct ctl_table_header *sysctl_hdr;
 	int syn_retries;		/* SYN sends before ETIMEDOUT */
 	int synack_retries;		/* SYN-ACK sends of a listener */
@@ -154,8 +158,11 @@ struct ktp_net {
 
 /* Per-segment control block, in skb->cb. */
 struct ktp_skb_cb {
-	union {				/* IP's, kept for ip_options */
+	union {				/* IP's, kept: options, iif */
 		struct inet_skb_parm h4;
+#if IS_ENABLED(CONFIG_IPV6)
+		struct inet6_skb_parm h6;
+#endif
 	} header;
 	u32 seq;			/* first sequence number */
 	u32 end_seq;			/* seq + SYN + FIN + payload */
@@ -251,6 +258,12 @@ static inline struct ktp_sock *ktp_sk(const struct sock *sk)
 	return (struct ktp_sock *)sk;
 }
 
+/* An IPv6 socket: inet6_sk_generic() wants ipv6_pinfo last. */
+struct ktp6_sock {
+	struct ktp_sock	kp;
+	struct ipv6_pinfo inet6;
+};
+
 /* A listener's light entry for a connection in SYN_RECV. */
 struct ktp_request_sock {
 	struct inet_request_sock req;	/* must be first */
@@ -302,6 +315,7 @@ static inline bool ktp_between(u32 seq, u32 lo, u32 hi)
 extern int ktp_family;
 extern int ktp_ipproto;
 extern const struct proto_ops ktp_stream_ops;
+extern const struct proto_ops ktp6_stream_ops;
 
 /* ctrl.c */
 extern unsigned int ktp_net_id;
@@ -337,6 +351,7 @@ extern struct proto ktp_prot;
 DECLARE_PER_CPU(unsigned int, ktp_orphan_count);
 
 void ktp_set_state(struct sock *sk, int state);
+int ktp_init_sock(struct sock *sk);
 void ktp_done(struct sock *sk);
 void ktp_reset(struct sock *sk);
 int ktp_listen(struct socket *sock, int backlog);
@@ -368,6 +383,12 @@ struct ktp_syn_opts {
 };
 
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+
+/* demux.c */
+int ktp_do_rcv(struct sock *sk, struct sk_buff *skb);
+bool ktp_rcv_prepare(struct net *net, struct sk_buff *skb);
+bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
+		   bool refcounted);
 void ktp_parse_opts(const struct sk_buff *skb, struct ktp_syn_opts *o);
 void ktp_purge_ooo_queue(struct sock *sk);
 void ktp_sack_retransmit(struct sock *sk);
@@ -442,13 +463,47 @@ int ktp_ipv4_init(void);
 void ktp_ipv4_exit(void);
 int ktp_hashinfo_init(void);
 void ktp_hashinfo_exit(void);
+extern const struct inet_connection_sock_af_ops ktp_ipv4_specific;
+
 int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
-int ktp_v4_do_rcv(struct sock *sk, struct sk_buff *skb);
-void ktp_v4_send_reset(const struct sock *sk, struct sk_buff *skb);
+int ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb);
+struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+				  struct request_sock *req,
+				  struct dst_entry *dst,
+				  struct request_sock *req_unhash,
+				  bool *own_req,
+				  void (*opt_child_init)(struct sock *newsk,
+							 const struct sock *sk));
+struct sock *ktp_v4_lookup_listener(struct net *net, struct sk_buff *skb);
+void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
+		       u32 ack, u8 flags);
 void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
-void ktp_v4_reqsk_ack(struct request_sock *req, struct sk_buff *skb);
+
+/* ipv6.c */
+#if IS_ENABLED(CONFIG_IPV6)
+extern struct proto ktpv6_prot;
+extern struct request_sock_ops ktp6_request_sock_ops;
+extern struct timewait_sock_ops ktp6_timewait_sock_ops;
+
+int ktp_ipv6_init(void);
+void ktp_ipv6_exit(void);
+void ktp_v6_init_sock_generic(struct sock *sk);
+int ktp_v6_rtx_synack(const struct sock *sk, struct request_sock *req);
+struct sock *ktp_v6_lookup_listener(struct net *net, struct sk_buff *skb);
+void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
+		       u32 ack, u8 flags);
+#else
+static inline int ktp_ipv6_init(void) { return 0; }
+static inline void ktp_ipv6_exit(void) { }
+#endif
+
+/* Was @skb carried by IPv6? Answers go back the way it came. */
+static inline bool ktp_skb_v6(const struct sk_buff *skb)
+{
+	return IS_ENABLED(CONFIG_IPV6) && skb->protocol == htons(ETH_P_IPV6);
+}
 
 /* minisocks.c */
 extern struct request_sock_ops ktp_request_sock_ops;
@@ -464,7 +519,51 @@ enum ktp_tw_status {
 void ktp_time_wait(struct sock *sk, int timeo);
 enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
 					      struct sk_buff *skb);
-void ktp_v4_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb);
+/* What a family supplies to ktp_conn_request(). */
+struct ktp_request_af_ops {
+	struct request_sock_ops *rsk_ops;
+	void (*init_req)(struct request_sock *req, const struct sock *sk,
+			 struct sk_buff *skb);
+	struct dst_entry *(*route_req)(const struct sock *sk,
+				       struct request_sock *req);
+	int (*send_synack)(const struct sock *sk, struct dst_entry *dst,
+			   struct request_sock *req);
+};
+
+int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
+		     struct sk_buff *skb);
+void ktp_init_req(struct request_sock *req, const struct sock *sk,
+		  struct sk_buff *skb, u32 isn);
+void ktp_init_child(struct sock *newsk, const struct request_sock *req,
+		    const struct sk_buff *skb);
+
+/* A header-only answer to @skb, back the way it came. */
+static inline void ktp_send_reply(struct net *net, struct sk_buff *skb,
+				  u32 seq, u32 ack, u8 flags)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ktp_skb_v6(skb)) {
+		ktp_v6_send_reply(net, skb, seq, ack, flags);
+		return;
+	}
+#endif
+	ktp_v4_send_reply(net, skb, seq, ack, flags);
+}
+
+void ktp_send_reset(const struct sock *sk, struct sk_buff *skb);
+void ktp_reqsk_ack(struct request_sock *req, struct sk_buff *skb);
+void ktp_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb);
+
+static inline struct sock *ktp_lookup_listener(struct net *net,
+					       struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ktp_skb_v6(skb))
+		return ktp_v6_lookup_listener(net, skb);
+#endif
+	return ktp_v4_lookup_listener(net, skb);
+}
+
 struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 			   struct request_sock *req, bool *req_stolen);
 int ktp_child_process(struct sock *parent, struct sock *child,

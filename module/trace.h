@@ -24,6 +24,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/in6.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 
 #include "protocol.h"
@@ -93,6 +94,21 @@ static inline void ktp_trace_reply_addrs(const struct sk_buff *skb,
 	((struct sockaddr_in *)dst)->sin_addr.s_addr = ip_hdr(skb)->saddr;
 }
 
+/* The IPv6 view of an entry's addresses: its own, or v4-mapped. */
+static inline void ktp_trace_skc_v6(const struct sock_common *skc,
+				    void *saddr, void *daddr)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (skc->skc_family == AF_INET6) {
+		memcpy(saddr, &skc->skc_v6_rcv_saddr, 16);
+		memcpy(daddr, &skc->skc_v6_daddr, 16);
+		return;
+	}
+#endif
+	ipv6_addr_set_v4mapped(skc->skc_rcv_saddr, saddr);
+	ipv6_addr_set_v4mapped(skc->skc_daddr, daddr);
+}
+
 /* A RST's ends: the answer to @skb's sender, or @sk's own. */
 static inline void ktp_trace_reset_addrs(const struct sock *sk,
 					 const struct sk_buff *skb,
@@ -129,19 +145,27 @@ TRACE_EVENT(ktp_set_state,
 			     __field(__u16, sport)
 			     __field(__u16, dport)
 			     __array(__u8, saddr, 4)
-			     __array(__u8, daddr, 4)),
+			     __array(__u8, daddr, 4)
+			     __array(__u8, saddr_v6, 16)
+			     __array(__u8, daddr_v6, 16)),
 	    TP_fast_assign(__entry->skaddr = skc;
 			   __entry->oldstate = oldstate;
 			   __entry->newstate = newstate;
 			   __entry->sport = skc->skc_num;
 			   __entry->dport = ntohs(skc->skc_dport);
 			   memcpy(__entry->saddr, &skc->skc_rcv_saddr, 4);
-			   memcpy(__entry->daddr, &skc->skc_daddr, 4);),
-	    TP_printk("sport=%u dport=%u saddr=%pI4 daddr=%pI4 oldstate=%s newstate=%s",
+			   memcpy(__entry->daddr, &skc->skc_daddr, 4);
+			   ktp_trace_skc_v6(skc, __entry->saddr_v6,
+					    __entry->daddr_v6);),
+	    /* IPv4 first, as before IPv6 came; an IPv4 socket's addresses
+	     * appear v4-mapped in the IPv6 fields, as in sock:inet_sock_*
+	     */
+	    TP_printk("sport=%u dport=%u saddr=%pI4 daddr=%pI4 oldstate=%s newstate=%s saddrv6=%pI6c daddrv6=%pI6c",
 		      __entry->sport, __entry->dport,
 		      __entry->saddr, __entry->daddr,
 		      ktp_state_name(__entry->oldstate),
-		      ktp_state_name(__entry->newstate))
+		      ktp_state_name(__entry->newstate),
+		      __entry->saddr_v6, __entry->daddr_v6)
 );
 
 TRACE_EVENT(ktp_retransmit,

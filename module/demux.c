@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP demultiplexing, common to IPv4 and IPv6: check an incoming segment,
+ * and hand it to what the lookup found (a listener, a request entry, a
+ * TIME_WAIT entry or a connection). ipv4.c and ipv6.c do the lookups.
+ *
+ * These run in softirq with RCU held by the protocol handler, except
+ * ktp_do_rcv(), which is also the sockets' backlog_rcv and runs with the
+ * socket owned: bh-locked, or by a process in release_sock().
+ */
+#include <linux/module.h>
+#include <linux/skbuff.h>
+#include <net/ip.h>
+#include <net/ip6_checksum.h>
+#include <net/inet_hashtables.h>
+#include <net/inet_timewait_sock.h>
+
+#include "protocol.h"
+#include "trace.h"
+
+/**
+ * ktp_segment_ok - the header is whole and sane, the checksum right
+ * @net: the namespace it arrived in
+ * @skb: the segment, at its KTP header
+ *
+ * Malformed segments are counted here and must be dropped, never acted
+ * on.
+ *
+ * Return: true if the segment may be processed.
+ */
+static bool ktp_segment_ok(struct net *net, struct sk_buff *skb)
+{
+	const struct ktphdr *th;
+	unsigned int hlen;
+	int err;
+
+	if (!pskb_may_pull(skb, KTP_HDR_LEN))
+		goto bad_header;
+	th = ktp_hdr(skb);
+	hlen = th->doff * 4;
+	if (th->doff < KTP_HDR_MIN_WORDS || th->doff > KTP_HDR_MAX_WORDS ||
+	    hlen > skb->len || !pskb_may_pull(skb, hlen))
+		goto bad_header;
+	th = ktp_hdr(skb);
+	if ((th->flags & ~KTP_FLAG_MASK) || th->reserved) {
+		__KTP_INC_STATS(net, KTP_MIB_UNKNOWNBITS);
+		goto bad;
+	}
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ktp_skb_v6(skb))
+		err = skb_checksum_init(skb, ktp_ipproto, ip6_compute_pseudo);
+	else
+#endif
+		err = skb_checksum_init(skb, ktp_ipproto, inet_compute_pseudo);
+	if (err || skb_checksum_complete(skb)) {
+		__KTP_INC_STATS(net, KTP_MIB_INCSUMERRORS);
+		goto bad;
+	}
+	return true;
+
+bad_header:
+	__KTP_INC_STATS(net, KTP_MIB_BADHEADER);
+bad:
+	__KTP_INC_STATS(net, KTP_MIB_INERRS);
+	return false;
+}
+
+/**
+ * ktp_fill_cb - decode the header into KTP_SKB_CB() and pull it
+ * @skb: a segment ktp_segment_ok() accepted
+ *
+ * The IP control block sits where cb->header does and stays intact: IP
+ * options and the incoming interface remain readable.
+ */
+static void ktp_fill_cb(struct sk_buff *skb)
+{
+	const struct ktphdr *th = ktp_hdr(skb);
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	unsigned int hlen = th->doff * 4;
+
+	BUILD_BUG_ON(sizeof(struct ktp_skb_cb) > sizeof(skb->cb));
+	cb->seq = ntohl(th->seq);
+	cb->end_seq = cb->seq + skb->len - hlen +
+		      !!(th->flags & KTP_FLAG_SYN) + !!(th->flags & KTP_FLAG_FIN);
+	cb->ack_seq = ntohl(th->ack_seq);
+	cb->window = ntohs(th->window);
+	cb->flags = th->flags;
+	cb->retransmitted = 0;
+	__skb_pull(skb, hlen);
+}
+
+/**
+ * ktp_send_reset - answer @skb with a RST (RFC 9293 3.10.7.1), back the
+ * way it came
+ * @sk: the socket it reached, or NULL
+ * @skb: the offending segment; never a RST itself
+ *
+ * If it carried an ACK: <SEQ=SEG.ACK><CTL=RST>; otherwise
+ * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ */
+void ktp_send_reset(const struct sock *sk, struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct net *net = sk ? sock_net(sk) : dev_net(skb_dst(skb)->dev);
+
+	if (cb->flags & KTP_FLAG_RST)
+		return;
+	trace_ktp_send_reset(sk, skb);
+	if (cb->flags & KTP_FLAG_ACK)
+		ktp_send_reply(net, skb, cb->ack_seq, 0, KTP_FLAG_RST);
+	else
+		ktp_send_reply(net, skb, 0, cb->end_seq,
+			       KTP_FLAG_RST | KTP_FLAG_ACK);
+}
+
+/**
+ * ktp_timewait_ack - re-acknowledge from a TIME_WAIT entry
+ * @tw: the entry
+ * @skb: the segment that asked for it
+ */
+void ktp_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb)
+{
+	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
+
+	ktp_send_reply(twsk_net(tw), skb, ktw->snd_nxt, ktw->rcv_nxt,
+		       KTP_FLAG_ACK);
+}
+
+/**
+ * ktp_reqsk_ack - an unacceptable segment to a request entry gets an ACK
+ * of where the handshake stands (RFC 9293 3.10.7.4, first check)
+ * @req: the entry
+ * @skb: the segment
+ */
+void ktp_reqsk_ack(struct request_sock *req, struct sk_buff *skb)
+{
+	struct ktp_request_sock *kreq = ktp_rsk(req);
+
+	ktp_send_reply(read_pnet(&inet_rsk(req)->ireq_net), skb,
+		       kreq->snt_isn + 1, kreq->rcv_isn + 1, KTP_FLAG_ACK);
+}
+
+/* LISTEN, RFC 9293 3.10.7.2. The caller frees the skb. */
+static void ktp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	u8 flags = KTP_SKB_CB(skb)->flags;
+
+	if (flags & KTP_FLAG_RST)
+		return;
+	if (flags & KTP_FLAG_ACK) {
+		ktp_send_reset(sk, skb);
+		return;
+	}
+	if (flags & KTP_FLAG_SYN)
+		inet_csk(sk)->icsk_af_ops->conn_request(sk, skb);
+}
+
+/**
+ * ktp_do_rcv - a segment for a full socket, which the caller owns
+ * @sk: listener or connection
+ * @skb: the segment, header pulled; consumed
+ *
+ * Also the socket's backlog_rcv, for segments that arrived while a
+ * process owned it.
+ *
+ * Return: 0.
+ */
+int ktp_do_rcv(struct sock *sk, struct sk_buff *skb)
+{
+	if (sk->sk_state == KTP_LISTEN) {
+		ktp_listen_rcv(sk, skb);
+		kfree_skb(skb);
+		return 0;
+	}
+	return ktp_rcv_state_process(sk, skb);
+}
+
+/**
+ * ktp_rcv_req - a segment for a request entry: the third ACK, a repeated
+ * SYN, a RST
+ * @sk: the entry the lookup found, with the lookup's reference
+ * @skb: the segment; consumed unless *@relookup is set
+ * @relookup: set when the caller must look @skb up again
+ */
+static void ktp_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
+{
+	struct request_sock *req = inet_reqsk(sk);
+	struct sock *listener = req->rsk_listener;
+	bool req_stolen = false;
+	struct sock *child;
+
+	if (unlikely(listener->sk_state != KTP_LISTEN)) {
+		inet_csk_reqsk_queue_drop_and_put(listener, req);
+		*relookup = true;
+		return;
+	}
+	sock_hold(listener);
+	child = ktp_check_req(listener, skb, req, &req_stolen);
+	if (!child) {
+		reqsk_put(req);
+		*relookup = req_stolen;
+		sock_put(listener);
+		if (!req_stolen)
+			kfree_skb(skb);
+		return;
+	}
+	/* The lookup's reference on req now belongs to the accept queue. */
+	ktp_child_process(listener, child, skb);
+	sock_put(listener);
+}
+
+/**
+ * ktp_rcv_tw - a segment for a TIME_WAIT entry
+ * @sk: the entry, with the lookup's reference, which is dropped here
+ * @skb: the segment; not consumed
+ *
+ * Return: a listener a new SYN may go to instead (the entry is gone
+ * then), or NULL when the caller is done with @skb.
+ */
+static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
+{
+	struct inet_timewait_sock *tw = inet_twsk(sk);
+	struct net *net = twsk_net(tw);
+	struct sock *listener;
+
+	switch (ktp_timewait_state_process(tw, skb)) {
+	case KTP_TW_SYN:
+		listener = ktp_lookup_listener(net, skb);
+		if (listener) {
+			KTP_INC_STATS(net, KTP_MIB_TWKILLED);
+			inet_twsk_deschedule_put(tw);
+			return listener;
+		}
+		fallthrough;
+	case KTP_TW_ACK:
+		ktp_timewait_ack(tw, skb);
+		break;
+	case KTP_TW_RST:
+		ktp_send_reset(NULL, skb);
+		inet_twsk_deschedule_put(tw);
+		return NULL;
+	case KTP_TW_SUCCESS:
+		break;
+	}
+	inet_twsk_put(tw);
+	return NULL;
+}
+
+/**
+ * ktp_deliver - hand a segment to a full socket: now, or via its backlog
+ * if a process owns it
+ * @net: the namespace it arrived in
+ * @sk: the socket
+ * @skb: the segment; consumed
+ */
+static void ktp_deliver(struct net *net, struct sock *sk,
+			struct sk_buff *skb)
+{
+	nf_reset_ct(skb);
+	bh_lock_sock_nested(sk);
+	if (!sock_owned_by_user(sk)) {
+		ktp_do_rcv(sk, skb);
+	} else if (sk_add_backlog(sk, skb, KTP_RMEM_LIMIT(sk) +
+					   READ_ONCE(sk->sk_sndbuf))) {
+		__KTP_INC_STATS(net, KTP_MIB_BACKLOGDROP);
+		kfree_skb(skb);
+	}
+	bh_unlock_sock(sk);
+}
+
+/**
+ * ktp_rcv_prepare - the protocol handler's first step: a segment for
+ * this host with a sane header and checksum, decoded
+ * @net: the namespace it arrived in
+ * @skb: the segment, at its KTP header
+ *
+ * Return: true to look it up; false when it was dropped (and freed).
+ */
+bool ktp_rcv_prepare(struct net *net, struct sk_buff *skb)
+{
+	if (skb->pkt_type != PACKET_HOST)
+		goto discard;
+	__KTP_INC_STATS(net, KTP_MIB_INSEGS);
+	if (!ktp_segment_ok(net, skb))
+		goto discard;
+	ktp_fill_cb(skb);
+	return true;
+
+discard:
+	kfree_skb(skb);
+	return false;
+}
+
+/**
+ * ktp_rcv_found - hand a segment to what the lookup found
+ * @net: the namespace it arrived in
+ * @sk: the lookup's result, or NULL
+ * @skb: the segment; consumed unless the caller must look again
+ * @refcounted: whether the lookup took a reference on @sk
+ *
+ * Return: true when the caller must look @skb up again (a request entry
+ * went away under it).
+ */
+bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
+		   bool refcounted)
+{
+	bool relookup = false;
+
+	if (!sk) {
+		__KTP_INC_STATS(net, KTP_MIB_NOSOCKET);
+		ktp_send_reset(NULL, skb);
+		kfree_skb(skb);
+		return false;
+	}
+	if (sk->sk_state == KTP_TIME_WAIT) {
+		sk = ktp_rcv_tw(sk, skb);
+		if (!sk) {
+			kfree_skb(skb);
+			return false;
+		}
+		refcounted = false;
+	} else if (sk->sk_state == TCP_NEW_SYN_RECV) {
+		ktp_rcv_req(sk, skb, &relookup);
+		return relookup;
+	}
+	ktp_deliver(net, sk, skb);
+	if (refcounted)
+		sock_put(sk);
+	return false;
+}
