@@ -26,6 +26,10 @@ va=kxa$id
 vb=kxb$id
 addr_a=10.201.0.1
 addr_b=10.201.0.2
+addr6_a=fd00:201::1
+addr6_b=fd00:201::2
+# The family of the next transfer: "" for IPv4, "-6" for IPv6.
+fam=
 port=20100
 out=/tmp/ktp_transfer.$id
 pids=
@@ -60,6 +64,8 @@ setup()
 	ip -n "$nsb" link set lo up &&
 	ip -n "$nsa" addr add "$addr_a/24" dev "$va" &&
 	ip -n "$nsb" addr add "$addr_b/24" dev "$vb" &&
+	ip -n "$nsa" addr add "$addr6_a/64" dev "$va" nodad &&
+	ip -n "$nsb" addr add "$addr6_b/64" dev "$vb" nodad &&
 	# TIME_WAIT entries are not what these cases look at: keep them short
 	sysctl_ns "$nsa" tw_timeout 1 &&
 	sysctl_ns "$nsb" tw_timeout 1
@@ -151,7 +157,9 @@ vanish()
 # crc, src (exit statuses) and secs (wall time, whole seconds).
 xfer()
 {
-	local bound=$1 size=$2 sopts=$3 copts=$4 action=$5 spid cpid t0
+	local bound=$1 size=$2 sopts=$3 copts=$4 action=$5 spid cpid t0 dst
+
+	[ -n "$fam" ] && dst=$addr6_b || dst=$addr_b
 
 	port=$((port + 1))
 	snap
@@ -159,11 +167,11 @@ xfer()
 	: > "$out/client"
 	t0=$(date +%s)
 	$tmo -k 2 $((bound + 5)) ip netns exec "$nsb" \
-		"$xfer" -l -p $port -n "$size" -t "$bound" $sopts \
+		"$xfer" -l -p $port -n "$size" -t "$bound" $fam $sopts \
 		> "$out/server" 2>&1 &
 	spid=$!
 	$tmo -k 2 $((bound + 5)) ip netns exec "$nsa" \
-		"$xfer" -c $addr_b -p $port -n "$size" -t "$bound" $copts \
+		"$xfer" -c "$dst" -p $port -n "$size" -t "$bound" $fam $copts \
 		> "$out/client" 2>&1 &
 	cpid=$!
 	pids="$spid $cpid"
@@ -389,7 +397,25 @@ case_keepalive()
 		 keep_time server'
 }
 
-ALL="clean delay_loss loss5 loss10 reorder duplicate corrupt mixed rate \
+# The same over IPv6: KTPPROTO_KTP6 sockets, the IPv6 checksum and
+# header size in the MSS.
+case_clean_v6()
+{
+	fam=-6
+	netem
+	xfer 60 4M "" "" ""
+	fam=
+	report clean_ipv6_4M_each_way 'intact && no_retrans'
+}
+
+case_loss_v6()
+{
+	fam=-6
+	netem_case delay5ms_loss1pct_ipv6 120 2M delay 5ms loss 1%
+	fam=
+}
+
+ALL="clean clean_v6 loss_v6 delay_loss loss5 loss10 reorder duplicate corrupt mixed rate \
 zero_window blackhole retry_limit keepalive"
 
 cases=${*:-$ALL}

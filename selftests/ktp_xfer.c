@@ -20,6 +20,7 @@
  *		KTP_KEEPCNT C (seconds, seconds, probes); the side keeps its
  *		half open after sending, so the connection goes idle
  *   -T		use TCP instead of KTP (checks the harness itself)
+ *   -6		IPv6: KTPPROTO_KTP6 sockets, ADDR an IPv6 address
  *
  * Each direction carries a pseudo-random stream (xorshift64*, seeded by
  * the direction), so the receiver knows what it must get: it compares
@@ -82,6 +83,7 @@ static struct {
 	uint64_t read_size;
 	int expect_err;
 	int tcp;
+	int v6;
 	int keep_idle, keep_intvl, keep_cnt;
 } opt = {
 	.port = 7007,
@@ -263,18 +265,38 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int new_socket(void)
 {
+	int family = opt.v6 ? AF_INET6 : AF_INET;
+
 	if (opt.tcp)
-		return socket(AF_INET, SOCK_STREAM, 0);
-	return ktp_socket(AF_INET);
+		return socket(family, SOCK_STREAM, 0);
+	return ktp_socket(family);
+}
+
+/* The address to listen on or connect to: IPv4, or IPv6 with -6. */
+static socklen_t make_addr(struct sockaddr_storage *ss, const char *ip)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (opt.v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(opt.port);
+		if (inet_pton(AF_INET6, ip ? ip : "::", &sin6->sin6_addr) != 1)
+			return 0;
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(opt.port);
+	if (inet_pton(AF_INET, ip ? ip : "0.0.0.0", &sin->sin_addr) != 1)
+		return 0;
+	return sizeof(*sin);
 }
 
 static int do_listen(void)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(opt.port),
-		.sin_addr.s_addr = htonl(INADDR_ANY),
-	};
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, NULL);
 	int one = 1, lfd, fd;
 
 	lfd = new_socket();
@@ -283,8 +305,7 @@ static int do_listen(void)
 		return -1;
 	}
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) ||
-	    listen(lfd, 1)) {
+	if (bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 1)) {
 		perror("ktp_xfer: bind/listen");
 		close(lfd);
 		return -1;
@@ -299,13 +320,11 @@ static int do_listen(void)
 /* Connect, retrying while the server is not listening yet. */
 static int do_connect(void)
 {
-	struct sockaddr_in sin = {
-		.sin_family = AF_INET,
-		.sin_port = htons(opt.port),
-	};
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(&ss, opt.addr);
 	int fd;
 
-	if (inet_pton(AF_INET, opt.addr, &sin.sin_addr) != 1) {
+	if (!len) {
 		fprintf(stderr, "ktp_xfer: bad address %s\n", opt.addr);
 		return -1;
 	}
@@ -315,7 +334,7 @@ static int do_connect(void)
 			perror("ktp_xfer: socket");
 			return -1;
 		}
-		if (!connect(fd, (struct sockaddr *)&sin, sizeof(sin)))
+		if (!connect(fd, (struct sockaddr *)&ss, len))
 			return fd;
 		if (errno != ECONNREFUSED) {
 			perror("ktp_xfer: connect");
@@ -457,6 +476,7 @@ static void usage(FILE *f)
 		"  -K I,N,C  keepalive: idle I s, interval N s, C probes; "
 		"no FIN\n"
 		"  -T        TCP instead of KTP\n"
+		"  -6        IPv6 (ADDR is an IPv6 address)\n"
 		"exit: 0 as asked, 1 mismatch or wrong outcome, 2 setup, "
 		"124 time bound\n");
 }
@@ -471,7 +491,7 @@ int main(int argc, char **argv)
 	struct info info;
 	pthread_t thr;
 
-	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:K:Th")) != -1) {
+	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:K:T6h")) != -1) {
 		switch (c) {
 		case 'l': opt.listen = 1; break;
 		case 'c': opt.addr = optarg; break;
@@ -508,6 +528,7 @@ int main(int argc, char **argv)
 				goto bad;
 			break;
 		case 'T': opt.tcp = 1; break;
+		case '6': opt.v6 = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: goto bad;
 		}

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KTP over IPv6: KTPPROTO_KTP6 sockets with struct sockaddr_in6 over ::1,
+ * IPv4-mapped addresses on an IPv6 socket (and IPV6_V6ONLY turning them
+ * away), link-local peers that need a scope id, /proc/net/ktp6 rows and
+ * IPv6 TIME_WAIT entries.
+ *
+ * Every test runs in a network namespace of its own, so ports, sysctls
+ * and counters are the test's alone.
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "ktp_selftest.h"
+
+static int sock6(void)
+{
+	int fd = ktp_socket(AF_INET6);
+
+	if (fd >= 0) {
+		set_timeo(fd, SO_RCVTIMEO, KTP_IO_TIMEOUT_MS);
+		set_timeo(fd, SO_SNDTIMEO, KTP_IO_TIMEOUT_MS);
+	}
+	return fd;
+}
+
+static struct sockaddr_in6 addr6(const char *ip, unsigned short port,
+				 unsigned int scope)
+{
+	struct sockaddr_in6 sin6;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(port);
+	sin6.sin6_scope_id = scope;
+	inet_pton(AF_INET6, ip, &sin6.sin6_addr);
+	return sin6;
+}
+
+static unsigned short port6(int fd, int peer)
+{
+	struct sockaddr_in6 sin6;
+	socklen_t len = sizeof(sin6);
+
+	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&sin6,
+					       &len))
+		return 0;
+	return ntohs(sin6.sin6_port);
+}
+
+/* An IPv6 listener on @ip (port picked by the kernel); V6ONLY as asked,
+ * -1 leaves the default.
+ */
+static int listener6(const char *ip, int v6only, unsigned short *port)
+{
+	struct sockaddr_in6 sin6 = addr6(ip, 0, 0);
+	int fd = sock6();
+
+	if (fd < 0)
+		return -1;
+	if ((v6only >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+				       sizeof(v6only))) ||
+	    bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) ||
+	    listen(fd, 8)) {
+		close(fd);
+		return -1;
+	}
+	*port = port6(fd, 0);
+	return fd;
+}
+
+/* Both directions at once, @len bytes each, in 30 s at most: every byte
+ * as sent, digests equal.
+ */
+static int both_ways(int a, int b, size_t len)
+{
+	long long deadline = now_ms() + 30000;
+	struct ktp_stream st[4] = {
+		{ .fd = a, .len = len, .seed = 61, .deadline = deadline },
+		{ .fd = b, .len = len, .seed = 62, .deadline = deadline },
+		{ .fd = b, .len = len, .seed = 61, .deadline = deadline },
+		{ .fd = a, .len = len, .seed = 62, .deadline = deadline },
+	};
+	pthread_t t[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, i < 2 ? stream_send : stream_recv,
+			       &st[i]);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < 4; i++)
+		if (st[i].err || st[i].done != len)
+			return -1;
+	return st[0].digest == st[2].digest && st[1].digest == st[3].digest &&
+	       st[2].bad_at == len && st[3].bad_at == len ? 0 : -1;
+}
+
+FIXTURE(v6) {
+	int lfd, cli, srv;
+	unsigned short port;
+};
+
+FIXTURE_SETUP(v6)
+{
+	const char *why;
+
+	self->lfd = self->cli = self->srv = -1;
+	signal(SIGPIPE, SIG_IGN);
+	if (private_netns(NULL, &why))
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
+}
+
+FIXTURE_TEARDOWN(v6)
+{
+	if (self->cli >= 0)
+		abort_close(&self->cli, -1);
+	if (self->srv >= 0)
+		abort_close(&self->srv, -1);
+	if (self->lfd >= 0)
+		close(self->lfd);
+}
+
+/* ::1 to ::1: the handshake, addresses as sockaddr_in6, 1 MiB each way. */
+TEST_F(v6, loopback_transfer)
+{
+	struct sockaddr_in6 to, peer;
+	socklen_t len = sizeof(peer);
+	char ip[INET6_ADDRSTRLEN];
+
+	self->lfd = listener6("::1", -1, &self->port);
+	ASSERT_LE(0, self->lfd) TH_LOG("listen: %s", strerror(errno));
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	to = addr6("::1", self->port, 0);
+	ASSERT_EQ(0, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
+	self->srv = accept(self->lfd, (struct sockaddr *)&peer, &len);
+	ASSERT_LE(0, self->srv);
+	ASSERT_EQ(sizeof(peer), len);
+	EXPECT_EQ(AF_INET6, peer.sin6_family);
+	inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip));
+	EXPECT_STREQ("::1", ip);
+	EXPECT_EQ(port6(self->cli, 0), ntohs(peer.sin6_port));
+	EXPECT_EQ(self->port, port6(self->cli, 1));
+	EXPECT_STREQ("ESTABLISHED", state_str(ktp_state(self->cli)));
+	EXPECT_EQ(0, both_ways(self->cli, self->srv, 1 << 20));
+}
+
+/* An IPv4 client reaches a dual-stack IPv6 listener: the server sees
+ * ::ffff:127.0.0.1, the data flows over IPv4.
+ */
+TEST_F(v6, ipv4_client_of_dual_stack_listener)
+{
+	struct sockaddr_in6 peer;
+	socklen_t len = sizeof(peer);
+	char ip[INET6_ADDRSTRLEN];
+
+	self->lfd = listener6("::", 0, &self->port);
+	ASSERT_LE(0, self->lfd);
+	self->cli = ktp_dial(self->port);
+	ASSERT_LE(0, self->cli) TH_LOG("connect: %s", strerror(errno));
+	self->srv = accept(self->lfd, (struct sockaddr *)&peer, &len);
+	ASSERT_LE(0, self->srv);
+	inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip));
+	EXPECT_STREQ("::ffff:127.0.0.1", ip);
+	EXPECT_EQ(0, both_ways(self->cli, self->srv, 1 << 20));
+}
+
+/* An IPv6 socket connects to ::ffff:127.0.0.1: IPv4 underneath. */
+TEST_F(v6, ipv6_socket_to_mapped_address)
+{
+	struct sockaddr_in6 to;
+
+	self->lfd = ktp_listener(8, &self->port);
+	ASSERT_LE(0, self->lfd);
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	to = addr6("::ffff:127.0.0.1", self->port, 0);
+	ASSERT_EQ(0, connect(self->cli, (struct sockaddr *)&to, sizeof(to)))
+		TH_LOG("connect: %s", strerror(errno));
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	EXPECT_EQ(port6(self->cli, 0), sock_port(self->srv, 1));
+	EXPECT_EQ(0, both_ways(self->cli, self->srv, 256 << 10));
+}
+
+/* IPV6_V6ONLY: the listener is not found by IPv4, the client may not
+ * name a mapped address.
+ */
+TEST_F(v6, v6only_turns_ipv4_away)
+{
+	struct sockaddr_in6 to;
+	int one = 1, fd;
+
+	self->lfd = listener6("::", 1, &self->port);
+	ASSERT_LE(0, self->lfd);
+	fd = ktp_sock(0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, connect_port(fd, self->port));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	close(fd);
+
+	fd = sock6();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+				sizeof(one)));
+	to = addr6("::ffff:127.0.0.1", self->port, 0);
+	EXPECT_EQ(-1, connect(fd, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(ENETUNREACH, errno);
+	close(fd);
+}
+
+/* Nobody listens on the port: the IPv6 RST refuses at once. */
+TEST_F(v6, refused_by_rst)
+{
+	struct sockaddr_in6 to;
+	long rsts = snmp_get("OutRsts");
+	long long t0;
+
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	to = addr6("::1", 9, 0);
+	t0 = now_ms();
+	EXPECT_EQ(-1, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(ECONNREFUSED, errno);
+	EXPECT_GT(1000, now_ms() - t0);
+	EXPECT_EQ(rsts + 1, snmp_get("OutRsts"));
+}
+
+/* Bad addresses get clear errors before anything is sent. */
+TEST_F(v6, connect_errors)
+{
+	struct sockaddr_in6 to = addr6("::1", 9, 0);
+	struct sockaddr_in sin = lo_addr(9);
+
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	EXPECT_EQ(-1, connect(self->cli, (struct sockaddr *)&to, 20));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, connect(self->cli, (struct sockaddr *)&sin,
+			      sizeof(to)));
+	EXPECT_EQ(EAFNOSUPPORT, errno);
+	to = addr6("ff02::1", 9, 0);
+	EXPECT_EQ(-1, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(ENETUNREACH, errno);
+	/* link-local without a scope id or a bound device */
+	to = addr6("fe80::1", 9, 0);
+	EXPECT_EQ(-1, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_STREQ("CLOSED", state_str(ktp_state(self->cli)));
+}
+
+/* One /proc/net/ktp6 row with local port @lport: its state, or -1. */
+static int proc6_state(unsigned short lport, char *laddr, size_t size)
+{
+	unsigned int port, st;
+	char line[512], la[40];
+	int sl, found = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/ktp6", "r");
+	if (!f)
+		return -2;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%d: %32[0-9A-F]:%x %*32[0-9A-F]:%*x %x", &sl,
+			   la, &port, &st) == 4 && port == lport) {
+			snprintf(laddr, size, "%s", la);
+			found = st;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The listener, the connection and the TIME_WAIT entry in ktp6, not in
+ * ktp; ::1 as /proc/net/tcp6 prints it.
+ */
+TEST_F(v6, proc_ktp6_rows)
+{
+	struct sockaddr_in6 to;
+	unsigned short cport;
+	long long end;
+	char la[40], c;
+	int st;
+
+	self->lfd = listener6("::1", -1, &self->port);
+	ASSERT_LE(0, self->lfd);
+	EXPECT_EQ(KTP_LISTEN, proc6_state(self->port, la, sizeof(la)));
+	EXPECT_STREQ("00000000000000000000000001000000", la);
+
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	to = addr6("::1", self->port, 0);
+	ASSERT_EQ(0, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	cport = port6(self->cli, 0);
+	EXPECT_EQ(KTP_ESTABLISHED, proc6_state(cport, la, sizeof(la)));
+
+	/* the client closes first and keeps the TIME_WAIT entry */
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	ASSERT_EQ(0, recv(self->srv, &c, 1, 0));
+	close(self->srv);
+	self->srv = -1;
+	end = now_ms() + 2000;
+	do {
+		st = proc6_state(cport, la, sizeof(la));
+		if (st == KTP_TIME_WAIT)
+			break;
+		sleep_ms(10);
+	} while (now_ms() < end);
+	EXPECT_EQ(KTP_TIME_WAIT, st);
+	close(self->cli);
+	self->cli = -1;
+}
+
+/*
+ * A link-local peer over a veth pair: reachable with the interface's scope
+ * id, and the accepted socket reports the scope id it came in on.
+ */
+TEST_F(v6, link_local_with_scope_id)
+{
+	struct sockaddr_in6 to, peer;
+	socklen_t len = sizeof(peer);
+	unsigned int ifa, ifb;
+
+	if (system("/usr/sbin/ip link add kv6a type veth peer name kv6b &&"
+		   " /usr/sbin/ip link set kv6a up && /usr/sbin/ip link set kv6b up &&"
+		   " /usr/sbin/ip addr add fe80::a/64 dev kv6a nodad &&"
+		   " /usr/sbin/ip addr add fe80::b/64 dev kv6b nodad"))
+		SKIP(return, "cannot set up a veth pair with link-local addresses");
+	ifa = if_nametoindex("kv6a");
+	ifb = if_nametoindex("kv6b");
+	ASSERT_NE(0, ifa);
+	ASSERT_NE(0, ifb);
+
+	self->lfd = listener6("::", 1, &self->port);
+	ASSERT_LE(0, self->lfd);
+	self->cli = sock6();
+	ASSERT_LE(0, self->cli);
+	/* fe80::b lives on kv6b; from kv6a's side it is across the pair */
+	to = addr6("fe80::b", self->port, ifa);
+	ASSERT_EQ(0, connect(self->cli, (struct sockaddr *)&to, sizeof(to)))
+		TH_LOG("connect: %s", strerror(errno));
+	self->srv = accept(self->lfd, (struct sockaddr *)&peer, &len);
+	ASSERT_LE(0, self->srv);
+	EXPECT_EQ(ifb, peer.sin6_scope_id);
+	EXPECT_EQ(0, both_ways(self->cli, self->srv, 256 << 10));
+}
+
+TEST_HARNESS_MAIN
