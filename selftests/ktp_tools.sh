@@ -204,7 +204,7 @@ perf_server()
 	"$perf" -s -p $perf_port -t 120 --json > "$out/psrv" \
 		2> "$out/psrv.err" &
 	pids="$pids $!"
-	ktap_until_line "$out/psrv" "listening on"
+	ktap_until_line "$out/psrv.err" "listening on"
 }
 
 # perf NAME ARGS...: one client run, its JSON in $out/NAME, exit in $rc.
@@ -311,6 +311,14 @@ perf_tcp()
 		"$out/tcp" "$out/tcp.err" "$out/psrv"
 }
 
+# With --json the server's standard output is JSON and nothing else.
+perf_server_json()
+{
+	ktap_check_files perf_server_prints_only_json \
+		'json_ok "$out/psrv" && [ "$(wc -l < "$out/psrv")" -ge 8 ]' \
+		"$out/psrv"
+}
+
 # A table for people; a progress line each second when asked, and none
 # on a run shorter than a second.
 perf_output()
@@ -350,7 +358,7 @@ perf_usage()
 
 CASES="cat_help cat_usage cat_refused cat_timeout cat_both_ways \
 cat_half_close perf_bulk perf_parallel perf_reverse perf_bidir perf_rr \
-perf_crr perf_tcp perf_output perf_usage"
+perf_crr perf_tcp perf_server_json perf_output perf_usage"
 
 [ $# -gt 0 ] && CASES="$*"
 mkdir -p "$out" &&

@@ -509,9 +509,11 @@ static int run_server(void)
 		return EXIT_RUN;
 	if (opt.time_bound)
 		alarm(opt.time_bound);
-	printf("ktpperf: listening on port %d (%s%s)\n", opt.port,
-	       pfd[0].fd >= 0 ? "KTP" : "",
-	       pfd[1].fd >= 0 ? (pfd[0].fd >= 0 ? ", TCP" : "TCP") : "");
+	/* with --json, standard output holds nothing but JSON */
+	fprintf(opt.json ? stderr : stdout,
+		"ktpperf: listening on port %d (%s%s)\n", opt.port,
+		pfd[0].fd >= 0 ? "KTP" : "",
+		pfd[1].fd >= 0 ? (pfd[0].fd >= 0 ? ", TCP" : "TCP") : "");
 
 	for (;;) {
 		if (poll(pfd, 2, -1) < 0) {
