@@ -8,7 +8,7 @@
 #            ESTABLISHED in /proc/net/ktp while it runs, ktp_snmp's opens;
 #            and the same programs without ktp-run, which stay on TCP;
 #   curl     a few MiB from lighttpd, both under ktp-run, then both under
-#            ktp-run -p (the port swap): the digests match;
+#            ktp-run -p (the port swap), then over IPv6: the digests match;
 #   socat    a relay from KTP (a listed port) to a TCP sink (an unlisted
 #            one): the digest at the sink, one open on each side;
 #   shim     ktp_run_shim, the shim's own test program, under ktp-run and
@@ -33,7 +33,7 @@ IPERF3=/usr/bin/iperf3
 CURL=/usr/bin/curl
 SOCAT=/usr/bin/socat
 LIGHTTPD=/usr/sbin/lighttpd
-# listed for ktp_run_shim under -p: it uses LO..LO+11, and LO+50, LO+51
+# listed for ktp_run_shim under -p: it uses LO..LO+12, and LO+50, LO+51
 # as unlisted ports
 SHIM_PORTS=20710-20729
 pids=
@@ -223,11 +223,13 @@ case_iperf3()
 		"$out/iperf.srv" "$out/iperf.cli"
 }
 
+# lighttpd_conf ADDRESS: serve $out/www on ADDRESS (127.0.0.1 or [::1]),
+# port 8080.
 lighttpd_conf()
 {
 	cat > "$out/lighttpd.conf" <<EOF
 server.document-root = "$out/www"
-server.bind = "127.0.0.1"
+server.bind = "$1"
 server.port = 8080
 server.errorlog = "$out/lighttpd.log"
 server.compat-module-load = "disable"
@@ -236,19 +238,22 @@ mimetype.assign = ( "" => "application/octet-stream" )
 EOF
 }
 
-# fetch NAME [ktp-run option...]: lighttpd and curl under ktp-run; a point.
+# fetch NAME ADDRESS [ktp-run option...]: lighttpd on ADDRESS and curl,
+# both under ktp-run; a point.
 fetch()
 {
-	local name=$1 b d rc srv
+	local name=$1 host=$2 proc=ktp b d rc srv
 
-	shift
+	shift 2
+	[ "$host" = "[::1]" ] && proc=ktp6
+	lighttpd_conf "$host"
 	b=$(opens)
 	start "$out/lighttpd.out" "$run" "$@" $LIGHTTPD -D \
 		-f "$out/lighttpd.conf"
 	srv=$bg
-	wait_for 10 listening ktp 8080
-	nsx $tmo 60 "$run" "$@" $CURL -fsS -o "$out/got" \
-		http://127.0.0.1:8080/blob > "$out/curl.out" 2>&1
+	wait_for 10 listening $proc 8080
+	nsx $tmo 60 "$run" "$@" $CURL -gfsS -o "$out/got" \
+		"http://$host:8080/blob" > "$out/curl.out" 2>&1
 	rc=$?
 	kill $srv
 	wait $srv
@@ -261,13 +266,16 @@ fetch()
 	rm -f "$out/got"
 }
 
+CURL_POINTS="curl_from_lighttpd curl_from_lighttpd_port_listed \
+curl_from_lighttpd_ipv6"
+
 case_curl()
 {
-	have $LIGHTTPD curl_from_lighttpd curl_from_lighttpd_port_listed &&
-	have $CURL curl_from_lighttpd curl_from_lighttpd_port_listed || return
-	lighttpd_conf
-	fetch curl_from_lighttpd
-	fetch curl_from_lighttpd_port_listed -p 8080
+	# shellcheck disable=SC2086
+	have $LIGHTTPD $CURL_POINTS && have $CURL $CURL_POINTS || return
+	fetch curl_from_lighttpd 127.0.0.1
+	fetch curl_from_lighttpd_port_listed 127.0.0.1 -p 8080
+	fetch curl_from_lighttpd_ipv6 "[::1]"
 }
 
 # socat from a file to a KTP relay on a listed port, which forwards over
@@ -355,6 +363,12 @@ case_cli()
 		"$out/cli.err"
 }
 
+# The namespace's KTP sockets, both families.
+sockets()
+{
+	{ net ktp; net ktp6 2>/dev/null; } | grep -cv local_address
+}
+
 # Nothing outlives the test: the namespace's sockets close (TIME_WAIT
 # lasts 1 s), and once it is gone the module is held no more than before,
 # so that ktp_module.sh can unload it.
@@ -366,8 +380,8 @@ left_behind()
 	[ -z "$pids" ] || kill $pids 2>/dev/null
 	wait $pids 2>/dev/null
 	pids=
-	wait_for 15 '[ "$(net ktp | wc -l)" -le 1 ]'
-	n=$(($(net ktp | wc -l) - 1))
+	wait_for 15 '[ "$(sockets)" = 0 ]'
+	n=$(sockets)
 	kill $anchor
 	wait $anchor 2>/dev/null
 	anchor=
@@ -392,7 +406,8 @@ fi
 n=0
 for c in $all; do
 	case $c in
-	iperf3|curl) n=$((n + 2)) ;;
+	iperf3) n=$((n + 2)) ;;
+	curl) n=$((n + 3)) ;;
 	socat) n=$((n + 1)) ;;
 	cli) n=$((n + 2)) ;;
 	shim)

@@ -10,7 +10,7 @@
  * and every test asserts what its mode promises: which sockets are KTP
  * (they answer KTP_INFO at SOL_KTP), that UDP and Unix sockets are left
  * alone, that type flags, fcntl flags and options survive, and what the
- * TCP-level options and TCP_INFO read on a KTP socket. Ports LO..LO+9 are
+ * TCP-level options and TCP_INFO read on a KTP socket. Ports LO..LO+12 are
  * used as listed ones, LO+50.. as unlisted ones (both KTP without -p).
  */
 #include <sys/un.h>
@@ -368,6 +368,67 @@ TEST(tcp_info_from_ktp_info)
 	EXPECT_EQ(8, len);
 	EXPECT_EQ(TCPS_ESTABLISHED, ti.tcpi_state);
 	EXPECT_EQ(0xffffffff, ti.tcpi_rto);
+	close(cli);
+	close(srv);
+	close(lfd);
+}
+
+static int sin6_call(int fd, unsigned short p, bool connecting)
+{
+	struct sockaddr_in6 sin6 = {
+		.sin6_family = AF_INET6,
+		.sin6_port = htons(p),
+		.sin6_addr = IN6ADDR_LOOPBACK_INIT,
+	};
+
+	if (connecting)
+		return connect(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	return bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+}
+
+/* Where the module has IPv6, a connection over ::1 as TCP's would be:
+ * IPV6_V6ONLY (set before the swap with -p), sockaddr_in6 names, data.
+ */
+TEST(inet6_connection)
+{
+	struct sockaddr_in6 a, b;
+	int lfd, cli, srv;
+	socklen_t len;
+
+	lfd = sock(AF_INET6, SOCK_STREAM);
+	if (lfd < 0 && errno == EAFNOSUPPORT) {
+		TH_LOG("no KTP over IPv6 in this module: EAFNOSUPPORT");
+		return;
+	}
+	ASSERT_LE(0, lfd);
+	ASSERT_EQ(0, set_int_opt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, 1));
+	ASSERT_EQ(0, set_int_opt(lfd, SOL_SOCKET, SO_REUSEADDR, 1));
+	if (sin6_call(lfd, port(12), false) && errno == EAFNOSUPPORT) {
+		TH_LOG("no KTP over IPv6 in this module: EAFNOSUPPORT");
+		close(lfd);
+		return;
+	}
+	ASSERT_TRUE(is_ktp(lfd));
+	EXPECT_EQ(1, get_int(lfd, IPPROTO_IPV6, IPV6_V6ONLY));
+	EXPECT_EQ(AF_INET6, get_int(lfd, SOL_SOCKET, SO_DOMAIN));
+	ASSERT_EQ(0, listen(lfd, 1));
+	cli = sock(AF_INET6, SOCK_STREAM);
+	ASSERT_LE(0, cli);
+	ASSERT_EQ(0, sin6_call(cli, port(12), true));
+	EXPECT_TRUE(is_ktp(cli));
+	srv = accept_bounded(lfd, 0);
+	ASSERT_LE(0, srv);
+	len = sizeof(a);
+	ASSERT_EQ(0, getsockname(cli, (struct sockaddr *)&a, &len));
+	EXPECT_EQ(sizeof(a), len);
+	EXPECT_EQ(AF_INET6, a.sin6_family);
+	len = sizeof(b);
+	ASSERT_EQ(0, getpeername(srv, (struct sockaddr *)&b, &len));
+	EXPECT_EQ(AF_INET6, b.sin6_family);
+	EXPECT_EQ(a.sin6_port, b.sin6_port);
+	EXPECT_EQ(0, memcmp(&b.sin6_addr, &in6addr_loopback,
+			    sizeof(in6addr_loopback)));
+	EXPECT_EQ(0, transfer(cli, srv, 16384));
 	close(cli);
 	close(srv);
 	close(lfd);
