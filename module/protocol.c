@@ -345,7 +345,7 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_backoff = 0;
 	icsk->icsk_retransmits = 0;
 	kp->fin_queued = 0;
-	kp->deferred = 0;
+	ktp_forget_deferred(sk);
 	/* A connection that was not there leaves no error behind. */
 	if (sk->sk_err)
 		sk_error_report(sk);

@@ -448,6 +448,7 @@ void ktp_mem_exit(void);
 void ktp_init_xmit_timers(struct sock *sk);
 void ktp_rearm_rto(struct sock *sk);
 void ktp_release_cb(struct sock *sk);
+void ktp_forget_deferred(struct sock *sk);
 void ktp_retransmit_timer(struct sock *sk);
 void ktp_finwait2_timer(struct sock *sk);
 void ktp_schedule_ack(struct sock *sk);

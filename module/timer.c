@@ -369,6 +369,26 @@ void ktp_init_xmit_timers(struct sock *sk)
 }
 
 /**
+ * ktp_forget_deferred - drop the timer work deferred to release_sock()
+ * @sk: the socket, owned by the caller, who holds a reference of its own
+ *
+ * For a disconnect, which has stopped every timer: the work is moot. Each
+ * bit holds a reference (ktp_timer_run()) that goes with it; clearing the
+ * bits alone would leak the socket.
+ */
+void ktp_forget_deferred(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (test_and_clear_bit(KTP_RETRANSMIT_DEFERRED, &kp->deferred))
+		__sock_put(sk);
+	if (test_and_clear_bit(KTP_DELACK_DEFERRED, &kp->deferred))
+		__sock_put(sk);
+	if (test_and_clear_bit(KTP_FINWAIT2_DEFERRED, &kp->deferred))
+		__sock_put(sk);
+}
+
+/**
  * ktp_release_cb - run the timer work deferred while a process owned @sk
  * @sk: the socket, still owned, with its spinlock held and BH off
  */
