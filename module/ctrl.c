@@ -142,6 +142,42 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_ms_jiffies,
 	},
 	{
+		/* bytes: receive buffer min, default, max; new sockets
+		 * start at max (no auto-tuning yet)
+		 */
+		.procname	= "rmem",
+		.maxlen		= sizeof(int) * 3,
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_one,
+	},
+	{
+		/* bytes: send buffer min, default, max, as rmem */
+		.procname	= "wmem",
+		.maxlen		= sizeof(int) * 3,
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_one,
+	},
+	{
+		/* 0 or 1: offer and accept window scaling (RFC 7323) */
+		.procname	= "window_scaling",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one,
+	},
+	{
+		/* 0 or 1: offer and accept SACK (RFC 2018) */
+		.procname	= "sack",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one,
+	},
+	{
 		/* algorithm of new sockets: "cubic" or "reno" */
 		.procname	= "congestion_control",
 		.maxlen		= KTP_CA_NAME_MAX,
@@ -169,6 +205,10 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->keepalive_time = 7200 * HZ;	/* as tcp_keepalive_time */
 	kn->keepalive_intvl = 75 * HZ;	/* as tcp_keepalive_intvl */
 	kn->keepalive_probes = 9;	/* as tcp_keepalive_probes */
+	memcpy(kn->rmem, ktp_sysctl_rmem, sizeof(kn->rmem));
+	memcpy(kn->wmem, ktp_sysctl_wmem, sizeof(kn->wmem));
+	kn->window_scaling = 1;		/* as tcp_window_scaling */
+	kn->sack = 1;			/* as tcp_sack */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -192,7 +232,11 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[7].data = &kn->keepalive_intvl;
 	table[8].data = &kn->keepalive_probes;
 	table[9].data = &kn->delack;
-	table[10].data = kn->congestion_control;
+	table[10].data = kn->rmem;
+	table[11].data = kn->wmem;
+	table[12].data = &kn->window_scaling;
+	table[13].data = &kn->sack;
+	table[14].data = kn->congestion_control;
 
 	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
 	if (!kn->sysctl_hdr) {

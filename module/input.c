@@ -608,12 +608,14 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->snd_wnd = cb->window;
 	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
-	kp->sack_ok = opts.sack_ok;
+	/* Only what we offered and the peer took (RFC 2018 2). */
+	kp->sack_ok = kp->sack_ok && opts.sack_ok;
 	ktp_sync_mss(sk);
 	/* Both sides scale, or neither does (RFC 7323 2.2). */
-	if (opts.wscale >= 0) {
+	if (opts.wscale >= 0 && kp->wscale_ok) {
 		kp->snd_wscale = opts.wscale;
 	} else {
+		kp->wscale_ok = 0;
 		kp->snd_wscale = 0;
 		kp->rcv_wscale = 0;
 	}

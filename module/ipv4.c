@@ -344,8 +344,7 @@ int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 
 	kp->iss = ktp_v4_isn(inet->inet_saddr, inet->inet_daddr,
 			     inet->inet_sport, inet->inet_dport);
-	kp->rcv_wscale = ktp_choose_wscale(sk);
-	kp->snd_wscale = 0;
+	ktp_init_syn_opts(sk);
 	atomic_set(&inet->inet_id, get_random_u16());
 	err = ktp_connect_send_syn(sk);
 	if (err)

@@ -490,8 +490,7 @@ static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	ktp_init_mss(sk);
 	kp->iss = ktp_v6_isn(&np->saddr, &sk->sk_v6_daddr, inet->inet_sport,
 			     inet->inet_dport);
-	kp->rcv_wscale = ktp_choose_wscale(sk);
-	kp->snd_wscale = 0;
+	ktp_init_syn_opts(sk);
 	err = ktp_connect_send_syn(sk);
 	if (err)
 		goto failure;

@@ -194,6 +194,7 @@ drop:
 void ktp_init_req(struct request_sock *req, const struct sock *sk,
 		  struct sk_buff *skb, u32 isn)
 {
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	const struct ktphdr *th = ktp_hdr(skb);
 	struct inet_request_sock *ireq = inet_rsk(req);
 	struct ktp_request_sock *kreq = ktp_rsk(req);
@@ -205,6 +206,11 @@ void ktp_init_req(struct request_sock *req, const struct sock *sk,
 	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
 	kreq->snt_isn = isn;
 	ktp_parse_opts(skb, &opts);
+	/* what this namespace does not do is as if not offered */
+	if (!READ_ONCE(kn->window_scaling))
+		opts.wscale = -1;
+	if (!READ_ONCE(kn->sack))
+		opts.sack_ok = 0;
 	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	kreq->snd_wscale = opts.wscale;
 	kreq->sack_ok = opts.sack_ok;
@@ -238,6 +244,7 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->ooo_queue = RB_ROOT;
 	kp->snd_wscale = kreq->snd_wscale >= 0 ? kreq->snd_wscale : 0;
+	kp->wscale_ok = kreq->snd_wscale >= 0;
 	kp->rcv_wscale = kreq->rcv_wscale;
 	kp->rcv_wnd = ktp_select_window(newsk);
 	kp->snd_wnd = (u32)cb->window << kp->snd_wscale;

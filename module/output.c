@@ -120,6 +120,22 @@ static void ktp_fill_sacks(const struct ktp_sock *kp, struct ktp_syn_opts *o)
 }
 
 /**
+ * ktp_init_syn_opts - what our SYN offers, by the namespace's switches:
+ * window scaling (net.ktp.window_scaling) and SACK (net.ktp.sack)
+ * @sk: the socket about to connect, owned by the caller
+ */
+void ktp_init_syn_opts(struct sock *sk)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->wscale_ok = !!READ_ONCE(kn->window_scaling);
+	kp->rcv_wscale = kp->wscale_ok ? ktp_choose_wscale(sk) : 0;
+	kp->snd_wscale = 0;
+	kp->sack_ok = !!READ_ONCE(kn->sack);
+}
+
+/**
  * ktp_choose_wscale - the window shift to offer on our SYN (RFC 7323)
  * @sk: the socket
  *
@@ -129,7 +145,7 @@ static void ktp_fill_sacks(const struct ktp_sock *kp, struct ktp_syn_opts *o)
 u8 ktp_choose_wscale(const struct sock *sk)
 {
 	int space = max(READ_ONCE(sk->sk_rcvbuf),
-			READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_rmem[2]));
+			READ_ONCE(ktp_pernet(sock_net(sk))->rmem[2]));
 	u8 shift = 0;
 
 	while (shift < KTP_MAX_WSCALE && (KTP_MAX_WINDOW << shift) < space)
@@ -212,9 +228,11 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	opts.wscale = -1;
 	if (syn) {
 		opts.mss = kp->mss;
-		opts.wscale = kp->rcv_wscale;
-		/* offered on our SYN; on a SYN-ACK only if the peer did */
-		opts.sack_ok = !(cb->flags & KTP_FLAG_ACK) || kp->sack_ok;
+		/* on our SYN: what we offer; on a SYN-ACK (simultaneous
+		 * open): what both sides offered
+		 */
+		opts.wscale = kp->wscale_ok ? kp->rcv_wscale : -1;
+		opts.sack_ok = kp->sack_ok;
 		o = &opts;
 	} else if (kp->sack_ok && !RB_EMPTY_ROOT(&kp->ooo_queue) &&
 		   (cb->flags & KTP_FLAG_ACK)) {

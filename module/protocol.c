@@ -738,7 +738,7 @@ void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 	info->ktpi_unacked = kp->packets_out;
 	info->ktpi_snd_wscale = kp->snd_wscale;
 	info->ktpi_rcv_wscale = kp->rcv_wscale;
-	if (kp->snd_wscale || kp->rcv_wscale)
+	if (kp->wscale_ok)
 		info->ktpi_options |= KTPI_OPT_WSCALE;
 	if (kp->sack_ok)
 		info->ktpi_options |= KTPI_OPT_SACK;
@@ -983,8 +983,8 @@ int ktp_init_sock(struct sock *sk)
 	/* No buffer auto-tuning yet: start at the top of net.ktp's range,
 	 * where TCP's would grow to.
 	 */
-	sk->sk_sndbuf = READ_ONCE(ktp_sysctl_wmem[2]);
-	sk->sk_rcvbuf = READ_ONCE(ktp_sysctl_rmem[2]);
+	sk->sk_sndbuf = READ_ONCE(ktp_pernet(sock_net(sk))->wmem[2]);
+	sk->sk_rcvbuf = READ_ONCE(ktp_pernet(sock_net(sk))->rmem[2]);
 	return 0;
 }
 

@@ -152,6 +152,10 @@ struct ktp_net {
 	int keepalive_time;		/* idle before probes, jiffies */
 	int keepalive_intvl;		/* between probes, jiffies */
 	int keepalive_probes;		/* unanswered before ETIMEDOUT */
+	int rmem[3];			/* receive buffer: min, default, max */
+	int wmem[3];			/* send buffer: min, default, max */
+	int window_scaling;		/* offer/accept RFC 7323 scaling */
+	int sack;			/* offer/accept RFC 2018 SACK */
 	spinlock_t ca_lock;		/* protects congestion_control */
 	char congestion_control[KTP_CA_NAME_MAX]; /* default algorithm */
 };
@@ -217,7 +221,10 @@ struct ktp_sock {
 		fin_queued:1,	/* our FIN is on the write queue */
 		in_recovery:1,	/* fast recovery (RFC 6582, RFC 6675) */
 		ack_pending:1,	/* an ACK is owed: delayed-ACK timer runs */
-		sack_ok:1,	/* both sides sent SACK-permitted */
+		sack_ok:1,	/* both sides sent SACK-permitted; on our
+				 * SYN: we offer it
+				 */
+		wscale_ok:1,	/* window scaling, as sack_ok */
 		cork:1;		/* KTP_CORK */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
@@ -411,6 +418,7 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		      u32 seq, u32 ack, u8 flags, u16 window,
 		      const struct ktp_syn_opts *opts);
 u8 ktp_choose_wscale(const struct sock *sk);
+void ktp_init_syn_opts(struct sock *sk);
 void ktp_enter_loss(struct sock *sk);
 
 /* cong.c, cubic.c */

@@ -520,4 +520,80 @@ TEST_F(tp, retransmit_on_rto)
 	EXPECT_NE(NULL, strstr(self->line, "state=KTP_ESTABLISHED"));
 }
 
+/* The options both ends of a new connection of this namespace report. */
+static int pair_options(struct __test_metadata *_metadata, int lfd,
+			unsigned short port, struct ktp_info *c,
+			struct ktp_info *s)
+{
+	int cli, srv, ok;
+
+	if (ktp_pair(lfd, port, &cli, &srv))
+		return -1;
+	ok = !ktp_info(cli, c) && !ktp_info(srv, s);
+	abort_close(&cli, srv);
+	close(srv);
+	return ok ? 0 : -1;
+}
+
+/* net.ktp.window_scaling and net.ktp.sack: on by default, as TCP's; off,
+ * neither end offers or takes the option.
+ */
+TEST_F(ns, sysctl_window_scaling_and_sack)
+{
+	struct ktp_info c, s;
+	char buf[16];
+
+	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/window_scaling", buf,
+			       sizeof(buf)));
+	EXPECT_STREQ("1\n", buf);
+	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/sack", buf, sizeof(buf)));
+	EXPECT_STREQ("1\n", buf);
+	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, s.ktpi_options);
+	EXPECT_LT(0, c.ktpi_rcv_wscale);
+	EXPECT_EQ(c.ktpi_rcv_wscale, s.ktpi_snd_wscale);
+
+	ASSERT_EQ(0, sysctl_set("ktp/window_scaling", "0"));
+	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
+	EXPECT_EQ(KTPI_OPT_SACK, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_SACK, s.ktpi_options);
+	EXPECT_EQ(0, c.ktpi_rcv_wscale + c.ktpi_snd_wscale);
+	EXPECT_EQ(0, s.ktpi_rcv_wscale + s.ktpi_snd_wscale);
+
+	ASSERT_EQ(0, sysctl_set("ktp/window_scaling", "1"));
+	ASSERT_EQ(0, sysctl_set("ktp/sack", "0"));
+	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
+	EXPECT_EQ(KTPI_OPT_WSCALE, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_WSCALE, s.ktpi_options);
+
+	EXPECT_EQ(-1, sysctl_set("ktp/sack", "2"));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/* net.ktp.rmem and wmem: a new socket's buffers (their max, as no
+ * auto-tuning grows them yet).
+ */
+TEST_F(ns, sysctl_rmem_wmem)
+{
+	int fd, rcv = 0, snd = 0;
+	socklen_t len = sizeof(int);
+	char buf[64];
+
+	ASSERT_EQ(0, sysctl_set("ktp/rmem", "4096 65536 1000000"));
+	ASSERT_EQ(0, sysctl_set("ktp/wmem", "4096 16384 500000"));
+	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/rmem", buf, sizeof(buf)));
+	EXPECT_STREQ("4096\t65536\t1000000\n", buf);
+	fd = ktp_sock(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len));
+	len = sizeof(int);
+	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len));
+	EXPECT_EQ(1000000, rcv);
+	EXPECT_EQ(500000, snd);
+	close(fd);
+	EXPECT_EQ(-1, sysctl_set("ktp/rmem", "0 0 0"));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_HARNESS_MAIN
