@@ -171,6 +171,20 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	sk->sk_write_space(sk);
 }
 
+/* The reordering window of RACK (RFC 8985 6.2), in its simplest form: a
+ * hole is not presumed lost until a quarter of the smoothed RTT (1 ms at
+ * least) has passed since it was sent. Segments that overtake each other
+ * on the way (on veth, two CPUs' backlogs deliver in parallel) are then
+ * not resent at once; a real loss waits that long longer, and the next
+ * ACK, or the RTO at the tail, finds it.
+ */
+static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	u32 reo_wnd = max_t(u32, kp->srtt_us / 4, USEC_PER_MSEC);
+
+	return ktp_clock_us() - KTP_SKB_CB(skb)->sent_us >= reo_wnd;
+}
+
 /* Enter fast recovery: halve, remember where it ends, resend the first
  * hole (RFC 5681 3.2, RFC 6582 3.2, RFC 6675 5).
  */
@@ -211,7 +225,8 @@ static void ktp_dupack(struct sock *sk)
 			kp->snd_cwnd++;
 		return;
 	}
-	if (kp->dupacks >= 3 || (kp->sack_ok && kp->sacked_out >= 3))
+	if ((kp->dupacks >= 3 || (kp->sack_ok && kp->sacked_out >= 3)) &&
+	    ktp_hole_due(kp, skb_peek(&sk->sk_write_queue)))
 		ktp_enter_recovery(sk);
 }
 
@@ -279,6 +294,9 @@ void ktp_sack_retransmit(struct sock *sk)
 			break;
 		if (cb->sacked || cb->lost_retx)
 			continue;
+		/* in send order: the rest is younger still */
+		if (!ktp_hole_due(kp, skb))
+			break;
 		if (ktp_retransmit_skb(sk, skb))
 			break;
 		pipe++;
@@ -359,7 +377,8 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	if (ktp_after(ack, kp->snd_una)) {
 		ktp_clean_rtx_queue(sk, ack);
 		/* holes remain below what the peer holds: recover now */
-		if (!kp->in_recovery && kp->sack_ok && kp->sacked_out >= 3)
+		if (!kp->in_recovery && kp->sack_ok && kp->sacked_out >= 3 &&
+		    ktp_hole_due(kp, skb_peek(&sk->sk_write_queue)))
 			ktp_enter_recovery(sk);
 	} else if (ack == kp->snd_una && kp->packets_out &&
 		   (newly_sacked ||
