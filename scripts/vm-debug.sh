@@ -123,6 +123,12 @@ stage_fault()
 
 	tests=${KTP_FAULT_TESTS:-$(cat tests.list)}
 	echo "== fault injection"
+	# fault-skip (selftests/Makefile's FAULT_SKIP): tests left out unless
+	# KTP_FAULT_TESTS names them
+	if [ -z "${KTP_FAULT_TESTS:-}" ] && [ -s fault-skip ]; then
+		tests=$(echo "$tests" | grep -vxF -f fault-skip)
+		diag "not under injection (fault-skip):" $(cat fault-skip)
+	fi
 	for t in $tests; do
 		# The clean run: which errors this program provokes on purpose.
 		./fault_inject.sh -w none -e "/tmp/ktp-fault.$t.base" -- \
