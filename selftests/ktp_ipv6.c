@@ -83,13 +83,17 @@ static int both_ways(int a, int b, size_t len)
 		{ .fd = a, .len = len, .seed = 62, .deadline = deadline },
 	};
 	pthread_t t[4];
-	int i;
+	int i, n;
 
-	for (i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, i < 2 ? stream_send : stream_recv,
-			       &st[i]);
-	for (i = 0; i < 4; i++)
+	/* a thread that cannot start (fault injection) fails the transfer */
+	for (n = 0; n < 4; n++)
+		if (pthread_create(&t[n], NULL,
+				   n < 2 ? stream_send : stream_recv, &st[n]))
+			break;
+	for (i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
+	if (n < 4)
+		return -1;
 	for (i = 0; i < 4; i++)
 		if (st[i].err || st[i].done != len)
 			return -1;
