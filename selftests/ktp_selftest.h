@@ -68,6 +68,39 @@ static inline struct sockaddr_in lo_addr(unsigned short port)
 	return sin;
 }
 
+/*
+ * The family of the sockets the helpers below make: AF_INET, or AF_INET6
+ * when the program runs with KTP_TEST_FAMILY=6 (the *_ipv6.sh wrappers run
+ * the same tests over IPv6 that way). A test about IPv4 addresses as such
+ * skips then; ktp_ipv6.c has IPv6's.
+ */
+static int ktp_test_family = AF_INET;
+
+static void __attribute__((constructor)) ktp_test_family_init(void)
+{
+	const char *f = getenv("KTP_TEST_FAMILY");
+
+	if (f && !strcmp(f, "6"))
+		ktp_test_family = AF_INET6;
+}
+
+/* The loopback address of the test family, with @port; its length. */
+static inline socklen_t lo_sockaddr(struct sockaddr_storage *ss,
+				    unsigned short port)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ktp_test_family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		sin6->sin6_addr = in6addr_loopback;
+		return sizeof(*sin6);
+	}
+	*(struct sockaddr_in *)ss = lo_addr(port);
+	return sizeof(struct sockaddr_in);
+}
+
 /* SO_RCVTIMEO or SO_SNDTIMEO in milliseconds. */
 static inline int set_timeo(int fd, int opt, int ms)
 {
@@ -79,7 +112,7 @@ static inline int set_timeo(int fd, int opt, int ms)
 /* A KTP socket whose blocking calls give up after KTP_IO_TIMEOUT_MS. */
 static inline int ktp_sock(int flags)
 {
-	int fd = ktp_socket_flags(AF_INET, flags);
+	int fd = ktp_socket_flags(ktp_test_family, flags);
 
 	if (fd < 0)
 		return -1;
@@ -93,30 +126,34 @@ static inline int ktp_sock(int flags)
 
 static inline int bind_port(int fd, unsigned short port)
 {
-	struct sockaddr_in sin = lo_addr(port);
+	struct sockaddr_storage ss;
+	socklen_t len = lo_sockaddr(&ss, port);
 
-	return bind(fd, (struct sockaddr *)&sin, sizeof(sin));
+	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
 static inline int connect_port(int fd, unsigned short port)
 {
-	struct sockaddr_in sin = lo_addr(port);
+	struct sockaddr_storage ss;
+	socklen_t len = lo_sockaddr(&ss, port);
 
-	return connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	return connect(fd, (struct sockaddr *)&ss, len);
 }
 
-/* The local (or, with @peer, remote) port of @fd; 0 on error. */
+/* The local (or, with @peer, remote) port of @fd; 0 on error. The port
+ * sits at the same place in sockaddr_in and sockaddr_in6.
+ */
 static inline unsigned short sock_port(int fd, int peer)
 {
-	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
 	int err;
 
 	if (peer)
-		err = getpeername(fd, (struct sockaddr *)&sin, &len);
+		err = getpeername(fd, (struct sockaddr *)&ss, &len);
 	else
-		err = getsockname(fd, (struct sockaddr *)&sin, &len);
-	return err ? 0 : ntohs(sin.sin_port);
+		err = getsockname(fd, (struct sockaddr *)&ss, &len);
+	return err ? 0 : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /*
