@@ -86,7 +86,7 @@ SECONDS=0
 VM_SPLAT_ALLOW='page allocation failure: order:|vmalloc error: size|'
 VM_SPLAT_ALLOW+='kmemleak: [0-9]+ new suspected memory leaks'
 export VM_SPLAT_ALLOW
-VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-2400} \
+VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-3600} \
 	"${vm[@]}" -q -- "${env}./vm-debug.sh" 2>&1 | tee "$vmout"
 vmrc=${PIPESTATUS[0]}
 echo "# debug VM run: ${SECONDS}s"

@@ -49,10 +49,13 @@ diag() { echo "# $*"; }
 
 stage_selftests()
 {
-	local out=/tmp/ktp-debug.suite totals
+	local out=/tmp/ktp-debug.suite totals t
 
 	echo "== selftests"
-	./run_tests.sh > $out 2>&1
+	# KASAN and lockdep make the kernel several times slower than the
+	# stock one: each program gets three times settings' time-out
+	t=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
+	KTP_TEST_TIMEOUT=$((${t:-120} * 3)) ./run_tests.sh > $out 2>&1
 	cat $out
 	totals=$(sed -n 's/^# ktp-vm-totals: //p' $out | tail -n1)
 	if [ -z "$totals" ]; then

@@ -12,6 +12,8 @@
 cd "$(dirname "$0")" || exit 1
 timeout=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
 timeout=${timeout:-120}
+# a slower kernel (make check-debug's) may ask for more time per program
+timeout=${KTP_TEST_TIMEOUT:-$timeout}
 
 if [ $# -gt 0 ]; then
 	list="$*"
