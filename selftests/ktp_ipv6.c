@@ -16,13 +16,7 @@
 
 static int sock6(void)
 {
-	int fd = ktp_socket(AF_INET6);
-
-	if (fd >= 0) {
-		set_timeo(fd, SO_RCVTIMEO, KTP_IO_TIMEOUT_MS);
-		set_timeo(fd, SO_SNDTIMEO, KTP_IO_TIMEOUT_MS);
-	}
-	return fd;
+	return ktp_sock_family(AF_INET6, 0);
 }
 
 static struct sockaddr_in6 addr6(const char *ip, unsigned short port,
@@ -36,17 +30,6 @@ static struct sockaddr_in6 addr6(const char *ip, unsigned short port,
 	sin6.sin6_scope_id = scope;
 	inet_pton(AF_INET6, ip, &sin6.sin6_addr);
 	return sin6;
-}
-
-static unsigned short port6(int fd, int peer)
-{
-	struct sockaddr_in6 sin6;
-	socklen_t len = sizeof(sin6);
-
-	if ((peer ? getpeername : getsockname)(fd, (struct sockaddr *)&sin6,
-					       &len))
-		return 0;
-	return ntohs(sin6.sin6_port);
 }
 
 /* An IPv6 listener on @ip (port picked by the kernel); V6ONLY as asked,
@@ -66,7 +49,7 @@ static int listener6(const char *ip, int v6only, unsigned short *port)
 		close(fd);
 		return -1;
 	}
-	*port = port6(fd, 0);
+	*port = sock_port(fd, 0);
 	return fd;
 }
 
@@ -119,12 +102,7 @@ FIXTURE_SETUP(v6)
 
 FIXTURE_TEARDOWN(v6)
 {
-	if (self->cli >= 0)
-		abort_close(&self->cli, -1);
-	if (self->srv >= 0)
-		abort_close(&self->srv, -1);
-	if (self->lfd >= 0)
-		close(self->lfd);
+	close_conn(&self->lfd, &self->cli, &self->srv);
 }
 
 /* ::1 to ::1: the handshake, addresses as sockaddr_in6, 1 MiB each way. */
@@ -146,8 +124,8 @@ TEST_F(v6, loopback_transfer)
 	EXPECT_EQ(AF_INET6, peer.sin6_family);
 	inet_ntop(AF_INET6, &peer.sin6_addr, ip, sizeof(ip));
 	EXPECT_STREQ("::1", ip);
-	EXPECT_EQ(port6(self->cli, 0), ntohs(peer.sin6_port));
-	EXPECT_EQ(self->port, port6(self->cli, 1));
+	EXPECT_EQ(sock_port(self->cli, 0), ntohs(peer.sin6_port));
+	EXPECT_EQ(self->port, sock_port(self->cli, 1));
 	EXPECT_STREQ("ESTABLISHED", state_str(ktp_state(self->cli)));
 	EXPECT_EQ(0, both_ways(self->cli, self->srv, 1 << 20));
 }
@@ -186,7 +164,7 @@ TEST_F(v6, ipv6_socket_to_mapped_address)
 		TH_LOG("connect: %s", strerror(errno));
 	self->srv = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->srv);
-	EXPECT_EQ(port6(self->cli, 0), sock_port(self->srv, 1));
+	EXPECT_EQ(sock_port(self->cli, 0), sock_port(self->srv, 1));
 	EXPECT_EQ(0, both_ways(self->cli, self->srv, 256 << 10));
 }
 
@@ -301,7 +279,7 @@ TEST_F(v6, proc_ktp6_rows)
 	ASSERT_EQ(0, connect(self->cli, (struct sockaddr *)&to, sizeof(to)));
 	self->srv = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->srv);
-	cport = port6(self->cli, 0);
+	cport = sock_port(self->cli, 0);
 	EXPECT_EQ(KTP_ESTABLISHED, proc6_state(cport, la, sizeof(la)));
 
 	/* the client closes first and keeps the TIME_WAIT entry */

@@ -109,10 +109,12 @@ static inline int set_timeo(int fd, int opt, int ms)
 	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-/* A KTP socket whose blocking calls give up after KTP_IO_TIMEOUT_MS. */
-static inline int ktp_sock(int flags)
+/* A KTP socket of @family whose blocking calls give up after
+ * KTP_IO_TIMEOUT_MS.
+ */
+static inline int ktp_sock_family(int family, int flags)
 {
-	int fd = ktp_socket_flags(ktp_test_family, flags);
+	int fd = ktp_socket_flags(family, flags);
 
 	if (fd < 0)
 		return -1;
@@ -122,6 +124,12 @@ static inline int ktp_sock(int flags)
 		return -1;
 	}
 	return fd;
+}
+
+/* The same in the test family. */
+static inline int ktp_sock(int flags)
+{
+	return ktp_sock_family(ktp_test_family, flags);
 }
 
 static inline int bind_port(int fd, unsigned short port)
