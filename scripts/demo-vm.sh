@@ -3,7 +3,14 @@
 #
 # The demo, inside the test VM: two scenes over KTP on loopback, with the
 # segments as ktpdump saw them and each side's state path as the kernel's
-# own tracepoint (ktp:ktp_set_state) recorded it.
+# own tracepoint (ktp:ktp_set_state) recorded it. Each scene's capture
+# (ktpdump -w) and trace record go to the host as base64 between
+# "--8<-- ktp-demo-file NAME" and "--8<-- end" lines, for ktpviz.
+#
+#   demo-vm.sh           the two scenes
+#   demo-vm.sh --all     and the captures of ktpviz's tests that ktpdemo
+#                        does not play: retransmission, RST, simultaneous
+#                        open and close (userspace/tests/ktpviz_data)
 
 cd "$(dirname "$0")" || exit 1
 T=/sys/kernel/tracing
@@ -39,20 +46,39 @@ wait_closed() {
 	return 1
 }
 
-scene() {
-	name=$1 port=$2
+# emit FILE NAME: FILE to the host as NAME.
+emit() {
+	echo "--8<-- ktp-demo-file $2"
+	base64 "$1"
+	echo "--8<-- end"
+}
+
+# record_start NAME: an empty trace and ktpdump writing NAME.pcap.
+record_start() {
 	echo > $T/trace
-	./ktpdump -i lo -X > /tmp/dump 2>/dev/null &
+	./ktpdump -i lo -X -w "/tmp/$1.pcap" > /tmp/dump 2>/dev/null &
 	dump=$!
 	sleep 0.3
-	./ktpdemo "$name" "$port" > /tmp/demo.out || rc=1
-	cport=$(sed -n 's/^client-port //p' /tmp/demo.out)
-	grep -v '^client-port' /tmp/demo.out | sort -s -k1,1 | sed 's/^/   /'
-	wait_closed "$cport" "$port" || { echo "   (TIME_WAIT did not end)"; rc=1; }
+}
+
+# record_stop NAME: the capture ends, NAME.pcap and NAME.trace go out.
+record_stop() {
 	sleep 0.2
 	kill "$dump" 2>/dev/null
 	wait "$dump" 2>/dev/null
 	cp $T/trace /tmp/trace
+	cp $T/trace "/tmp/$1.trace"
+	exported="$exported $1"
+}
+
+scene() {
+	name=$1 port=$2
+	record_start "$name"
+	./ktpdemo "$name" "$port" > /tmp/demo.out || rc=1
+	cport=$(sed -n 's/^client-port //p' /tmp/demo.out)
+	grep -v '^client-port' /tmp/demo.out | sort -s -k1,1 | sed 's/^/   /'
+	wait_closed "$cport" "$port" || { echo "   (TIME_WAIT did not end)"; rc=1; }
+	record_stop "$name"
 	echo
 	echo "-- the segments (ktpdump; seq/ack relative to each side's ISN x, y)"
 	sed 's/^/   /' /tmp/dump
@@ -64,7 +90,48 @@ scene() {
 	echo "   server: $server"
 }
 
+# fixture NAME COMMAND: a scene of ktpviz's tests, recorded, not shown;
+# the 2.5 s let TIME_WAIT end.
+fixture() {
+	name=$1
+	shift
+	record_start "$name"
+	sh -c "$*" > /tmp/fixture.out 2>&1 || {
+		echo "   fixture $name failed:"
+		sed 's/^/   /' /tmp/fixture.out
+		rc=1
+	}
+	sleep 2.5
+	record_stop "$name"
+}
+
+fixtures() {
+	tc=/usr/sbin/tc
+	echo "== the captures of ktpviz's tests"
+	$tc qdisc add dev lo root netem delay 200ms
+	fixture simopen ./ktpviz_scenes simopen 7100 7101
+	$tc qdisc change dev lo root netem delay 400ms
+	fixture simclose ./ktpviz_scenes simclose 7102
+	$tc qdisc del dev lo root
+	fixture reset "./ktpcat 127.0.0.1 7103 < /dev/null;" \
+		"./ktpviz_scenes abort 7104"
+	# 1500 bytes a datagram and 10 % loss: a few segments sent again
+	/usr/sbin/ip link set lo mtu 1500
+	$tc qdisc add dev lo root netem loss 10%
+	fixture retransmit "sleep 4 | ./ktpcat -l 127.0.0.1 7105 > /dev/null &" \
+		"sleep 0.3; head -c 60000 /dev/zero | ./ktpcat -w 20 127.0.0.1 7105;" \
+		"wait"
+	$tc qdisc del dev lo root
+	/usr/sbin/ip link set lo mtu 65536
+}
+
+exported=
+# The tracepoint's time stamps on the clock of the capture's (CLOCK_TAI
+# is CLOCK_REALTIME here: nothing sets the offset), so that ktpviz puts
+# each state change beside the segment that caused it.
+echo tai > $T/trace_clock 2>/dev/null
 echo 1 > $T/events/ktp/ktp_set_state/enable
+echo 1 > $T/events/ktp/ktp_retransmit/enable
 echo "== KTP $(cat /sys/module/ktp/parameters/family) loaded (IP protocol $(cat /sys/module/ktp/parameters/ipproto))"
 echo 2 > /proc/sys/net/ktp/tw_timeout
 echo "== TIME_WAIT shortened to 2 s for the demo (sysctl net.ktp.tw_timeout=2; default 60)"
@@ -79,6 +146,12 @@ want_s="CLOSED -> LISTEN -> SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST_AC
 echo
 echo "== scene 2: half-close: the side that sent FIN keeps receiving"
 scene halfclose $((PORT + 1))
+
+[ "${1:-}" = --all ] && fixtures
+for f in $exported; do
+	emit "/tmp/$f.pcap" "$f.pcap"
+	emit "/tmp/$f.trace" "$f.trace"
+done
 
 echo
 [ $rc = 0 ] && echo "== demo done: both paths as RFC 9293 draws them" ||
