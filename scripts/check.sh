@@ -52,8 +52,9 @@ make -s -C userspace/tests KSFT_INC="$KSFT_INC" >/dev/null ||
 for t in uapi_c uapi_cxx libktp_test ktpdump_test ktp_inject_test; do
 	stage "host:$t" "userspace/tests/$t"
 done
-# make install and the README's example; the man pages; docs/ktp.lua.
-for t in install_test.sh man_test.sh dissector_test.sh; do
+# make install and the README's example; the man pages; docs/ktp.lua;
+# ktpviz's pages in headless Chromium.
+for t in install_test.sh man_test.sh dissector_test.sh ktpviz_test.py; do
 	stage "host:$t" timeout 300 "userspace/tests/$t"
 done
 # libktp again under valgrind: a leak or a bad access fails the test it

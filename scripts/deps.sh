@@ -7,7 +7,8 @@
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
 #                           cpio, iproute2 and the stock kernel image, and
 #                           what the host tests of make check run (valgrind,
-#                           pkg-config, man-db, tshark)
+#                           pkg-config, man-db, tshark; python3, chromium
+#                           and a font for ktpviz's browser test)
 #                           and ktp_run.sh in the VM (iperf3, curl, socat,
 #                           lighttpd)
 #   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
@@ -33,6 +34,8 @@ VM_PKGS+=" curl socat libssl3 libsctp1 libpcre2-8-0 libnettle8 libxxhash0"
 PROG_DEBS="iperf3 libiperf0 lighttpd"
 # What make check's host tests use beside the compiler (with 'vm').
 CHECK_PKGS="valgrind pkg-config man-db groff-base tshark"
+# ktpviz (make demo draws with it) and its test in headless Chromium.
+CHECK_PKGS+=" python3 chromium fonts-dejavu-core"
 DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
 
 log() { echo "deps: $*" >&2; }

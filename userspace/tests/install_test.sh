@@ -40,6 +40,7 @@ installed()
 	for f in usr/lib/libktp.a usr/lib/libktp.so.1.0.0 usr/include/ktp.h \
 		 usr/include/linux/ktp.h usr/lib/pkgconfig/ktp.pc \
 		 usr/bin/ktpcat usr/bin/ktpperf usr/bin/ktpdump usr/bin/ktpdemo \
+		 usr/bin/ktpviz usr/share/man/man1/ktpviz.1 \
 		 usr/share/man/man7/ktp.7 usr/share/man/man1/ktpcat.1 \
 		 usr/share/man/man3/ktp_connect_host.3; do
 		[ -f "$root/$f" ] || { echo "missing $f"; return 1; }

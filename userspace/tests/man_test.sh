@@ -61,7 +61,7 @@ report()
 pages=("$man"/*.[137])
 funcs=$(sed -n 's/^[a-z][a-z ]*[ *]\(ktp_[a-z_]*\)(.*/\1/p' \
 	"$top/userspace/include/ktp.h")
-tools=$(sed -n 's/^TOOLS := //p' "$top/userspace/Makefile" |
+tools=$(sed -n 's/^\(TOOLS\|SCRIPTS\) := //p' "$top/userspace/Makefile" |
 	tr ' ' '\n' | sed 's|^tools/||')
 # the options: "#define KTP_NAME<tab>N<tab>/* what */"
 opts=$(sed -n 's/^#define \(KTP_[A-Z]*\)\t[0-9]*\t\/\*.*/\1/p' \
