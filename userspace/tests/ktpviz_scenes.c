@@ -100,20 +100,30 @@ static int simopen(int pa, int pb)
 	return 0;
 }
 
-static int simclose(int port)
+/* A connection to a listener on @port, and its accepted end. */
+static int pair(int port, int *c, int *s)
 {
 	struct sockaddr_in to = lo_addr(port);
-	int l = bound(port, 0), c, s;
+	int l = bound(port, 0);
 
 	if (l < 0 || listen(l, 4))
 		return fail("listen");
-	c = ktp_socket(AF_INET);
-	if (c < 0 || connect(c, (struct sockaddr *)&to, sizeof(to)))
+	*c = ktp_socket(AF_INET);
+	if (*c < 0 || connect(*c, (struct sockaddr *)&to, sizeof(to)))
 		return fail("connect");
-	s = accept(l, NULL, NULL);
-	if (s < 0)
+	*s = accept(l, NULL, NULL);
+	if (*s < 0)
 		return fail("accept");
 	close(l);
+	return 0;
+}
+
+static int simclose(int port)
+{
+	int c, s;
+
+	if (pair(port, &c, &s))
+		return 1;
 	/* Both FINs leave before either arrives: the delay is 400 ms. */
 	if (shutdown(c, SHUT_WR) || shutdown(s, SHUT_WR))
 		return fail("shutdown");
@@ -127,19 +137,11 @@ static int simclose(int port)
 static int abort_close(int port)
 {
 	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-	struct sockaddr_in to = lo_addr(port);
-	int l = bound(port, 0), c, s;
+	int c, s;
 	char ch;
 
-	if (l < 0 || listen(l, 4))
-		return fail("listen");
-	c = ktp_socket(AF_INET);
-	if (c < 0 || connect(c, (struct sockaddr *)&to, sizeof(to)))
-		return fail("connect");
-	s = accept(l, NULL, NULL);
-	if (s < 0)
-		return fail("accept");
-	close(l);
+	if (pair(port, &c, &s))
+		return 1;
 	if (send(c, "x", 1, 0) != 1 || recv(s, &ch, 1, 0) != 1)
 		return fail("data");
 	if (setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)))
