@@ -12,6 +12,7 @@
 #include <net/inet_common.h>
 #include <net/ipv6.h>
 #include <net/protocol.h>
+#include <linux/bpf-cgroup.h>
 
 #include "protocol.h"
 
@@ -134,10 +135,21 @@ static int ktp_create(struct net *net, struct socket *sock, int protocol,
 #endif
 
 	err = sk->sk_prot->init(sk);
-	if (err) {
-		sk_common_release(sk);
-		sock->sk = NULL;
+	if (err)
+		goto out_release;
+	/* cgroup sock programs see a user's new socket, as inet_create()
+	 * shows them TCP's (BPF_CGROUP_INET_SOCK_CREATE)
+	 */
+	if (!kern) {
+		err = BPF_CGROUP_RUN_PROG_INET_SOCK(sk);
+		if (err)
+			goto out_release;
 	}
+	return 0;
+
+out_release:
+	sk_common_release(sk);
+	sock->sk = NULL;
 	return err;
 }
 

@@ -18,6 +18,74 @@ unsigned int ktp_net_id __read_mostly;
 static int ktp_zero;
 static int ktp_one = 1;
 static int ktp_max_retries = 255;
+static int ktp_min_mss_floor = KTP_MIN_SND_MSS;	/* tcp_min_snd_mss's */
+static int ktp_min_mss_ceiling = 1024;		/* as TCP's, too */
+static int ktp_buf_floor = SOCK_MIN_RCVBUF;	/* the kernel's least */
+
+/* Bounds of the time sysctls, in jiffies (extra1, extra2). */
+static int ktp_ms_jiffies = HZ / 1000 ? : 1;	/* 1 ms */
+static int ktp_one_s = HZ;
+static int ktp_one_hour = 3600 * HZ;
+static int ktp_keepidle_max = KTP_MAX_KEEPIDLE * HZ;
+static int ktp_delack_max = HZ;			/* 1 s */
+static int ktp_rto_max = KTP_RTO_MAX;
+
+/* A time in seconds (proc_dointvec_jiffies()) or milliseconds
+ * (proc_dointvec_ms_jiffies()), refused outside [extra1, extra2].
+ */
+static int ktp_proc_time(struct ctl_table *table, int write, void *buffer,
+			 size_t *lenp, loff_t *ppos, bool ms)
+{
+	int val = READ_ONCE(*(int *)table->data), err;
+	struct ctl_table tbl = { .data = &val, .maxlen = sizeof(val) };
+
+	if (ms)
+		err = proc_dointvec_ms_jiffies(&tbl, write, buffer, lenp, ppos);
+	else
+		err = proc_dointvec_jiffies(&tbl, write, buffer, lenp, ppos);
+	if (!write || err)
+		return err;
+	if (val < *(int *)table->extra1 || val > *(int *)table->extra2)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)table->data, val);
+	return 0;
+}
+
+static int ktp_proc_secs(struct ctl_table *table, int write, void *buffer,
+			 size_t *lenp, loff_t *ppos)
+{
+	return ktp_proc_time(table, write, buffer, lenp, ppos, false);
+}
+
+static int ktp_proc_ms(struct ctl_table *table, int write, void *buffer,
+		       size_t *lenp, loff_t *ppos)
+{
+	return ktp_proc_time(table, write, buffer, lenp, ppos, true);
+}
+
+/* net.ktp.rmem and wmem: min, default and max, each at least the
+ * kernel's smallest buffer, in that order, or the write is refused.
+ */
+static int ktp_proc_buf_triple(struct ctl_table *table, int write,
+			       void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int val[3], err;
+	struct ctl_table tbl = {
+		.data	= val,
+		.maxlen	= sizeof(val),
+		.extra1	= &ktp_buf_floor,
+		.extra2	= table->extra2,
+	};
+
+	memcpy(val, table->data, sizeof(val));
+	err = proc_dointvec_minmax(&tbl, write, buffer, lenp, ppos);
+	if (!write || err)
+		return err;
+	if (val[0] > val[1] || val[1] > val[2])
+		return -EINVAL;
+	memcpy(table->data, val, sizeof(val));
+	return 0;
+}
 
 /* net.ktp.congestion_control: only a registered algorithm is taken. */
 static int ktp_proc_congestion(struct ctl_table *table, int write,
@@ -73,12 +141,15 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.extra2		= &ktp_max_retries,
 	},
 	{
-		/* SYN-ACKs a listener resends for one request */
+		/* SYN-ACKs a listener resends for one request; the
+		 * kernel's request timer takes 0 for "the default", so
+		 * 0 is refused rather than silently become 5
+		 */
 		.procname	= "synack_retries",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
 		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &ktp_zero,
+		.extra1		= &ktp_one,
 		.extra2		= &ktp_max_retries,
 	},
 	{
@@ -95,35 +166,45 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.procname	= "fin_timeout",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= ktp_proc_secs,
+		.extra1		= &ktp_one_s,
+		.extra2		= &ktp_one_hour,
 	},
 	{
 		/* seconds a TIME_WAIT entry lives (2 MSL) */
 		.procname	= "tw_timeout",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= ktp_proc_secs,
+		.extra1		= &ktp_one_s,
+		.extra2		= &ktp_one_hour,
 	},
 	{
 		/* milliseconds: the RTO never goes below this */
 		.procname	= "rto_min",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_ms_jiffies,
+		.proc_handler	= ktp_proc_ms,
+		.extra1		= &ktp_ms_jiffies,
+		.extra2		= &ktp_rto_max,
 	},
 	{
 		/* seconds idle before the first keepalive probe */
 		.procname	= "keepalive_time",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= ktp_proc_secs,
+		.extra1		= &ktp_one_s,
+		.extra2		= &ktp_keepidle_max,
 	},
 	{
 		/* seconds between keepalive probes */
 		.procname	= "keepalive_intvl",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_jiffies,
+		.proc_handler	= ktp_proc_secs,
+		.extra1		= &ktp_one_s,
+		.extra2		= &ktp_keepidle_max,
 	},
 	{
 		/* unanswered keepalive probes before ETIMEDOUT */
@@ -139,7 +220,9 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.procname	= "delack",
 		.maxlen		= sizeof(int),
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_ms_jiffies,
+		.proc_handler	= ktp_proc_ms,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_delack_max,
 	},
 	{
 		/* bytes: receive buffer min, default, max; new sockets
@@ -148,16 +231,14 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.procname	= "rmem",
 		.maxlen		= sizeof(int) * 3,
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &ktp_one,
+		.proc_handler	= ktp_proc_buf_triple,
 	},
 	{
 		/* bytes: send buffer min, default, max, as rmem */
 		.procname	= "wmem",
 		.maxlen		= sizeof(int) * 3,
 		.mode		= 0644,
-		.proc_handler	= proc_dointvec_minmax,
-		.extra1		= &ktp_one,
+		.proc_handler	= ktp_proc_buf_triple,
 	},
 	{
 		/* 0 or 1: offer and accept window scaling (RFC 7323) */
@@ -190,6 +271,39 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.mode		= 0444,
 		.proc_handler	= ktp_proc_available,
 	},
+	{
+		/* bytes: the least MSS we send with, whatever the peer
+		 * announced (tcp_min_snd_mss)
+		 */
+		.procname	= "min_snd_mss",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_min_mss_floor,
+		.extra2		= &ktp_min_mss_ceiling,
+	},
+	{
+		/* milliseconds: at most one answer per socket to invalid
+		 * segments (out of window, challenge, TIME_WAIT) per this
+		 */
+		.procname	= "invalid_ratelimit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= ktp_proc_ms,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one_hour,
+	},
+	{
+		/* RTOs or window probes of an orphan before it is reset;
+		 * 0: 8 (tcp_orphan_retries)
+		 */
+		.procname	= "orphan_retries",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_max_retries,
+	},
 	{}
 };
 
@@ -209,6 +323,9 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	memcpy(kn->wmem, ktp_sysctl_wmem, sizeof(kn->wmem));
 	kn->window_scaling = 1;		/* as tcp_window_scaling */
 	kn->sack = 1;			/* as tcp_sack */
+	kn->min_snd_mss = KTP_MIN_SND_MSS;	/* as tcp_min_snd_mss */
+	kn->invalid_ratelimit = HZ / 2;	/* as tcp_invalid_ratelimit */
+	kn->orphan_retries = 0;		/* as tcp_orphan_retries */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -237,6 +354,10 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[12].data = &kn->window_scaling;
 	table[13].data = &kn->sack;
 	table[14].data = kn->congestion_control;
+	/* [15] available_congestion_control has no data */
+	table[16].data = &kn->min_snd_mss;
+	table[17].data = &kn->invalid_ratelimit;
+	table[18].data = &kn->orphan_retries;
 
 	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
 	if (!kn->sysctl_hdr) {

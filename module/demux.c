@@ -14,6 +14,8 @@
 #include <net/ip6_checksum.h>
 #include <net/inet_hashtables.h>
 #include <net/inet_timewait_sock.h>
+#include <net/xfrm.h>
+#include <linux/filter.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -161,18 +163,65 @@ static void ktp_listen_rcv(struct sock *sk, struct sk_buff *skb)
  * @skb: the segment, header pulled; consumed
  *
  * Also the socket's backlog_rcv, for segments that arrived while a
- * process owned it.
+ * process owned it. Listeners take their segments without the socket
+ * lock (ktp_deliver()); one here was queued before the socket began to
+ * listen, and runs with BH off as in softirq: it takes the locks of the
+ * request queue and the tables, which softirq takes too.
  *
  * Return: 0.
  */
 int ktp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	if (sk->sk_state == KTP_LISTEN) {
+		local_bh_disable();
 		ktp_listen_rcv(sk, skb);
+		local_bh_enable();
 		kfree_skb(skb);
 		return 0;
 	}
 	return ktp_rcv_state_process(sk, skb);
+}
+
+/* IPsec: the protocol is registered no_policy, so the inbound policy
+ * check is KTP's to make, as TCP makes its own. @sk may be NULL.
+ */
+static bool ktp_policy_ok(struct sock *sk, struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ktp_skb_v6(skb))
+		return xfrm6_policy_check(sk, XFRM_POLICY_IN, skb);
+#endif
+	return xfrm4_policy_check(sk, XFRM_POLICY_IN, skb);
+}
+
+/**
+ * ktp_filter - may @sk take @skb? Its socket filter (SO_ATTACH_FILTER),
+ * cgroup ingress programs and the LSM say, and a pfmemalloc skb goes only
+ * to a socket that serves memory reclaim (sk_filter_trim_cap())
+ * @sk: a full socket, listener or connection
+ * @skb: the segment, header pulled
+ *
+ * The filter sees the segment from its KTP header on, as a TCP socket's
+ * sees TCP's; it may trim the payload, and the sequence space follows.
+ *
+ * Return: true to go on; false when it was refused (counted, not freed).
+ */
+static bool ktp_filter(struct sock *sk, struct sk_buff *skb)
+{
+	unsigned int hlen = skb->data - skb_transport_header(skb);
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	int err;
+
+	__skb_push(skb, hlen);
+	err = sk_filter_trim_cap(sk, skb, hlen);
+	__skb_pull(skb, hlen);
+	if (err) {
+		__KTP_INC_STATS(sock_net(sk), KTP_MIB_FILTERDROP);
+		return false;
+	}
+	cb->end_seq = cb->seq + skb->len + !!(cb->flags & KTP_FLAG_SYN) +
+		      !!(cb->flags & KTP_FLAG_FIN);
+	return true;
 }
 
 /**
@@ -192,6 +241,11 @@ static void ktp_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
 	if (unlikely(listener->sk_state != KTP_LISTEN)) {
 		inet_csk_reqsk_queue_drop_and_put(listener, req);
 		*relookup = true;
+		return;
+	}
+	if (!ktp_policy_ok(listener, skb) || !ktp_filter(listener, skb)) {
+		reqsk_put(req);
+		kfree_skb(skb);
 		return;
 	}
 	sock_hold(listener);
@@ -256,7 +310,22 @@ static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
 static void ktp_deliver(struct net *net, struct sock *sk,
 			struct sk_buff *skb)
 {
+	if (!ktp_policy_ok(sk, skb) || !ktp_filter(sk, skb)) {
+		kfree_skb(skb);
+		return;
+	}
 	nf_reset_ct(skb);
+	if (sk->sk_state == KTP_LISTEN) {
+		/* No socket lock for a listener, as in TCP: a SYN touches
+		 * only the request queue, which has locks of its own. Taken,
+		 * the lock would send SYNs to the backlog, and release_sock()
+		 * would run them with BH on, holding table locks that
+		 * softirq takes on the same CPU.
+		 */
+		ktp_listen_rcv(sk, skb);
+		kfree_skb(skb);
+		return;
+	}
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
 		ktp_do_rcv(sk, skb);
@@ -307,12 +376,19 @@ bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
 	bool relookup = false;
 
 	if (!sk) {
-		__KTP_INC_STATS(net, KTP_MIB_NOSOCKET);
-		ktp_send_reset(NULL, skb);
+		if (ktp_policy_ok(NULL, skb)) {
+			__KTP_INC_STATS(net, KTP_MIB_NOSOCKET);
+			ktp_send_reset(NULL, skb);
+		}
 		kfree_skb(skb);
 		return false;
 	}
 	if (sk->sk_state == KTP_TIME_WAIT) {
+		if (!ktp_policy_ok(NULL, skb)) {
+			inet_twsk_put(inet_twsk(sk));
+			kfree_skb(skb);
+			return false;
+		}
 		sk = ktp_rcv_tw(sk, skb);
 		if (!sk) {
 			kfree_skb(skb);

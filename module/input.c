@@ -108,13 +108,62 @@ static bool ktp_sequence_ok(const struct ktp_sock *kp, const struct sk_buff *skb
 	       ktp_between(seq + len - 1, kp->rcv_nxt, last);
 }
 
+/* At most one answer to invalid segments per net.ktp.invalid_ratelimit,
+ * per socket or entry (@last), as __tcp_oow_rate_limited(): two ends
+ * that disagree about the sequence space must not ping-pong ACKs at line
+ * rate. Lockless callers (request and TIME_WAIT entries) race benignly.
+ */
+static bool __ktp_oow_rate_limited(struct net *net, int mib, u32 *last)
+{
+	u32 val = READ_ONCE(*last), now = jiffies;
+
+	if (val) {
+		s32 elapsed = now - val;
+
+		if (elapsed >= 0 &&
+		    elapsed < READ_ONCE(ktp_pernet(net)->invalid_ratelimit)) {
+			KTP_INC_STATS(net, mib);
+			return true;
+		}
+	}
+	WRITE_ONCE(*last, now ? : 1);
+	return false;
+}
+
+/**
+ * ktp_oow_rate_limited - hold back the answer to an invalid segment?
+ * @net: the namespace
+ * @skb: the segment
+ * @mib: the counter of answers held back
+ * @last_oow_ack_time: the socket's or entry's time of its last answer
+ *
+ * Data (without SYN) always gets its answer: it is not part of an ACK
+ * loop, and the sender needs to learn where we are.
+ *
+ * Return: true when the answer must not be sent.
+ */
+bool ktp_oow_rate_limited(struct net *net, const struct sk_buff *skb,
+			  int mib, u32 *last_oow_ack_time)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+	if (cb->seq != cb->end_seq && !(cb->flags & KTP_FLAG_SYN))
+		return false;
+	return __ktp_oow_rate_limited(net, mib, last_oow_ack_time);
+}
+
 /* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
  * expected is answered with an ACK; a real peer answers that with the
- * exact RST, a blind attacker cannot.
+ * exact RST, a blind attacker cannot. Rate-limited per socket.
  */
 static void ktp_send_challenge_ack(struct sock *sk)
 {
-	KTP_INC_STATS(sock_net(sk), KTP_MIB_CHALLENGEACK);
+	struct net *net = sock_net(sk);
+
+	if (__ktp_oow_rate_limited(net, KTP_MIB_ACKSKIPPEDCHALLENGE,
+				   &ktp_sk(sk)->last_oow_ack_time))
+		return;
+	KTP_INC_STATS(net, KTP_MIB_CHALLENGEACK);
 	ktp_send_ack(sk);
 }
 
@@ -129,23 +178,24 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	bool karn_ok = true;
 	struct sk_buff *skb;
 
-	while ((skb = skb_peek(&sk->sk_write_queue)) && skb != kp->send_head) {
+	while ((skb = ktp_rtx_first(sk))) {
 		if (ktp_after(KTP_SKB_CB(skb)->end_seq, ack))
 			break;
 		if (KTP_SKB_CB(skb)->retransmitted)
 			karn_ok = false;
-		if (KTP_SKB_CB(skb)->sacked)
-			kp->sacked_out--;
 		sent_us = KTP_SKB_CB(skb)->sent_us;
-		__skb_unlink(skb, &sk->sk_write_queue);
+		ktp_rtx_unlink(sk, skb);
 		ktp_wmem_free_skb(sk, skb);
 		acked++;
 	}
-	kp->packets_out -= min(acked, kp->packets_out);
 	kp->bytes_acked += ack - kp->snd_una;
 	kp->snd_una = ack;
-	if (ktp_before(kp->highest_sack, ack))
-		kp->highest_sack = ack;
+	/* what is left below @ack (a segment acknowledged in part) is a
+	 * hole now
+	 */
+	ktp_advance_highest_sack(sk, ack);
+	if (ktp_before(kp->retx_hint, ack))
+		kp->retx_hint = ack;
 	if (acked && karn_ok)
 		ktp_rtt_sample(sk, ktp_clock_us() - sent_us);
 	icsk->icsk_retransmits = 0;
@@ -191,17 +241,12 @@ static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
 static void ktp_enter_recovery(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct sk_buff *skb;
 
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
 	kp->in_recovery = 1;
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		if (skb == kp->send_head)
-			break;
-		KTP_SKB_CB(skb)->lost_retx = 0;
-	}
+	ktp_rtx_reset_marks(sk);
 	if (kp->sack_ok)
 		ktp_sack_retransmit(sk);
 	else
@@ -226,18 +271,21 @@ static void ktp_dupack(struct sock *sk)
 		return;
 	}
 	if ((kp->dupacks >= 3 || (kp->sack_ok && kp->sacked_out >= 3)) &&
-	    ktp_hole_due(kp, skb_peek(&sk->sk_write_queue)))
+	    ktp_hole_due(kp, ktp_rtx_first(sk)))
 		ktp_enter_recovery(sk);
 }
 
 /* Mark what the peer's SACK blocks say it holds (RFC 2018). Blocks that
- * are not within what we sent are ignored. Return: segments newly marked.
+ * are not within what we sent are ignored. Each block costs a lookup and
+ * then only the segments it newly covers (ktp_rtx_find_unsacked()), so a
+ * peer that repeats large blocks makes no work. Return: segments newly
+ * marked.
  */
 static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
+	u32 newly = 0, highest = kp->highest_sack;
 	struct sk_buff *skb;
-	u32 newly = 0;
 	int i;
 
 	for (i = 0; i < o->nr_sacks; i++) {
@@ -247,21 +295,24 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
 		    !ktp_after(b->start, kp->snd_una) ||
 		    ktp_after(b->end, kp->snd_nxt))
 			continue;
-		skb_queue_walk(&sk->sk_write_queue, skb) {
+		for (skb = ktp_rtx_find_unsacked(sk, b->start);
+		     skb && ktp_before(KTP_SKB_CB(skb)->seq, b->end);
+		     skb = ktp_rtx_next_unsacked(skb)) {
 			struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 
-			if (skb == kp->send_head || !ktp_before(cb->seq, b->end))
-				break;
-			if (cb->sacked || ktp_before(cb->seq, b->start) ||
+			/* a block covers whole segments; at its edges one
+			 * may be covered in part only
+			 */
+			if (ktp_before(cb->seq, b->start) ||
 			    ktp_after(cb->end_seq, b->end))
 				continue;
-			cb->sacked = 1;
-			kp->sacked_out++;
+			ktp_rtx_mark_sacked(sk, skb);
 			newly++;
-			if (ktp_after(cb->end_seq, kp->highest_sack))
-				kp->highest_sack = cb->end_seq;
+			if (ktp_after(cb->end_seq, highest))
+				highest = cb->end_seq;
 		}
 	}
+	ktp_advance_highest_sack(sk, highest);
 	return newly;
 }
 
@@ -269,37 +320,31 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
  * ktp_sack_retransmit - resend the holes below the highest SACK, as far
  * as the congestion window allows (RFC 6675 NextSeg rule 1 and pipe)
  * @sk: the socket, owned by the caller
+ *
+ * Holes before retx_hint were resent (or SACKed) in this recovery, so
+ * the search starts there: no ACK walks the queue from its head.
  */
 void ktp_sack_retransmit(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
+	u32 pipe = ktp_pipe(kp);
 	struct sk_buff *skb;
-	u32 pipe = 0;
 
-	/* In flight: beyond the highest SACK, or resent in this recovery. */
-	skb_queue_walk(&sk->sk_write_queue, skb) {
+	for (skb = ktp_rtx_find_unsacked(sk, kp->retx_hint);
+	     skb && pipe < kp->snd_cwnd &&
+	     ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack);
+	     skb = ktp_rtx_next_unsacked(skb)) {
 		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 
-		if (skb == kp->send_head)
-			break;
-		if (!cb->sacked && (cb->lost_retx ||
-				    !ktp_before(cb->seq, kp->highest_sack)))
+		if (!cb->lost_retx) {
+			/* in send order: the rest is younger still */
+			if (!ktp_hole_due(kp, skb))
+				break;
+			if (ktp_retransmit_skb(sk, skb))
+				break;
 			pipe++;
-	}
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-
-		if (skb == kp->send_head || pipe >= kp->snd_cwnd ||
-		    !ktp_before(cb->seq, kp->highest_sack))
-			break;
-		if (cb->sacked || cb->lost_retx)
-			continue;
-		/* in send order: the rest is younger still */
-		if (!ktp_hole_due(kp, skb))
-			break;
-		if (ktp_retransmit_skb(sk, skb))
-			break;
-		pipe++;
+		}
+		kp->retx_hint = cb->end_seq;
 	}
 }
 
@@ -364,8 +409,15 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		return -1;
 	if (ktp_after(ack, kp->snd_nxt)) {
 		/* acknowledges something not yet sent */
-		ktp_send_ack(sk);
+		ktp_send_challenge_ack(sk);
 		return -1;
+	}
+	if (!ktp_before(ack, kp->snd_una)) {
+		/* An acceptable ACK: only it proves the peer alive to
+		 * keepalive and the persist timer, not any segment.
+		 */
+		kp->rcv_tstamp = jiffies;
+		inet_csk(sk)->icsk_probes_out = 0;
 	}
 	if (kp->sack_ok) {
 		struct ktp_syn_opts o;
@@ -378,7 +430,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		ktp_clean_rtx_queue(sk, ack);
 		/* holes remain below what the peer holds: recover now */
 		if (!kp->in_recovery && kp->sack_ok && kp->sacked_out >= 3 &&
-		    ktp_hole_due(kp, skb_peek(&sk->sk_write_queue)))
+		    ktp_hole_due(kp, ktp_rtx_first(sk)))
 			ktp_enter_recovery(sk);
 	} else if (ack == kp->snd_una && kp->packets_out &&
 		   (newly_sacked ||
@@ -423,6 +475,71 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
+static bool ktp_sack_touch(const struct ktp_sack_block *a, u32 start,
+			   u32 end)
+{
+	return !ktp_after(start, a->end) && !ktp_after(a->start, end);
+}
+
+/* A segment [@start, @end) joined the out-of-order queue: grow the block
+ * it touches, or start one, and make it the first (RFC 2018 4); blocks
+ * it now bridges merge into it. Four blocks at most: the oldest goes.
+ */
+static void ktp_sack_new_ofo(struct ktp_sock *kp, u32 start, u32 end)
+{
+	struct ktp_sack_block *sp = kp->selective_acks, cur;
+	int n = kp->num_sacks, i;
+
+	for (i = 0; i < n && !ktp_sack_touch(&sp[i], start, end); i++)
+		;
+	if (i < n) {
+		cur = sp[i];
+		memmove(&sp[1], &sp[0], i * sizeof(*sp));
+	} else {
+		cur.start = start;
+		cur.end = end;
+		if (n == KTP_MAX_SACKS)
+			n--;
+		memmove(&sp[1], &sp[0], n * sizeof(*sp));
+		n++;
+	}
+	if (ktp_before(start, cur.start))
+		cur.start = start;
+	if (ktp_after(end, cur.end))
+		cur.end = end;
+	sp[0] = cur;
+	for (i = 1; i < n; ) {
+		if (!ktp_sack_touch(&sp[0], sp[i].start, sp[i].end)) {
+			i++;
+			continue;
+		}
+		if (ktp_before(sp[i].start, sp[0].start))
+			sp[0].start = sp[i].start;
+		if (ktp_after(sp[i].end, sp[0].end))
+			sp[0].end = sp[i].end;
+		memmove(&sp[i], &sp[i + 1], (n - i - 1) * sizeof(*sp));
+		n--;
+	}
+	kp->num_sacks = n;
+}
+
+/* RCV.NXT moved: blocks it reached are no longer beyond a hole. */
+static void ktp_sack_remove(struct ktp_sock *kp)
+{
+	struct ktp_sack_block *sp = kp->selective_acks;
+	int n = kp->num_sacks, i;
+
+	for (i = 0; i < n; ) {
+		if (ktp_after(sp[i].start, kp->rcv_nxt)) {
+			i++;
+			continue;
+		}
+		memmove(&sp[i], &sp[i + 1], (n - i - 1) * sizeof(*sp));
+		n--;
+	}
+	kp->num_sacks = n;
+}
+
 /* Keep a segment that arrived beyond a hole, in sequence order. Whole
  * duplicates of what is already held are dropped; overlaps are kept as
  * they are and trimmed when they move to the receive queue.
@@ -449,6 +566,7 @@ static bool ktp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 	skb_set_owner_r(skb, sk);
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_color(&skb->rbnode, &kp->ooo_queue);
+	ktp_sack_new_ofo(kp, seq, end);
 	return true;
 }
 
@@ -514,6 +632,7 @@ void ktp_purge_ooo_queue(struct sock *sk)
 		rb_erase(node, &kp->ooo_queue);
 		kfree_skb(rb_to_skb(node));
 	}
+	kp->num_sacks = 0;
 }
 
 /* RFC 9293 3.10.7.4 seventh check: the text. Return: true if the skb now
@@ -554,6 +673,7 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
 		return false;
 	if (!RB_EMPTY_ROOT(&kp->ooo_queue)) {
 		ktp_ooo_drain(sk, fin);
+		ktp_sack_remove(kp);
 		*ooo = true;	/* tell the sender at once: hole filled */
 	}
 	return true;
@@ -629,7 +749,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	/* Only what we offered and the peer took (RFC 2018 2). */
 	kp->sack_ok = kp->sack_ok && opts.sack_ok;
-	ktp_sync_mss(sk);
+	ktp_resync_mss(sk);
 	/* Both sides scale, or neither does (RFC 7323 2.2). */
 	if (opts.wscale >= 0 && kp->wscale_ok) {
 		kp->snd_wscale = opts.wscale;
@@ -644,13 +764,12 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 		 * again, now with an ACK, and wait for theirs.
 		 */
 		ktp_set_state(sk, KTP_SYN_RECV);
-		KTP_SKB_CB(skb_peek(&sk->sk_write_queue))->flags |= KTP_FLAG_ACK;
+		KTP_SKB_CB(ktp_rtx_first(sk))->flags |= KTP_FLAG_ACK;
 		ktp_retransmit_head(sk);
 		return;
 	}
 
 	kp->snd_wl2 = cb->ack_seq;
-	kp->highest_sack = cb->ack_seq;
 	ktp_clean_rtx_queue(sk, cb->ack_seq);
 	ktp_set_state(sk, KTP_ESTABLISHED);
 	ktp_send_ack(sk);
@@ -696,7 +815,10 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (!ktp_sequence_ok(kp, skb)) {
 		if (!(flags & KTP_FLAG_RST)) {
 			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
-			ktp_send_ack(sk);
+			if (!ktp_oow_rate_limited(sock_net(sk), skb,
+						  KTP_MIB_ACKSKIPPEDSEQ,
+						  &kp->last_oow_ack_time))
+				ktp_send_ack(sk);
 		}
 		goto discard;
 	}
@@ -762,9 +884,6 @@ int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->segs_in++;
-	/* Any segment proves the peer alive to keepalive and persist. */
-	kp->rcv_tstamp = jiffies;
-	inet_csk(sk)->icsk_probes_out = 0;
 
 	switch (sk->sk_state) {
 	case KTP_CLOSE:

@@ -19,6 +19,7 @@
 #include <net/inet_common.h>
 #include <net/protocol.h>
 #include <net/inet_hashtables.h>
+#include <linux/bpf-cgroup.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -60,19 +61,21 @@ u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
  * @sk: the socket
  * @skb: the segment, header at the transport header
  *
- * Filled as CHECKSUM_PARTIAL: the device (or skb_checksum_help() for one
- * that cannot) folds in the payload.
+ * Offloaded (CHECKSUM_PARTIAL) only to a device that checksums any
+ * protocol; see ktp_csum_offload().
  */
 void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb)
 {
 	struct inet_sock *inet = inet_sk(sk);
 	struct ktphdr *th = ktp_hdr(skb);
+	__wsum csum = 0;
 
-	skb->ip_summed = CHECKSUM_PARTIAL;
-	skb->csum_start = skb_transport_header(skb) - skb->head;
-	skb->csum_offset = offsetof(struct ktphdr, check);
-	th->check = ~csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
-				       skb->len, ktp_ipproto, 0);
+	if (!ktp_csum_offload(sk, skb))
+		csum = skb_checksum(skb, 0, skb->len, 0);
+	th->check = csum_tcpudp_magic(inet->inet_saddr, inet->inet_daddr,
+				      skb->len, ktp_ipproto, csum);
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		th->check = ~th->check;
 }
 
 /* A route back to the sender of @skb, for segments without a socket. */
@@ -272,6 +275,23 @@ static int ktp_v4_err(struct sk_buff *skb, u32 info)
 }
 
 /**
+ * ktp_v4_pre_connect - cgroup connect programs see connect() first, as
+ * they see TCP's (BPF_CGROUP_INET4_CONNECT)
+ * @sk: the socket, owned by the caller
+ * @uaddr: a struct sockaddr_in, which the program may rewrite
+ * @addr_len: its length
+ *
+ * Return: 0, or the program's -errno (-EPERM when it refuses).
+ */
+int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+{
+	if (addr_len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	sock_owned_by_me(sk);
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr);
+}
+
+/**
  * ktp_v4_connect - the protocol half of connect(2): route, pick a port,
  * send SYN seq=x and enter SYN_SENT
  * @sk: the socket, owned by the caller
@@ -370,6 +390,8 @@ failure:
  * @dst: a route to the client, or NULL to find one
  * @req_unhash: the entry the new socket takes the place of in the hash
  * @own_req: set when the new socket went into the hash
+ * @opt_child_init: the IPv6 listener's set-up of a mapped child, run
+ *	before anything can fail, or NULL
  *
  * inet_csk_clone_lock() returns it bh-locked, in SYN_RECV; the caller
  * moves it on while it stays locked, so nobody sees that state.
@@ -395,8 +417,14 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
 	if (!newsk)
 		goto out;
-	/* First: the copied algorithm pointer needs its own reference. */
+	/* First: the copied algorithm pointer needs its own reference,
+	 * and a child of an IPv6 listener its own ipv6_pinfo, which the
+	 * destructor of a failed child would otherwise free for the
+	 * listener.
+	 */
 	ktp_inherit_congestion_control(newsk);
+	if (opt_child_init)
+		opt_child_init(newsk, sk);
 
 	newinet = inet_sk(newsk);
 	sk_daddr_set(newsk, ireq->ir_rmt_addr);

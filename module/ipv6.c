@@ -25,6 +25,7 @@
 #include <net/ipv6.h>
 #include <net/protocol.h>
 #include <net/transp_v6.h>
+#include <linux/bpf-cgroup.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -59,18 +60,20 @@ static u32 ktp_v6_isn(const struct in6_addr *saddr,
 	return hash + (u32)(ktime_get_real_ns() >> 6);
 }
 
-/* The checksum over the IPv6 pseudo-header (RFC 8200 8.1), the rest
- * left to the device or skb_checksum_help(), as ktp_v4_send_check().
+/* The checksum over the IPv6 pseudo-header (RFC 8200 8.1) and the
+ * segment, offloaded only as ktp_v4_send_check() does.
  */
 static void ktp_v6_send_check(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktphdr *th = ktp_hdr(skb);
+	__wsum csum = 0;
 
-	skb->ip_summed = CHECKSUM_PARTIAL;
-	skb->csum_start = skb_transport_header(skb) - skb->head;
-	skb->csum_offset = offsetof(struct ktphdr, check);
-	th->check = ~csum_ipv6_magic(&inet6_sk(sk)->saddr, &sk->sk_v6_daddr,
-				     skb->len, ktp_ipproto, 0);
+	if (!ktp_csum_offload(sk, skb))
+		csum = skb_checksum(skb, 0, skb->len, 0);
+	th->check = csum_ipv6_magic(&inet6_sk(sk)->saddr, &sk->sk_v6_daddr,
+				    skb->len, ktp_ipproto, csum);
+	if (skb->ip_summed == CHECKSUM_PARTIAL)
+		th->check = ~th->check;
 }
 
 /**
@@ -252,6 +255,13 @@ static struct ipv6_pinfo *ktp_v6_own_pinfo(struct sock *newsk,
 	return newnp;
 }
 
+/* The mapped child's ipv6_pinfo, set right after the clone. */
+static void ktp_v6_mapped_child_init(struct sock *newsk,
+				     const struct sock *sk)
+{
+	ktp_v6_own_pinfo(newsk, sk);
+}
+
 /* The third ACK to an IPv6 listener: make the full socket, IPv6 or, for
  * an IPv4 client, IPv4-mapped.
  */
@@ -272,17 +282,18 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 
 	if (skb->protocol == htons(ETH_P_IP)) {
 		newsk = ktp_v4_syn_recv_sock(sk, skb, req, dst, req_unhash,
-					     own_req, opt_child_init);
+					     own_req,
+					     ktp_v6_mapped_child_init);
 		if (!newsk)
 			return NULL;
-		newnp = ktp_v6_own_pinfo(newsk, sk);
+		newnp = inet6_sk(newsk);
 		newnp->saddr = newsk->sk_v6_rcv_saddr;
 		newnp->mcast_oif = inet_iif(skb);
 		newnp->mcast_hops = ip_hdr(skb)->ttl;
 		inet_csk(newsk)->icsk_af_ops = &ktp_ipv6_mapped;
 		/* the MSS was computed with the IPv6 header: again */
 		ktp_init_mss(newsk);
-		ktp_sync_mss(newsk);
+		ktp_resync_mss(newsk);
 		return newsk;
 	}
 
@@ -372,6 +383,18 @@ static int ktp_v6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 		      u8 type, u8 code, int offset, __be32 info)
 {
 	return 0;
+}
+
+/* cgroup connect programs, as tcp_v6_pre_connect() runs them: the
+ * IPv6 ones, for a mapped peer too.
+ */
+static int ktp_v6_pre_connect(struct sock *sk, struct sockaddr *uaddr,
+			      int addr_len)
+{
+	if (addr_len < SIN6_LEN_RFC2133)
+		return -EINVAL;
+	sock_owned_by_me(sk);
+	return BPF_CGROUP_RUN_PROG_INET6_CONNECT(sk, uaddr);
 }
 
 /* connect() to an IPv4-mapped address: the socket runs over IPv4. */
@@ -584,6 +607,7 @@ int ktp_ipv6_init(void)
 	strscpy(ktpv6_prot.name, "KTPv6", sizeof(ktpv6_prot.name));
 	ktpv6_prot.obj_size = sizeof(struct ktp6_sock);
 	ktpv6_prot.connect = ktp_v6_connect;
+	ktpv6_prot.pre_connect = ktp_v6_pre_connect;
 	ktpv6_prot.init = ktp_v6_init_sock;
 	ktpv6_prot.rsk_prot = &ktp6_request_sock_ops;
 	ktpv6_prot.twsk_prot = &ktp6_timewait_sock_ops;

@@ -23,6 +23,12 @@ long ktp_sysctl_mem[3];			/* net.ktp.mem, pages */
 int ktp_sysctl_wmem[3] = { 4096, 16384, 4 << 20 };  /* min, -, max */
 int ktp_sysctl_rmem[3] = { 4096, 131072, 6 << 20 };
 
+/* Orphans (closed by their process, still finishing with the peer) the
+ * module keeps before it resets them, as tcp_max_orphans.
+ */
+int ktp_max_orphans = 8192;
+static int ktp_zero_orphans;
+
 static struct ctl_table_header *ktp_mem_sysctl_hdr;
 
 static struct ctl_table ktp_mem_table[] = {
@@ -33,8 +39,48 @@ static struct ctl_table ktp_mem_table[] = {
 		.mode		= 0644,
 		.proc_handler	= proc_doulongvec_minmax,
 	},
+	{
+		.procname	= "max_orphans",
+		.data		= &ktp_max_orphans,
+		.maxlen		= sizeof(ktp_max_orphans),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero_orphans,
+	},
 	{}
 };
+
+/**
+ * ktp_orphan_oom - can the module not afford this orphan?
+ * @sk: an orphan
+ * @shift: weigh it as 2^shift orphans
+ *
+ * Return: true over net.ktp.max_orphans, or when it holds data to send
+ * while the module is over its hard memory limit (net.ktp.mem[2]).
+ */
+bool ktp_orphan_oom(const struct sock *sk, int shift)
+{
+	if (ktp_too_many_orphans(shift))
+		return true;
+	return sk->sk_wmem_queued > SOCK_MIN_SNDBUF &&
+	       sk_memory_allocated(sk) > sk_prot_mem_limits(sk, 2);
+}
+
+/**
+ * ktp_too_many_orphans - are there more orphans than net.ktp.max_orphans?
+ * @shift: weigh each orphan as 2^shift (a suspect one counts more)
+ *
+ * Return: true if so.
+ */
+bool ktp_too_many_orphans(int shift)
+{
+	long orphans = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		orphans += (int)per_cpu(ktp_orphan_count, cpu);
+	return max(orphans, 0L) << shift > READ_ONCE(ktp_max_orphans);
+}
 
 void ktp_enter_memory_pressure(struct sock *sk)
 {

@@ -40,6 +40,12 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_OFODROP]		= "OfoDrop",
 	[KTP_MIB_OFOPRUNED]		= "OfoPruned",
 	[KTP_MIB_RCVPRUNED]		= "RcvPruned",
+	[KTP_MIB_FILTERDROP]		= "FilterDrop",
+	[KTP_MIB_ACKSKIPPEDSEQ]		= "AckSkippedSeq",
+	[KTP_MIB_ACKSKIPPEDCHALLENGE]	= "AckSkippedChallenge",
+	[KTP_MIB_ACKSKIPPEDTIMEWAIT]	= "AckSkippedTimeWait",
+	[KTP_MIB_ACKSKIPPEDSYNRECV]	= "AckSkippedSynRecv",
+	[KTP_MIB_ABORTONMEMORY]		= "AbortOnMemory",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -51,6 +51,7 @@ void ktp_time_wait(struct sock *sk, int timeo)
 
 		ktw->rcv_nxt = kp->rcv_nxt;
 		ktw->snd_nxt = kp->snd_nxt;
+		ktw->last_oow_ack_time = 0;
 #if IS_ENABLED(CONFIG_IPV6)
 		if (tw->tw_family == AF_INET6) {
 			/* the lookup of an IPv6 4-tuple reads these */
@@ -71,6 +72,19 @@ void ktp_time_wait(struct sock *sk, int timeo)
 		local_bh_enable();
 	}
 	ktp_done(sk);
+}
+
+/* Anything else the entry answers, at most once per invalid_ratelimit. */
+static enum ktp_tw_status ktp_timewait_oow_ack(struct inet_timewait_sock *tw,
+					       struct sk_buff *skb)
+{
+	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
+
+	if (ktp_oow_rate_limited(twsk_net(tw), skb,
+				 KTP_MIB_ACKSKIPPEDTIMEWAIT,
+				 &ktw->last_oow_ack_time))
+		return KTP_TW_SUCCESS;
+	return KTP_TW_ACK;
 }
 
 /**
@@ -98,7 +112,7 @@ enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
 		if (!(cb->flags & KTP_FLAG_ACK) &&
 		    ktp_after(cb->seq, ktw->rcv_nxt))
 			return KTP_TW_SYN;
-		return KTP_TW_ACK;
+		return ktp_timewait_oow_ack(tw, skb);
 	}
 	if ((cb->flags & KTP_FLAG_FIN) && cb->end_seq == ktw->rcv_nxt) {
 		inet_twsk_reschedule(tw, READ_ONCE(kn->tw_timeout));
@@ -107,7 +121,7 @@ enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
 	/* A bare ACK of our FIN, repeated: nothing to say. */
 	if (cb->seq == ktw->rcv_nxt && cb->end_seq == cb->seq)
 		return KTP_TW_SUCCESS;
-	return KTP_TW_ACK;
+	return ktp_timewait_oow_ack(tw, skb);
 }
 
 static void ktp_syn_ack_timeout(const struct request_sock *req)
@@ -205,6 +219,7 @@ void ktp_init_req(struct request_sock *req, const struct sock *sk,
 	ireq->ir_mark = inet_request_mark(sk, skb);
 	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
 	kreq->snt_isn = isn;
+	kreq->last_oow_ack_time = 0;
 	ktp_parse_opts(skb, &opts);
 	/* what this namespace does not do is as if not offered */
 	if (!READ_ONCE(kn->window_scaling))
@@ -243,6 +258,7 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->copied_seq = kp->rcv_nxt;
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->ooo_queue = RB_ROOT;
+	kp->num_sacks = 0;
 	kp->snd_wscale = kreq->snd_wscale >= 0 ? kreq->snd_wscale : 0;
 	kp->wscale_ok = kreq->snd_wscale >= 0;
 	kp->rcv_wscale = kreq->rcv_wscale;
@@ -263,7 +279,10 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->snd_wl1 = cb->seq;
 	kp->snd_wl2 = cb->ack_seq;
 	kp->peer_mss = kreq->mss;
-	kp->send_head = NULL;
+	kp->rtx_queue = RB_ROOT;
+	kp->lost_out = 0;
+	kp->retrans_out = 0;
+	kp->retx_hint = kp->snd_una;
 	kp->deferred = 0;
 	kp->fin_queued = 0;
 	kp->total_retrans = 0;
@@ -272,7 +291,7 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->segs_in = 0;
 	kp->segs_out = 0;
 	ktp_init_mss(newsk);
-	ktp_sync_mss(newsk);
+	ktp_resync_mss(newsk);
 }
 
 /**
@@ -302,7 +321,10 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 		return NULL;
 	}
 	if (cb->flags & KTP_FLAG_SYN) {
-		if (cb->seq == kreq->rcv_isn)
+		if (cb->seq == kreq->rcv_isn &&
+		    !ktp_oow_rate_limited(sock_net(sk), skb,
+					  KTP_MIB_ACKSKIPPEDSYNRECV,
+					  &kreq->last_oow_ack_time))
 			inet_rtx_syn_ack(sk, req);
 		return NULL;
 	}
@@ -314,7 +336,10 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 	}
 	if (cb->seq != kreq->rcv_isn + 1) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
-		ktp_reqsk_ack(req, skb);
+		if (!ktp_oow_rate_limited(sock_net(sk), skb,
+					  KTP_MIB_ACKSKIPPEDSYNRECV,
+					  &kreq->last_oow_ack_time))
+			ktp_reqsk_ack(req, skb);
 		return NULL;
 	}
 

@@ -13,9 +13,295 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/ip6_checksum.h>
+#include <linux/rbtree_augmented.h>
 
 #include "protocol.h"
 #include "trace.h"
+
+/*
+ * The retransmission queue: the segments sent and not yet acknowledged,
+ * in an rb-tree by sequence number, as TCP's tcp_rtx_queue. Each node
+ * also counts the segments not SACKed in its subtree (an augmented
+ * rb-tree), so that the first segment not SACKed at or after any point
+ * is found in O(log n): no ACK, however its SACK blocks are made, walks
+ * the whole queue. Next to it, counters keep RFC 6675's pipe: what is
+ * SACKed (sacked_out), the holes below the highest SACK (lost_out) and
+ * those of them resent in this recovery (retrans_out).
+ *
+ * All of it is the socket owner's: bh-locked or owned by a process.
+ */
+
+static u32 ktp_rb_unsacked(const struct rb_node *rb)
+{
+	return rb ? KTP_SKB_CB(rb_to_skb((struct rb_node *)rb))->unsacked : 0;
+}
+
+/* Recompute a node's count; true if it did not change. */
+static bool ktp_rtx_compute(struct sk_buff *skb)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 n = !cb->sacked + ktp_rb_unsacked(skb->rbnode.rb_left) +
+		ktp_rb_unsacked(skb->rbnode.rb_right);
+
+	if (cb->unsacked == n)
+		return true;
+	cb->unsacked = n;
+	return false;
+}
+
+static void ktp_rtx_propagate(struct rb_node *rb, struct rb_node *stop)
+{
+	while (rb != stop) {
+		if (ktp_rtx_compute(rb_to_skb(rb)))
+			break;
+		rb = rb_parent(rb);
+	}
+}
+
+static void ktp_rtx_copy(struct rb_node *old, struct rb_node *new)
+{
+	KTP_SKB_CB(rb_to_skb(new))->unsacked =
+		KTP_SKB_CB(rb_to_skb(old))->unsacked;
+}
+
+static void ktp_rtx_rotate(struct rb_node *old, struct rb_node *new)
+{
+	ktp_rtx_copy(old, new);
+	ktp_rtx_compute(rb_to_skb(old));
+}
+
+static const struct rb_augment_callbacks ktp_rtx_augment = {
+	.propagate	= ktp_rtx_propagate,
+	.copy		= ktp_rtx_copy,
+	.rotate		= ktp_rtx_rotate,
+};
+
+/**
+ * ktp_rtx_first - the oldest segment not acknowledged
+ * @sk: the socket
+ *
+ * Return: it, or NULL when nothing is in flight.
+ */
+struct sk_buff *ktp_rtx_first(const struct sock *sk)
+{
+	return skb_rb_first(&ktp_sk(sk)->rtx_queue);
+}
+
+/* A segment just sent leaves the write queue for the rtx queue. */
+static void ktp_rtx_insert(struct sock *sk, struct sk_buff *skb)
+{
+	struct rb_node **p = &ktp_sk(sk)->rtx_queue.rb_node, *parent = NULL;
+	u32 seq = KTP_SKB_CB(skb)->seq;
+
+	__skb_unlink(skb, &sk->sk_write_queue);
+	while (*p) {
+		parent = *p;
+		KTP_SKB_CB(rb_to_skb(parent))->unsacked +=
+			!KTP_SKB_CB(skb)->sacked;
+		if (ktp_before(seq, KTP_SKB_CB(rb_to_skb(parent))->seq))
+			p = &parent->rb_left;
+		else
+			p = &parent->rb_right;
+	}
+	KTP_SKB_CB(skb)->unsacked = !KTP_SKB_CB(skb)->sacked;
+	rb_link_node(&skb->rbnode, parent, p);
+	rb_insert_augmented(&skb->rbnode, &ktp_sk(sk)->rtx_queue,
+			    &ktp_rtx_augment);
+}
+
+/**
+ * ktp_rtx_unlink - an acknowledged segment leaves the rtx queue
+ * @sk: the socket
+ * @skb: the segment; the caller frees it
+ */
+void ktp_rtx_unlink(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (cb->sacked) {
+		kp->sacked_out--;
+	} else if (ktp_before(cb->seq, kp->highest_sack)) {
+		kp->lost_out--;
+		if (cb->lost_retx)
+			kp->retrans_out--;
+	}
+	kp->packets_out--;
+	rb_erase_augmented(&skb->rbnode, &kp->rtx_queue, &ktp_rtx_augment);
+}
+
+/**
+ * ktp_rtx_find - the segment that holds @seq, or else the first after it
+ * @sk: the socket
+ * @seq: a sequence number
+ *
+ * Return: the segment, or NULL.
+ */
+struct sk_buff *ktp_rtx_find(const struct sock *sk, u32 seq)
+{
+	struct rb_node *rb = ktp_sk(sk)->rtx_queue.rb_node;
+	struct sk_buff *best = NULL;
+
+	while (rb) {
+		struct sk_buff *skb = rb_to_skb(rb);
+
+		if (ktp_after(KTP_SKB_CB(skb)->end_seq, seq)) {
+			best = skb;
+			rb = rb->rb_left;
+		} else {
+			rb = rb->rb_right;
+		}
+	}
+	return best;
+}
+
+/* The first segment not SACKed in the subtree @rb roots. */
+static struct sk_buff *ktp_rtx_leftmost_unsacked(struct rb_node *rb)
+{
+	while (rb) {
+		if (ktp_rb_unsacked(rb->rb_left)) {
+			rb = rb->rb_left;
+			continue;
+		}
+		if (!KTP_SKB_CB(rb_to_skb(rb))->sacked)
+			return rb_to_skb(rb);
+		rb = rb->rb_right;
+	}
+	return NULL;
+}
+
+/* The first segment not SACKed from @skb on, in sequence order. */
+static struct sk_buff *ktp_rtx_unsacked_from(struct sk_buff *skb)
+{
+	struct rb_node *rb, *parent;
+
+	if (!skb)
+		return NULL;
+	if (!KTP_SKB_CB(skb)->sacked)
+		return skb;
+	rb = &skb->rbnode;
+	if (ktp_rb_unsacked(rb->rb_right))
+		return ktp_rtx_leftmost_unsacked(rb->rb_right);
+	/* climb: the next in order is the first ancestor we are left of */
+	while ((parent = rb_parent(rb))) {
+		struct rb_node *right = parent->rb_right;
+
+		if (rb == parent->rb_left) {
+			if (!KTP_SKB_CB(rb_to_skb(parent))->sacked)
+				return rb_to_skb(parent);
+			if (ktp_rb_unsacked(right))
+				return ktp_rtx_leftmost_unsacked(right);
+		}
+		rb = parent;
+	}
+	return NULL;
+}
+
+/**
+ * ktp_rtx_find_unsacked - the first segment not SACKed that ends after
+ * @seq
+ * @sk: the socket
+ * @seq: a sequence number
+ *
+ * Return: the segment, or NULL; O(log n).
+ */
+struct sk_buff *ktp_rtx_find_unsacked(const struct sock *sk, u32 seq)
+{
+	return ktp_rtx_unsacked_from(ktp_rtx_find(sk, seq));
+}
+
+/**
+ * ktp_rtx_next_unsacked - the next segment not SACKed after @skb
+ * @skb: a segment of the rtx queue
+ *
+ * Return: the segment, or NULL; O(log n).
+ */
+struct sk_buff *ktp_rtx_next_unsacked(struct sk_buff *skb)
+{
+	return ktp_rtx_unsacked_from(skb_rb_next(skb));
+}
+
+/**
+ * ktp_rtx_mark_sacked - the peer holds @skb (RFC 2018)
+ * @sk: the socket
+ * @skb: a segment of the rtx queue not SACKed yet
+ */
+void ktp_rtx_mark_sacked(struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (ktp_before(cb->seq, kp->highest_sack)) {
+		kp->lost_out--;
+		if (cb->lost_retx)
+			kp->retrans_out--;
+	}
+	cb->sacked = 1;
+	kp->sacked_out++;
+	ktp_rtx_propagate(&skb->rbnode, NULL);
+}
+
+/**
+ * ktp_advance_highest_sack - the highest SACK moved up to @seq: the
+ * segments not SACKed it passed are holes now
+ * @sk: the socket
+ * @seq: the new highest SACK; nothing if it is not higher
+ *
+ * Each segment is passed once between two ktp_rtx_reset_marks().
+ */
+void ktp_advance_highest_sack(struct sock *sk, u32 seq)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	if (!ktp_after(seq, kp->highest_sack))
+		return;
+	for (skb = ktp_rtx_find_unsacked(sk, kp->highest_sack);
+	     skb && ktp_before(KTP_SKB_CB(skb)->seq, seq);
+	     skb = ktp_rtx_next_unsacked(skb)) {
+		if (ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack))
+			continue;
+		kp->lost_out++;
+		if (KTP_SKB_CB(skb)->lost_retx)
+			kp->retrans_out++;
+	}
+	kp->highest_sack = seq;
+}
+
+/**
+ * ktp_rtx_reset_marks - a new recovery: no hole resent yet
+ * @sk: the socket
+ *
+ * Walks the whole queue, once per loss event, as tcp_enter_loss() does.
+ */
+void ktp_rtx_reset_marks(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	kp->lost_out = 0;
+	skb_rbtree_walk(skb, &kp->rtx_queue) {
+		KTP_SKB_CB(skb)->lost_retx = 0;
+		if (!KTP_SKB_CB(skb)->sacked &&
+		    ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack))
+			kp->lost_out++;
+	}
+	kp->retrans_out = 0;
+	kp->retx_hint = kp->snd_una;
+}
+
+/**
+ * ktp_pipe - segments in flight, as RFC 6675 counts them: not SACKed and
+ * not a hole below the highest SACK, unless resent
+ * @kp: the socket
+ *
+ * Return: the count.
+ */
+u32 ktp_pipe(const struct ktp_sock *kp)
+{
+	return kp->packets_out - kp->sacked_out - kp->lost_out +
+	       kp->retrans_out;
+}
 
 /**
  * ktp_build_header - push and fill a KTP header in front of the payload
@@ -93,30 +379,15 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 	}
 }
 
-/* SACK blocks for what waits beyond a hole (RFC 2018 4): contiguous
- * runs of the out-of-order queue, lowest first, so the sender fills the
- * holes in order.
+/* SACK blocks for what waits beyond a hole (RFC 2018 4): the first
+ * holds the segment that arrived last, then the others most recent
+ * first, as input.c keeps them.
  */
 static void ktp_fill_sacks(const struct ktp_sock *kp, struct ktp_syn_opts *o)
 {
-	struct rb_node *node;
-
-	o->nr_sacks = 0;
-	for (node = rb_first(&kp->ooo_queue); node; node = rb_next(node)) {
-		const struct ktp_skb_cb *cb = KTP_SKB_CB(rb_to_skb(node));
-		struct ktp_sack_block *b = &o->sacks[o->nr_sacks - 1];
-
-		if (o->nr_sacks && !ktp_after(cb->seq, b->end)) {
-			if (ktp_after(cb->end_seq, b->end))
-				b->end = cb->end_seq;
-			continue;
-		}
-		if (o->nr_sacks == KTP_MAX_SACKS)
-			break;
-		b = &o->sacks[o->nr_sacks++];
-		b->start = cb->seq;
-		b->end = cb->end_seq;
-	}
+	o->nr_sacks = kp->num_sacks;
+	memcpy(o->sacks, kp->selective_acks,
+	       kp->num_sacks * sizeof(o->sacks[0]));
 }
 
 /**
@@ -234,7 +505,7 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 		opts.wscale = kp->wscale_ok ? kp->rcv_wscale : -1;
 		opts.sack_ok = kp->sack_ok;
 		o = &opts;
-	} else if (kp->sack_ok && !RB_EMPTY_ROOT(&kp->ooo_queue) &&
+	} else if (kp->sack_ok && kp->num_sacks &&
 		   (cb->flags & KTP_FLAG_ACK)) {
 		ktp_fill_sacks(kp, &opts);
 		/* a full data segment has room for one block only */
@@ -329,9 +600,14 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 
 	err = ktp_transmit_skb(sk, skb, true);
 	if (!err) {
+		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
 		trace_ktp_retransmit(sk, skb);
-		KTP_SKB_CB(skb)->retransmitted = 1;
-		KTP_SKB_CB(skb)->lost_retx = 1;
+		cb->retransmitted = 1;
+		if (!cb->lost_retx && !cb->sacked &&
+		    ktp_before(cb->seq, kp->highest_sack))
+			kp->retrans_out++;
+		cb->lost_retx = 1;
 		kp->total_retrans++;
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_RETRANSSEGS);
 	}
@@ -346,9 +622,9 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
  */
 int ktp_retransmit_head(struct sock *sk)
 {
-	struct sk_buff *skb = skb_peek(&sk->sk_write_queue);
+	struct sk_buff *skb = ktp_rtx_first(sk);
 
-	if (!skb || skb == ktp_sk(sk)->send_head)
+	if (!skb)
 		return 0;
 	return ktp_retransmit_skb(sk, skb);
 }
@@ -445,9 +721,12 @@ int ktp_write_xmit(struct sock *sk)
 
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
 		return 0;
-	while ((skb = kp->send_head)) {
+	while ((skb = ktp_send_head(sk))) {
 		if (kp->packets_out - kp->sacked_out >= kp->snd_cwnd ||
 		    ktp_hold_partial(sk, skb))
+			break;
+		/* queued before the MSS shrank (IP options, a new path) */
+		if (skb->len > kp->mss && ktp_fragment(sk, skb, kp->mss))
 			break;
 		if (!ktp_wnd_allows(kp, skb) && !ktp_fit_window(sk, skb))
 			break;
@@ -461,8 +740,7 @@ int ktp_write_xmit(struct sock *sk)
 		}
 		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
 		kp->packets_out++;
-		kp->send_head = skb_queue_is_last(&sk->sk_write_queue, skb) ?
-				NULL : skb->next;
+		ktp_rtx_insert(sk, skb);
 		/* data in flight: the RTO, not the persist timer, runs */
 		if (icsk->icsk_pending != ICSK_TIME_RETRANS)
 			ktp_rearm_rto(sk);
@@ -491,8 +769,6 @@ static struct sk_buff *ktp_queue_control(struct sock *sk, u8 flags, gfp_t gfp)
 	sk_wmem_queued_add(sk, skb->truesize);
 	sk_mem_charge(sk, skb->truesize);
 	__skb_queue_tail(&sk->sk_write_queue, skb);
-	if (!kp->send_head)
-		kp->send_head = skb;
 	return skb;
 }
 
@@ -512,8 +788,7 @@ void ktp_queue_fin(struct sock *sk)
 	if (kp->fin_queued)
 		return;
 	kp->fin_queued = 1;
-	if (tail && kp->send_head &&
-	    !(KTP_SKB_CB(tail)->flags & KTP_FLAG_SYN)) {
+	if (tail && !(KTP_SKB_CB(tail)->flags & KTP_FLAG_SYN)) {
 		/* Ride on the last unsent data segment. */
 		KTP_SKB_CB(tail)->flags |= KTP_FLAG_FIN;
 		KTP_SKB_CB(tail)->end_seq++;
@@ -548,8 +823,9 @@ int ktp_connect_send_syn(struct sock *sk)
 	if (ktp_transmit_skb(sk, skb, true))
 		pr_debug("SYN not sent at once; the timer will\n");
 	kp->snd_nxt = kp->write_seq;
-	kp->send_head = NULL;
+	kp->highest_sack = kp->snd_una;
 	kp->packets_out = 1;
+	ktp_rtx_insert(sk, skb);
 	inet_csk(sk)->icsk_rto = KTP_TIMEOUT_INIT;
 	ktp_rearm_rto(sk);
 	return 0;
@@ -561,14 +837,20 @@ int ktp_connect_send_syn(struct sock *sk)
  */
 void ktp_purge_write_queue(struct sock *sk)
 {
+	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
 
 	while ((skb = __skb_dequeue(&sk->sk_write_queue)))
 		ktp_wmem_free_skb(sk, skb);
+	while ((skb = ktp_rtx_first(sk))) {
+		rb_erase(&skb->rbnode, &kp->rtx_queue);
+		ktp_wmem_free_skb(sk, skb);
+	}
 	sk_mem_reclaim(sk);
-	ktp_sk(sk)->send_head = NULL;
-	ktp_sk(sk)->packets_out = 0;
-	ktp_sk(sk)->sacked_out = 0;
+	kp->packets_out = 0;
+	kp->sacked_out = 0;
+	kp->lost_out = 0;
+	kp->retrans_out = 0;
 }
 
 /* The largest payload a route's MTU carries below @net_hdr_len bytes of
@@ -584,37 +866,74 @@ static u16 ktp_mss_for_mtu(unsigned int mtu, unsigned int net_hdr_len)
 }
 
 /**
- * ktp_init_mss - the largest payload to send, from the route and the peer
+ * ktp_init_mss - the MSS our SYN or SYN-ACK offers, from the route
  * @sk: the socket, with a route, owned by the caller
+ *
+ * Until the peer's MSS is known it is also the payload of a segment.
  */
 void ktp_init_mss(struct sock *sk)
 {
+	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct dst_entry *dst = __sk_dst_get(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	kp->mss = ktp_mss_for_mtu(dst ? dst_mtu(dst) : 576,
-				  inet_csk(sk)->icsk_af_ops->net_header_len +
-				  inet_csk(sk)->icsk_ext_hdr_len);
+	icsk->icsk_pmtu_cookie = dst ? dst_mtu(dst) : IPV4_MIN_MTU;
+	kp->mss = ktp_mss_for_mtu(icsk->icsk_pmtu_cookie,
+				  icsk->icsk_af_ops->net_header_len +
+				  icsk->icsk_ext_hdr_len);
 	if (kp->user_mss && kp->mss > kp->user_mss)
 		kp->mss = kp->user_mss;
+	kp->mss_clamp = kp->user_mss ? : U16_MAX;
 }
 
 /**
- * ktp_sync_mss - the payload of a data segment, once the handshake told
- * the peer's MSS and whether SACK is on
+ * ktp_sync_mss - the payload of a data segment on a path MTU
  * @sk: the socket, owned by the caller
+ * @pmtu: the path MTU, in bytes
  *
- * The smaller of ours and the peer's, less the room one SACK block
- * takes: a segment that carries one must still fit the path, or IP
- * refuses it with EMSGSIZE and it is never delivered.
+ * Also the socket's icsk_sync_mss(): IP and IPv6 call it when options
+ * change the size of the network headers (IP_OPTIONS, IPv6 extension
+ * headers, CIPSO labels).
+ *
+ * The path's MSS, no more than the peer's (or KTP_MAXSEG), less the room
+ * one SACK block takes on a data segment: a segment that carries one
+ * must still fit the path. Whatever the peer announced, the result is
+ * never below net.ktp.min_snd_mss, as tcp_min_snd_mss bounds TCP's: an
+ * MSS of a few bytes would cost a segment each, or wrap to nothing.
+ *
+ * Return: the new MSS.
  */
-void ktp_sync_mss(struct sock *sk)
+unsigned int ktp_sync_mss(struct sock *sk, u32 pmtu)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	int mss;
+
+	mss = (int)pmtu - (int)icsk->icsk_af_ops->net_header_len -
+	      (int)icsk->icsk_ext_hdr_len - (int)KTP_HDR_LEN;
+	mss = min_t(int, mss, kp->mss_clamp);
+	if (kp->sack_ok)
+		mss -= KTP_DATA_OPT_ROOM;
+	mss = max_t(int, mss, READ_ONCE(kn->min_snd_mss));
+	kp->mss = min_t(int, mss, U16_MAX);
+	icsk->icsk_pmtu_cookie = pmtu;
+	return kp->mss;
+}
+
+/**
+ * ktp_resync_mss - the peer's MSS or KTP_MAXSEG changed: recompute it on
+ * the path MTU last seen
+ * @sk: the socket, owned by the caller
+ */
+void ktp_resync_mss(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	kp->mss = min(kp->mss, kp->peer_mss);
-	if (kp->sack_ok)
-		kp->mss -= KTP_DATA_OPT_ROOM;
+	kp->mss_clamp = kp->peer_mss;
+	if (kp->user_mss && kp->user_mss < kp->mss_clamp)
+		kp->mss_clamp = kp->user_mss;
+	ktp_sync_mss(sk, inet_csk(sk)->icsk_pmtu_cookie);
 }
 
 /**

@@ -31,7 +31,9 @@ struct ktp_iter_state {
 	struct seq_net_private p;	/* must be first: seq_file_net() */
 	enum ktp_seq_part part;
 	unsigned int bucket;
+	int offset;			/* matches before this one in bucket */
 	int num;			/* the "sl" of the next line */
+	loff_t last_pos;		/* *pos of the entry we stand at */
 };
 
 static unsigned short ktp_seq_family(struct seq_file *seq)
@@ -63,6 +65,7 @@ static struct sock *ktp_listening_first(struct seq_file *seq)
 	struct inet_hashinfo *h = &ktp_hashinfo;
 	struct sock *sk;
 
+	st->offset = 0;
 	for (; st->bucket <= h->lhash2_mask; st->bucket++) {
 		struct inet_listen_hashbucket *ilb2 = &h->lhash2[st->bucket];
 
@@ -83,8 +86,10 @@ static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
 	struct sock *sk;
 
 	sk = ktp_seq_from(seq, sk_nulls_next(cur));
-	if (sk)
+	if (sk) {
+		st->offset++;
 		return sk;
+	}
 	spin_unlock(&ktp_hashinfo.lhash2[st->bucket].lock);
 	st->bucket++;
 	return ktp_listening_first(seq);
@@ -96,6 +101,7 @@ static struct sock *ktp_established_first(struct seq_file *seq)
 	struct inet_hashinfo *h = &ktp_hashinfo;
 	struct sock *sk;
 
+	st->offset = 0;
 	for (; st->bucket <= h->ehash_mask; st->bucket++) {
 		struct inet_ehash_bucket *head = &h->ehash[st->bucket];
 
@@ -117,8 +123,10 @@ static struct sock *ktp_established_next(struct seq_file *seq,
 	struct sock *sk;
 
 	sk = ktp_seq_from(seq, sk_nulls_next(cur));
-	if (sk)
+	if (sk) {
+		st->offset++;
 		return sk;
+	}
 	spin_unlock_bh(inet_ehash_lockp(&ktp_hashinfo, st->bucket));
 	st->bucket++;
 	return ktp_established_first(seq);
@@ -143,25 +151,63 @@ static struct sock *ktp_seq_next_sk(struct seq_file *seq, struct sock *cur)
 		     ktp_established_first(seq);
 }
 
+/* The first entry of the bucket the walk stands in, across parts. */
+static struct sock *ktp_seq_bucket_first(struct seq_file *seq)
+{
+	struct ktp_iter_state *st = seq->private;
+	struct sock *sk;
+
+	if (st->part == KTP_SEQ_LISTENING) {
+		sk = ktp_listening_first(seq);
+		if (sk)
+			return sk;
+		st->part = KTP_SEQ_ESTABLISHED;
+		st->bucket = 0;
+	}
+	return ktp_established_first(seq);
+}
+
+/* Where the last read stopped, as tcp_seek_last_pos(): back into its
+ * bucket and past the entries already shown there, so that reading the
+ * whole file costs one walk, not one per page of output.
+ */
+static struct sock *ktp_seq_resume(struct seq_file *seq)
+{
+	struct ktp_iter_state *st = seq->private;
+	int offset = st->offset;
+	struct sock *sk;
+
+	sk = ktp_seq_bucket_first(seq);
+	while (sk && offset--)
+		sk = ktp_seq_next_sk(seq, sk);
+	return sk;
+}
+
 static void *ktp_seq_start(struct seq_file *seq, loff_t *pos)
 {
 	struct ktp_iter_state *st = seq->private;
 	struct sock *sk;
 	loff_t left;
 
+	if (*pos && *pos == st->last_pos) {
+		sk = ktp_seq_resume(seq);
+		if (sk)
+			return sk;
+	}
 	st->part = KTP_SEQ_LISTENING;
 	st->bucket = 0;
+	st->offset = 0;
 	st->num = 0;
+	st->last_pos = 0;
 	if (!*pos)
 		return SEQ_START_TOKEN;
-	/* Walk again from the start: simple, and a read of the whole file
-	 * costs a walk per page of output.
-	 */
+	/* A reader that seeks: walk from the start to its position. */
 	sk = ktp_seq_next_sk(seq, NULL);
 	for (left = *pos - 1; sk && left; left--) {
 		st->num++;
 		sk = ktp_seq_next_sk(seq, sk);
 	}
+	st->last_pos = *pos;
 	return sk;
 }
 
@@ -169,7 +215,7 @@ static void *ktp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
 	struct ktp_iter_state *st = seq->private;
 
-	++*pos;
+	st->last_pos = ++*pos;
 	if (v == SEQ_START_TOKEN)
 		return ktp_seq_next_sk(seq, NULL);
 	st->num++;

@@ -9,6 +9,8 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/inet_common.h>
+#include <asm/ioctls.h>
+#include <linux/sockios.h>
 
 #include "protocol.h"
 
@@ -263,6 +265,12 @@ static void ktp_close_orphan(struct sock *sk)
 	/* Destroyed already by the backlog or by input since? */
 	if (state != KTP_CLOSE && sk->sk_state == KTP_CLOSE)
 		goto out;
+	/* One orphan too many: the peer learns at once, as with TCP. */
+	if (sk->sk_state != KTP_CLOSE && ktp_orphan_oom(sk, 0)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONMEMORY);
+		ktp_send_active_reset(sk, GFP_ATOMIC);
+		ktp_set_state(sk, KTP_CLOSE);
+	}
 	if (sk->sk_state == KTP_FIN_WAIT2)
 		inet_csk_reset_keepalive_timer(sk,
 					       READ_ONCE(kn->fin_timeout));
@@ -380,7 +388,7 @@ static struct sk_buff *ktp_write_tail(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 
-	if (!skb || !kp->send_head ||
+	if (!skb ||
 	    (KTP_SKB_CB(skb)->flags & (KTP_FLAG_SYN | KTP_FLAG_FIN)) ||
 	    skb->len >= kp->mss ||
 	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS)
@@ -410,8 +418,6 @@ static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 	sk_wmem_queued_add(sk, skb->truesize);
 	sk_mem_charge(sk, skb->truesize);
 	__skb_queue_tail(&sk->sk_write_queue, skb);
-	if (!kp->send_head)
-		kp->send_head = skb;
 	return skb;
 }
 
@@ -465,8 +471,6 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 out_unqueue:
 	if (fresh && !skb->len) {
 		/* keep nothing the copy did not fill */
-		if (kp->send_head == skb)
-			kp->send_head = NULL;
 		__skb_unlink(skb, &sk->sk_write_queue);
 		ktp_wmem_free_skb(sk, skb);
 	}
@@ -751,6 +755,36 @@ void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 	info->ktpi_segs_in = kp->segs_in;
 }
 
+/* SIOCINQ (FIONREAD), SIOCOUTQ and SIOCOUTQNSD, as TCP answers them;
+ * anything else is not ours (inet_ioctl() tries the device ioctls).
+ */
+static int ktp_ioctl(struct sock *sk, int cmd, unsigned long arg)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	bool slow;
+	int answ;
+
+	if (cmd != SIOCINQ && cmd != SIOCOUTQ && cmd != SIOCOUTQNSD)
+		return -ENOIOCTLCMD;
+	if (sk->sk_state == KTP_LISTEN)
+		return -EINVAL;
+	slow = lock_sock_fast(sk);
+	if ((1 << sk->sk_state) & (KTPF_SYN_SENT | KTPF_SYN_RECV)) {
+		answ = 0;
+	} else if (cmd == SIOCINQ) {
+		answ = kp->rcv_nxt - kp->copied_seq;
+		/* the peer's FIN takes a sequence number, not a byte */
+		if (answ && sock_flag(sk, SOCK_DONE))
+			answ--;
+	} else if (cmd == SIOCOUTQ) {
+		answ = kp->write_seq - kp->snd_una;
+	} else {
+		answ = kp->write_seq - kp->snd_nxt;
+	}
+	unlock_sock_fast(sk, slow);
+	return put_user(answ, (int __user *)arg);
+}
+
 static int ktp_get_info(struct sock *sk, char __user *optval,
 			int __user *optlen)
 {
@@ -887,12 +921,15 @@ static int ktp_setsockopt_int(struct sock *sk, int optname, int val)
 		if (val && (val < 64 || val > 65535))
 			return -EINVAL;
 		kp->user_mss = val;
-		if (val && kp->mss > val)
-			kp->mss = val;
+		/* before the handshake, connect() and the SYN-ACK read it */
+		if (!((1 << sk->sk_state) &
+		      (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT)))
+			ktp_resync_mss(sk);
 		return 0;
 	case KTP_KEEPIDLE:
 	case KTP_KEEPINTVL:
-		if (val < 1 || val > MAX_SCHEDULE_TIMEOUT / HZ)
+		/* as TCP_KEEPIDLE's and TCP_KEEPINTVL's: no overflow */
+		if (val < 1 || val > KTP_MAX_KEEPIDLE)
 			return -EINVAL;
 		if (optname == KTP_KEEPIDLE)
 			kp->keepalive_time = val * HZ;
@@ -901,7 +938,7 @@ static int ktp_setsockopt_int(struct sock *sk, int optname, int val)
 		ktp_reset_keepalive(sk);
 		return 0;
 	case KTP_KEEPCNT:
-		if (val < 1 || val > 127)
+		if (val < 1 || val > KTP_MAX_KEEPCNT)
 			return -EINVAL;
 		kp->keepalive_probes = val;
 		return 0;
@@ -968,12 +1005,16 @@ int ktp_init_sock(struct sock *sk)
 
 	ktp_init_xmit_timers(sk);
 	icsk->icsk_af_ops = &ktp_ipv4_specific;
+	/* IP_OPTIONS, IPv6 extension headers and CIPSO call it */
+	icsk->icsk_sync_mss = ktp_sync_mss;
 	icsk->icsk_rto = KTP_TIMEOUT_INIT;
 	kp->mss = KTP_MSS_DEFAULT;
+	kp->mss_clamp = U16_MAX;
 	kp->peer_mss = KTP_MSS_DEFAULT;
-	kp->send_head = NULL;
+	kp->rtx_queue = RB_ROOT;
 	kp->deferred = 0;
 	kp->ooo_queue = RB_ROOT;
+	kp->num_sacks = 0;
 	kp->snd_cwnd = KTP_INIT_CWND;
 	kp->snd_ssthresh = U32_MAX;
 	ktp_init_congestion_control(sk);
@@ -1004,6 +1045,7 @@ struct proto ktp_prot = {
 	.name		= "KTP",
 	.owner		= THIS_MODULE,
 	.close		= ktp_close,
+	.pre_connect	= ktp_v4_pre_connect,
 	.connect	= ktp_v4_connect,
 	.disconnect	= ktp_disconnect,
 	.accept		= inet_csk_accept,
@@ -1011,6 +1053,7 @@ struct proto ktp_prot = {
 	.destroy	= ktp_destroy_sock,
 	.shutdown	= ktp_shutdown,
 	.keepalive	= ktp_keepalive,
+	.ioctl		= ktp_ioctl,
 	.setsockopt	= ktp_setsockopt,
 	.getsockopt	= ktp_getsockopt,
 	.sendmsg	= ktp_sendmsg,
@@ -1020,6 +1063,7 @@ struct proto ktp_prot = {
 	.hash		= inet_hash,
 	.unhash		= inet_unhash,
 	.get_port	= inet_csk_get_port,
+	.put_port	= inet_put_port,
 	.orphan_count	= &ktp_orphan_count,
 	.memory_allocated = &ktp_memory_allocated,
 	.per_cpu_fw_alloc = &ktp_memory_per_cpu_fw_alloc,

@@ -65,13 +65,19 @@
 #define KTP_MAX_WSCALE		14		/* RFC 7323 2.3 */
 #define KTP_INIT_CWND		10		/* RFC 6928 */
 #define KTP_DELACK_SEGS		2		/* ACK every second segment */
+#define KTP_MIN_SND_MSS		48		/* as TCP_MIN_SND_MSS */
+#define KTP_MAX_KEEPIDLE	32767		/* seconds, KEEPIDLE and KEEPINTVL */
+#define KTP_MAX_KEEPCNT		127
+#define KTP_ORPHAN_RETRIES	8		/* net.ktp.orphan_retries 0 */
 
 /* What received data may take of memory. The window offers half of
  * SO_RCVBUF in payload; small segments cost several times their payload
  * in skb overhead, so the bound is twice the buffer: data sent into an
- * offered window is never refused for the socket's own budget.
+ * offered window is never refused for the socket's own budget. Computed
+ * wide: sk_rcvbuf may be INT_MAX, and sk_rmem_alloc is an int.
  */
-#define KTP_RMEM_LIMIT(sk)	(2 * READ_ONCE((sk)->sk_rcvbuf))
+#define KTP_RMEM_LIMIT(sk)	\
+	((int)min_t(u64, 2ULL * READ_ONCE((sk)->sk_rcvbuf), INT_MAX))
 
 /* Counters, per netns and per cpu; names in mib.c. */
 enum ktp_mib_field {
@@ -106,6 +112,14 @@ enum ktp_mib_field {
 	KTP_MIB_OFODROP,	/* out-of-order data dropped */
 	KTP_MIB_OFOPRUNED,	/* out-of-order queue pruned: memory */
 	KTP_MIB_RCVPRUNED,	/* in-order data dropped: memory */
+	KTP_MIB_FILTERDROP,	/* dropped by a socket filter, the LSM,
+				 * or a pfmemalloc skb for a normal socket
+				 */
+	KTP_MIB_ACKSKIPPEDSEQ,	/* out-of-window ACK not sent: rate limit */
+	KTP_MIB_ACKSKIPPEDCHALLENGE, /* challenge ACK not sent: rate limit */
+	KTP_MIB_ACKSKIPPEDTIMEWAIT, /* TIME_WAIT ACK not sent: rate limit */
+	KTP_MIB_ACKSKIPPEDSYNRECV, /* SYN_RECV ACK not sent: rate limit */
+	KTP_MIB_ABORTONMEMORY,	/* orphan reset: too many or no memory */
 	__KTP_MIB_MAX
 };
 
@@ -156,6 +170,11 @@ struct ktp_net {
 	int wmem[3];			/* send buffer: min, default, max */
 	int window_scaling;		/* offer/accept RFC 7323 scaling */
 	int sack;			/* offer/accept RFC 2018 SACK */
+	int min_snd_mss;		/* floor of the MSS we send with */
+	int invalid_ratelimit;		/* jiffies between answers to
+					 * invalid segments, per socket
+					 */
+	int orphan_retries;		/* RTOs of an orphan; 0: 8 */
 	spinlock_t ca_lock;		/* protects congestion_control */
 	char congestion_control[KTP_CA_NAME_MAX]; /* default algorithm */
 };
@@ -177,6 +196,10 @@ struct ktp_skb_cb {
 	   sacked:1,			/* the peer holds it (SACK) */
 	   lost_retx:1;			/* resent in this recovery */
 	u32 sent_us;			/* last sent, ktp_clock_us() */
+	u32 unsacked;			/* in the retransmission queue:
+					 * segments not SACKed in the
+					 * subtree this one roots
+					 */
 };
 
 #define KTP_SKB_CB(skb)	((struct ktp_skb_cb *)&((skb)->cb[0]))
@@ -186,12 +209,22 @@ static inline struct ktphdr *ktp_hdr(const struct sk_buff *skb)
 	return (struct ktphdr *)skb_transport_header(skb);
 }
 
+#define KTP_MAX_SACKS	4	/* blocks that fit in 40 option bytes */
+
+struct ktp_sack_block {
+	u32 start;		/* first sequence number held */
+	u32 end;		/* one past the last */
+};
+
 /* Bits of ktp_sock.deferred: timer work postponed to release_sock(). */
 enum {
 	KTP_RETRANSMIT_DEFERRED,
 	KTP_FINWAIT2_DEFERRED,
 	KTP_DELACK_DEFERRED,
 };
+
+/* The first segment not sent yet. */
+#define ktp_send_head(sk)	skb_peek(&(sk)->sk_write_queue)
 
 /* The full connection socket. */
 struct ktp_sock {
@@ -214,8 +247,14 @@ struct ktp_sock {
 
 	u32	rcv_wup;	/* rcv_nxt when the window was last sent */
 	struct rb_root ooo_queue; /* out-of-order segments, by seq */
+	/* What we hold beyond a hole, most recently grown first (RFC 2018
+	 * 4), kept as segments arrive: no ACK walks ooo_queue.
+	 */
+	struct ktp_sack_block selective_acks[KTP_MAX_SACKS];
+	u8	num_sacks;	/* blocks in selective_acks */
 
-	u16	mss;		/* largest payload we send */
+	u16	mss;		/* payload of a data segment now */
+	u16	mss_clamp;	/* the peer's MSS, or KTP_MAXSEG if lower */
 	u16	peer_mss;	/* the MSS option the peer sent */
 	u8	nodelay:1,	/* KTP_NODELAY */
 		fin_queued:1,	/* our FIN is on the write queue */
@@ -233,7 +272,10 @@ struct ktp_sock {
 	u32	keepalive_time;	/* KTP_KEEPIDLE, jiffies, 0: sysctl */
 	u32	keepalive_intvl; /* KTP_KEEPINTVL, jiffies, 0: sysctl */
 	u8	keepalive_probes; /* KTP_KEEPCNT, 0: sysctl */
-	u32	rcv_tstamp;	/* jiffies of the last segment received */
+	u32	rcv_tstamp;	/* jiffies of the last acceptable ACK */
+	u32	last_oow_ack_time; /* jiffies of the last answer to an
+				    * invalid segment (rate limit)
+				    */
 
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
@@ -246,12 +288,17 @@ struct ktp_sock {
 	u32	packets_out;	/* segments sent and not yet acknowledged */
 	u32	recover;	/* snd_nxt when recovery began */
 	u32	sacked_out;	/* segments the peer SACKed */
+	u32	lost_out;	/* not SACKed, below highest_sack: holes */
+	u32	retrans_out;	/* holes resent in this recovery */
+	u32	retx_hint;	/* holes before it were resent or SACKed */
 	const struct ktp_congestion_ops *ca_ops; /* the algorithm */
 	u64	ca_priv[6];	/* its private state */
 	u32	highest_sack;	/* end of the highest SACKed segment */
 
 	unsigned long deferred;	/* KTP_*_DEFERRED bits */
-	struct sk_buff *send_head; /* first skb on the write queue not sent */
+	struct rb_root rtx_queue; /* sent, not yet acknowledged, by seq;
+				   * sk_write_queue holds what is not sent
+				   */
 
 	u32	total_retrans;	/* segments retransmitted */
 	u64	bytes_acked;	/* RFC 4898 */
@@ -280,6 +327,7 @@ struct ktp_request_sock {
 	s8	snd_wscale;		/* the client's shift, -1: none */
 	u8	rcv_wscale;		/* ours, if it sent one */
 	u8	sack_ok;		/* the client sent SACK-permitted */
+	u32	last_oow_ack_time;	/* rate limit of its ACKs */
 };
 
 static inline struct ktp_request_sock *ktp_rsk(const struct request_sock *r)
@@ -292,6 +340,7 @@ struct ktp_timewait_sock {
 	struct inet_timewait_sock tw;	/* must be first */
 	u32	rcv_nxt;		/* to re-ACK a retransmitted FIN */
 	u32	snd_nxt;		/* our FIN's seq + 1 */
+	u32	last_oow_ack_time;	/* rate limit of its ACKs */
 };
 
 static inline struct ktp_timewait_sock *ktp_twsk(const struct sock *sk)
@@ -368,17 +417,11 @@ void ktp_trace_state(const struct sock_common *skc, int old, int new);
 void ktp_fill_info(struct sock *sk, struct ktp_info *info);
 
 /* input.c */
-#define KTP_MAX_SACKS	4	/* blocks that fit in 40 option bytes */
 /* Option room a full-sized data segment keeps, when SACK is on, for one
  * SACK block (NOP, NOP, kind, length, one block): the MSS the peer
  * announces, like TCP's, counts no options.
  */
 #define KTP_DATA_OPT_ROOM	12
-
-struct ktp_sack_block {
-	u32 start;		/* first sequence number held */
-	u32 end;		/* one past the last */
-};
 
 /* Options of one segment, parsed or to be sent. */
 struct ktp_syn_opts {
@@ -390,6 +433,8 @@ struct ktp_syn_opts {
 };
 
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+bool ktp_oow_rate_limited(struct net *net, const struct sk_buff *skb,
+			  int mib, u32 *last_oow_ack_time);
 
 /* demux.c */
 int ktp_do_rcv(struct sock *sk, struct sk_buff *skb);
@@ -402,7 +447,8 @@ void ktp_sack_retransmit(struct sock *sk);
 
 /* output.c */
 void ktp_init_mss(struct sock *sk);
-void ktp_sync_mss(struct sock *sk);
+unsigned int ktp_sync_mss(struct sock *sk, u32 pmtu);
+void ktp_resync_mss(struct sock *sk);
 int ktp_connect_send_syn(struct sock *sk);
 int ktp_write_xmit(struct sock *sk);
 void ktp_queue_fin(struct sock *sk);
@@ -411,6 +457,15 @@ void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
 int ktp_retransmit_head(struct sock *sk);
 int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void ktp_purge_write_queue(struct sock *sk);
+struct sk_buff *ktp_rtx_first(const struct sock *sk);
+struct sk_buff *ktp_rtx_next_unsacked(struct sk_buff *skb);
+struct sk_buff *ktp_rtx_find_unsacked(const struct sock *sk, u32 seq);
+struct sk_buff *ktp_rtx_find(const struct sock *sk, u32 seq);
+void ktp_rtx_mark_sacked(struct sock *sk, struct sk_buff *skb);
+void ktp_rtx_unlink(struct sock *sk, struct sk_buff *skb);
+void ktp_rtx_reset_marks(struct sock *sk);
+void ktp_advance_highest_sack(struct sock *sk, u32 seq);
+u32 ktp_pipe(const struct ktp_sock *kp);
 u32 ktp_select_window(struct sock *sk);
 struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 				struct request_sock *req);
@@ -445,7 +500,11 @@ extern long ktp_sysctl_mem[3];
 extern int ktp_sysctl_wmem[3];
 extern int ktp_sysctl_rmem[3];
 
+extern int ktp_max_orphans;
+
 void ktp_enter_memory_pressure(struct sock *sk);
+bool ktp_too_many_orphans(int shift);
+bool ktp_orphan_oom(const struct sock *sk, int shift);
 void ktp_leave_memory_pressure(struct sock *sk);
 void ktp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb);
@@ -464,6 +523,7 @@ void ktp_keepalive(struct sock *sk, int val);
 void ktp_reset_keepalive(struct sock *sk);
 void ktp_send_probe(struct sock *sk);
 void ktp_rtt_sample(struct sock *sk, u32 rtt_us);
+bool ktp_out_of_resources(struct sock *sk, bool do_reset);
 
 /* ipv4.c */
 extern struct inet_hashinfo ktp_hashinfo;
@@ -475,6 +535,7 @@ void ktp_hashinfo_exit(void);
 extern const struct inet_connection_sock_af_ops ktp_ipv4_specific;
 
 int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb);
 struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 				  struct request_sock *req,
@@ -507,6 +568,31 @@ void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 static inline int ktp_ipv6_init(void) { return 0; }
 static inline void ktp_ipv6_exit(void) { }
 #endif
+
+/**
+ * ktp_csum_offload - leave the checksum of @skb to the device?
+ * @sk: the sending socket
+ * @skb: the segment, its header at skb->data, th->check zero
+ *
+ * Only a device that checksums any protocol (NETIF_F_HW_CSUM) may get
+ * CHECKSUM_PARTIAL: one that checksums only TCP and UDP
+ * (NETIF_F_IP_CSUM, NETIF_F_IPV6_CSUM) would take KTP's field, at TCP's
+ * offset, for TCP's and leave it wrong. Otherwise the caller sums the
+ * segment itself.
+ *
+ * Return: true when set up for the device.
+ */
+static inline bool ktp_csum_offload(struct sock *sk, struct sk_buff *skb)
+{
+	if (!(sk->sk_route_caps & NETIF_F_HW_CSUM)) {
+		skb->ip_summed = CHECKSUM_NONE;
+		return false;
+	}
+	skb->ip_summed = CHECKSUM_PARTIAL;
+	skb->csum_start = skb_transport_header(skb) - skb->head;
+	skb->csum_offset = offsetof(struct ktphdr, check);
+	return true;
+}
 
 /* Was @skb carried by IPv6? Answers go back the way it came. */
 static inline bool ktp_skb_v6(const struct sk_buff *skb)

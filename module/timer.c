@@ -70,15 +70,10 @@ void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 void ktp_enter_loss(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct sk_buff *skb;
 
 	/* All not SACKed is a hole now, to be resent once more. */
-	skb_queue_walk(&sk->sk_write_queue, skb) {
-		if (skb == kp->send_head)
-			break;
-		KTP_SKB_CB(skb)->lost_retx = 0;
-	}
 	kp->highest_sack = kp->snd_nxt;
+	ktp_rtx_reset_marks(sk);
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = 1;
 	kp->cwnd_cnt = 0;
@@ -111,6 +106,15 @@ void ktp_schedule_ack(struct sock *sk)
 				  KTP_RTO_MAX);
 }
 
+/* How many RTOs or window probes an orphan gets: net.ktp.orphan_retries,
+ * 0 meaning 8, as tcp_orphan_retries(). No one waits for its answer.
+ */
+static int ktp_orphan_retries(const struct sock *sk)
+{
+	return READ_ONCE(ktp_pernet(sock_net(sk))->orphan_retries) ? :
+	       KTP_ORPHAN_RETRIES;
+}
+
 /* Too many retransmissions: the connection fails with ETIMEDOUT. */
 static bool ktp_out_of_retries(struct sock *sk)
 {
@@ -121,7 +125,38 @@ static bool ktp_out_of_retries(struct sock *sk)
 		limit = READ_ONCE(kn->syn_retries);
 	else
 		limit = READ_ONCE(kn->retries2);
+	if (sock_flag(sk, SOCK_DEAD))
+		limit = min(limit, ktp_orphan_retries(sk));
 	return inet_csk(sk)->icsk_retransmits >= limit;
+}
+
+/**
+ * ktp_out_of_resources - reset an orphan the module cannot afford
+ * @sk: an orphan, owned by the caller
+ * @do_reset: tell the peer with a RST
+ *
+ * As tcp_out_of_resources(): over net.ktp.max_orphans or the memory
+ * limit, the orphan goes, the peer told with a RST; one whose peer keeps
+ * its window shut, or that a soft error marked, counts double.
+ *
+ * Return: true when the socket is done.
+ */
+bool ktp_out_of_resources(struct sock *sk, bool do_reset)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	int shift = 0;
+
+	if (!kp->snd_wnd)
+		shift++;
+	if (READ_ONCE(sk->sk_err_soft))
+		shift++;
+	if (!ktp_orphan_oom(sk, shift))
+		return false;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONMEMORY);
+	if (do_reset)
+		ktp_send_active_reset(sk, GFP_ATOMIC);
+	ktp_done(sk);
+	return true;
 }
 
 /**
@@ -134,6 +169,8 @@ void ktp_retransmit_timer(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	if (sk->sk_state == KTP_CLOSE || kp->snd_una == kp->snd_nxt)
+		return;
+	if (sock_flag(sk, SOCK_DEAD) && ktp_out_of_resources(sk, true))
 		return;
 	if (ktp_out_of_retries(sk)) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);
@@ -187,12 +224,16 @@ void ktp_reset_keepalive(struct sock *sk)
  * ktp_keepalive - SO_KEEPALIVE switched on or off
  * @sk: the socket, locked by the caller
  * @val: on or off
+ *
+ * Called before SOCK_KEEPOPEN changes, as tcp_set_keepalive() is: on a
+ * connection, switching it on starts the idle clock here.
  */
 void ktp_keepalive(struct sock *sk, int val)
 {
-	if (val)
-		ktp_reset_keepalive(sk);
-	else if (sk->sk_state != KTP_FIN_WAIT2)
+	if (val && !sock_flag(sk, SOCK_KEEPOPEN) &&
+	    (1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT))
+		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+	else if (!val && sk->sk_state != KTP_FIN_WAIT2)
 		inet_csk_delete_keepalive_timer(sk);
 }
 
@@ -209,7 +250,7 @@ static void ktp_keepalive_probe(struct sock *sk)
 	if (!sock_flag(sk, SOCK_KEEPOPEN) ||
 	    !((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT)))
 		return;
-	if (kp->packets_out || kp->send_head) {
+	if (kp->packets_out || ktp_send_head(sk)) {
 		/* not idle: the RTO and persist timers watch the peer */
 		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
 		return;
@@ -258,13 +299,28 @@ static void ktp_probe_timer(struct sock *sk)
 	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	if (sk->sk_state == KTP_CLOSE || kp->packets_out || !kp->send_head)
+	if (sk->sk_state == KTP_CLOSE || kp->packets_out || !ktp_send_head(sk))
 		return;
 	if (kp->snd_wnd && !ktp_write_xmit(sk)) {
 		/* sent, or held back by Nagle or cork: not a failure */
 		icsk->icsk_probes_out = 0;
 		icsk->icsk_backoff = 0;
 		return;
+	}
+	/* A live socket waits as long as the peer answers its probes (RFC
+	 * 1122 4.2.2.17); an orphan only orphan_retries rounds of back-off,
+	 * which answers do not undo, so a peer that keeps its window shut
+	 * cannot pin a closed socket's memory (the Sockstress attack).
+	 */
+	if (sock_flag(sk, SOCK_DEAD)) {
+		if (ktp_out_of_resources(sk, true))
+			return;
+		if (icsk->icsk_backoff >= ktp_orphan_retries(sk)) {
+			KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);
+			ktp_send_active_reset(sk, GFP_ATOMIC);
+			ktp_done(sk);
+			return;
+		}
 	}
 	if (icsk->icsk_probes_out >= READ_ONCE(kn->retries2)) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);

@@ -126,7 +126,8 @@ done
 [ -d /usr/lib/tc ] && cp -a /usr/lib/tc "$root/usr/lib/"
 ln -sf ../bin/busybox "$root/sbin/modprobe"
 
-for m in veth sch_netem tun; do
+# xfrm_user: ip xfrm, for the IPsec policy test of ktp_safety
+for m in veth sch_netem tun xfrm_user; do
 	copy_mod "$m"
 done
 cp "$VM_MODDIR"/modules.builtin* "$VM_MODDIR"/modules.order \

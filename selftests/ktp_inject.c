@@ -481,6 +481,100 @@ static int do_inject(struct run *r, const struct stmt *st)
 	return PASS;
 }
 
+/* The peer acknowledges @ack, bypassing the script's numbering; for
+ * transfer. The window, 16 KiB, keeps what is in flight below what the
+ * tun device queues, whatever the MSS.
+ */
+static int send_ack(struct run *r, uint32_t ack)
+{
+	static uint8_t pkt[PKT_MAX];
+	struct ktp_seg_spec sp = { .doff = -1, .window = 16384 };
+	long len;
+
+	sp.sport = r->pport;
+	sp.dport = r->kport;
+	sp.flags = KTP_FLAG_ACK;
+	sp.seq = r->peer_nxt;
+	sp.ack = ack;
+	len = ktp_seg_build(pkt + 20, sizeof(pkt) - 20, &sp, AF_INET,
+			    r->paddr, r->laddr, (uint8_t)r->proto);
+	if (len < 0)
+		return report(r, BAD, "the ACK does not fit");
+	ktp_ip4_wrap(pkt, r->paddr, r->laddr, (uint8_t)r->proto, (size_t)len,
+		     r->ip_id++);
+	return send_ip(r, pkt, 20 + (size_t)len);
+}
+
+static int cur_fd(struct run *r);
+
+/*
+ * transfer N: the current socket sends N bytes of the pattern (as the
+ * window lets it, never blocking) while the peer takes them in order,
+ * checks every byte and acknowledges each segment. A segment beyond a
+ * gap (one the tun device dropped) is not kept: the ACK of what arrived
+ * in order tells the kernel to send it again. Fails on a wrong byte, a
+ * RST, or when not all N bytes arrived within the time-out (default
+ * 60 s).
+ */
+static int do_transfer(struct run *r, const struct stmt *st)
+{
+	static char buf[1 << 16];
+	double deadline = now() + (st->secs > 0 ? st->secs : 60.0);
+	long sent = 0, got = 0, segs = 0;
+	int fd = cur_fd(r);
+	struct ktp_seg seg;
+	uint32_t nxt;
+	double when;
+	ssize_t n;
+	size_t i;
+
+	if (fd < 0 || !r->have_knxt)
+		return report(r, BAD, "transfer needs a connection");
+	nxt = r->knxt;
+	while (got < st->num) {
+		while (sent < st->num) {
+			size_t len = st->num - sent;
+
+			if (len > sizeof(buf))
+				len = sizeof(buf);
+			for (i = 0; i < len; i++)
+				buf[i] = (char)ktp_pattern_byte(sent + i);
+			n = send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (n < 0 && errno != EAGAIN)
+				return report(r, FAIL, "send after %ld bytes: "
+					      "%s", sent, strerror(errno));
+			if (n <= 0)
+				break;
+			sent += n;
+		}
+		n = next_seg(r, now() + 0.05 < deadline ? now() + 0.05 :
+			     deadline, &seg, &when);
+		if (n < 0)
+			return report(r, BAD, "reading: %s", strerror(errno));
+		if (!n && now() >= deadline)
+			return report(r, FAIL, "%ld of %d bytes arrived within "
+				      "the time-out (%ld segments)", got,
+				      st->num, segs);
+		if (!n || !seg.paylen)
+			continue;
+		if (seg.flags & KTP_FLAG_RST)
+			return report(r, FAIL, "a RST after %ld bytes", got);
+		if (seg.seq == nxt) {
+			for (i = 0; i < seg.paylen; i++)
+				if (seg.payload[i] != ktp_pattern_byte(got + i))
+					return report(r, FAIL, "byte %ld is "
+						      "wrong", got + (long)i);
+			got += seg.paylen;
+			nxt += seg.paylen;
+			segs++;
+		}
+		if (send_ack(r, nxt))
+			return BAD;
+	}
+	trace(r, "transfer %ld bytes in %ld segments", got, segs);
+	return PASS;
+}
+
 static int do_expect(struct run *r, const struct stmt *st)
 {
 	const struct seg_stmt *g = &st->seg;
@@ -674,6 +768,12 @@ static uint32_t info_value(struct run *r, const struct ktp_info *info,
 	case INFO_TOTAL_RETRANS:
 		v = info->ktpi_total_retrans;
 		break;
+	case INFO_SND_MSS:
+		v = info->ktpi_snd_mss;
+		break;
+	case INFO_RCV_MSS:
+		v = info->ktpi_rcv_mss;
+		break;
 	}
 	switch (info_base_of(field)) {
 	case INFO_KERNEL_ISN:
@@ -811,7 +911,8 @@ static int do_call(struct run *r, const struct stmt *st)
 		for (i = 0; ; i++) {
 			ret = ktp_info(fd, &info);
 			if (ret || info.ktpi_state == st->num ||
-			    i * 10 >= r->deftimeout * 1000)
+			    i * 10 >= (st->secs > 0 ? st->secs :
+				       r->deftimeout) * 1000)
 				break;
 			usleep(10000);
 		}
@@ -980,6 +1081,8 @@ static int run_stmt(struct run *r, const struct stmt *st)
 		return do_counter(r, st);
 	case ST_SYSCTL:
 		return do_sysctl(r, st);
+	case ST_TRANSFER:
+		return do_transfer(r, st);
 	default:
 		return do_call(r, st);
 	}

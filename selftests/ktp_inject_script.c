@@ -97,6 +97,8 @@ static const struct {
 	[INFO_RETRANSMITS] = { "retransmits", INFO_ABS },
 	[INFO_BACKOFF] = { "backoff", INFO_ABS },
 	[INFO_TOTAL_RETRANS] = { "total_retrans", INFO_ABS },
+	[INFO_SND_MSS] = { "snd_mss", INFO_ABS },
+	[INFO_RCV_MSS] = { "rcv_mss", INFO_ABS },
 };
 
 int info_parse(const char *name)
@@ -153,7 +155,7 @@ static const struct {
 	{ "counter", ST_COUNTER }, { "sysctl", ST_SYSCTL },
 	{ "info", ST_INFO }, { "inject", ST_INJECT },
 	{ "inject-raw", ST_INJECT_RAW }, { "expect", ST_EXPECT },
-	{ "expect-none", ST_EXPECT_NONE },
+	{ "expect-none", ST_EXPECT_NONE }, { "transfer", ST_TRANSFER },
 };
 
 static const struct {
@@ -555,6 +557,13 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 		else
 			return fail(p, "shutdown rd|wr|rdwr");
 		return 0;
+	case ST_TRANSFER:
+		if (n < 1 || n > 2 || !parse_u32(tok[0], 1 << 24, &v) ||
+		    (n == 2 && (strncmp(tok[1], "timeout=", 8) ||
+				!parse_secs(tok[1] + 8, 600, &st->secs))))
+			return fail(p, "transfer BYTES [timeout=SECONDS]");
+		st->num = (int)v;
+		return 0;
 	case ST_SEND:
 	case ST_RECV:
 		if (n != 1 || !parse_u32(tok[0], 1 << 20, &v))
@@ -585,9 +594,13 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 			return fail(p, "use sock|child");
 		return 0;
 	case ST_STATE:
-		st->num = n == 1 ? state_parse(tok[0]) : -1;
+		st->num = n == 1 || n == 2 ? state_parse(tok[0]) : -1;
+		if (n == 2 && (strncmp(tok[1], "timeout=", 8) ||
+			       !parse_secs(tok[1] + 8, 600, &st->secs)))
+			st->num = -1;
 		if (st->num < 0)
-			return fail(p, "state NAME (ESTABLISHED, SYN_SENT, ...)");
+			return fail(p, "state NAME [timeout=SECONDS] (NAME: "
+				    "ESTABLISHED, SYN_SENT, ...)");
 		return 0;
 	case ST_SOCKERR:
 		st->num = n != 1 ? -1 : strcmp(tok[0], "0") ?

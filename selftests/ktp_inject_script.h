@@ -37,6 +37,7 @@ enum stmt_kind {
 	ST_COUNTER,
 	ST_SYSCTL,
 	ST_INFO,
+	ST_TRANSFER,
 	/* segments */
 	ST_INJECT,
 	ST_INJECT_RAW,
@@ -57,6 +58,8 @@ enum info_field {
 	INFO_RETRANSMITS,
 	INFO_BACKOFF,
 	INFO_TOTAL_RETRANS,
+	INFO_SND_MSS,
+	INFO_RCV_MSS,
 };
 
 /* What an info field's value counts from. */
