@@ -203,25 +203,26 @@ static int ktp_diag_fill_mini(struct sock *sk, struct ktp_diag_out *out)
 static void ktp_diag_timer(const struct sock *sk, struct inet_diag_msg *r)
 {
 	const struct inet_connection_sock *icsk = inet_csk(sk);
+	const struct ktp_sock *kp = ktp_sk(sk);
 	unsigned long expires;
 
-	switch (READ_ONCE(icsk->icsk_pending)) {
-	case ICSK_TIME_RETRANS:
+	switch (READ_ONCE(kp->rtx_pending)) {
+	case KTP_RTX_RETRANS:
 		r->idiag_timer = 1;
 		r->idiag_retrans = READ_ONCE(icsk->icsk_retransmits);
-		expires = READ_ONCE(icsk->icsk_timeout);
+		expires = READ_ONCE(kp->rtx_timeout);
 		break;
-	case ICSK_TIME_PROBE0:
+	case KTP_RTX_PROBE:
 		r->idiag_timer = 4;
 		r->idiag_retrans = READ_ONCE(icsk->icsk_probes_out);
-		expires = READ_ONCE(icsk->icsk_timeout);
+		expires = READ_ONCE(kp->rtx_timeout);
 		break;
 	default:
-		if (!timer_pending(&icsk->icsk_keepalive_timer))
+		if (!timer_pending(&kp->keepalive_timer))
 			return;
 		r->idiag_timer = 2;
 		r->idiag_retrans = READ_ONCE(icsk->icsk_probes_out);
-		expires = READ_ONCE(icsk->icsk_keepalive_timer.expires);
+		expires = READ_ONCE(kp->keepalive_timer.expires);
 	}
 	r->idiag_expires = jiffies_delta_to_msecs(expires - jiffies);
 }

@@ -453,7 +453,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		ktp_set_state(sk, KTP_FIN_WAIT2);
 		sk->sk_shutdown |= SEND_SHUTDOWN;
 		if (sock_flag(sk, SOCK_DEAD))
-			inet_csk_reset_keepalive_timer(sk,
+			ktp_reset_keepalive_timer(sk,
 						       READ_ONCE(kn->fin_timeout));
 		else
 			sk->sk_state_change(sk);

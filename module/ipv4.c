@@ -418,11 +418,13 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	if (!newsk)
 		goto out;
 	/* First: the copied algorithm pointer needs its own reference,
-	 * and a child of an IPv6 listener its own ipv6_pinfo, which the
-	 * destructor of a failed child would otherwise free for the
-	 * listener.
+	 * the copied timers their own set-up (a failed child stops
+	 * them), and a child of an IPv6 listener its own ipv6_pinfo,
+	 * which the destructor of a failed child would otherwise free
+	 * for the listener.
 	 */
 	ktp_inherit_congestion_control(newsk);
+	ktp_init_xmit_timers(newsk);
 	if (opt_child_init)
 		opt_child_init(newsk, sk);
 

@@ -312,6 +312,7 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 		goto out;
 	}
 	ktp_inherit_congestion_control(newsk);
+	ktp_init_xmit_timers(newsk);
 	newnp = ktp_v6_own_pinfo(newsk, sk);
 
 	ip6_dst_store(newsk, dst, NULL, NULL);

@@ -247,7 +247,6 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(newsk);
 
-	ktp_init_xmit_timers(newsk);
 	inet_csk(newsk)->icsk_rto = KTP_TIMEOUT_INIT;
 	kp->iss = kreq->snt_isn;
 	kp->snd_una = kreq->snt_isn + 1;

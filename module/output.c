@@ -469,7 +469,6 @@ static u16 ktp_advertise_window(struct sock *sk, bool syn)
 static void ktp_ack_sent(struct sock *sk)
 {
 	ktp_sk(sk)->ack_pending = 0;
-	inet_csk(sk)->icsk_ack.pending = 0;
 }
 
 /* Send one segment of the write queue, or a header-only one (@oskb with
@@ -681,9 +680,8 @@ static bool ktp_fit_window(struct sock *sk, struct sk_buff *skb)
 	    (room >= kp->mss / 2 || !kp->packets_out) &&
 	    !skb_cloned(skb) && !ktp_fragment(sk, skb, room))
 		return true;
-	if (!kp->packets_out && !icsk->icsk_pending)
-		inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0, icsk->icsk_rto,
-					  KTP_RTO_MAX);
+	if (!kp->packets_out && !kp->rtx_pending)
+		ktp_reset_rtx_timer(sk, KTP_RTX_PROBE, icsk->icsk_rto);
 	return false;
 }
 
@@ -732,17 +730,16 @@ int ktp_write_xmit(struct sock *sk)
 			break;
 		err = ktp_transmit_skb(sk, skb, true);
 		if (err) {
-			if (!kp->packets_out && !icsk->icsk_pending)
-				inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0,
-							  icsk->icsk_rto,
-							  KTP_RTO_MAX);
+			if (!kp->packets_out && !kp->rtx_pending)
+				ktp_reset_rtx_timer(sk, KTP_RTX_PROBE,
+						    icsk->icsk_rto);
 			return err;
 		}
 		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
 		kp->packets_out++;
 		ktp_rtx_insert(sk, skb);
 		/* data in flight: the RTO, not the persist timer, runs */
-		if (icsk->icsk_pending != ICSK_TIME_RETRANS)
+		if (kp->rtx_pending != KTP_RTX_RETRANS)
 			ktp_rearm_rto(sk);
 	}
 	return 0;

@@ -243,15 +243,15 @@ static void ktp_seq_show_sock(struct seq_file *f, struct sock *sk, int i)
 	unsigned long expires = jiffies;
 	int timer = 0, state, rx_queue;
 
-	if (icsk->icsk_pending == ICSK_TIME_RETRANS) {
+	if (kp->rtx_pending == KTP_RTX_RETRANS) {
 		timer = 1;
-		expires = icsk->icsk_timeout;
-	} else if (icsk->icsk_pending == ICSK_TIME_PROBE0) {
+		expires = kp->rtx_timeout;
+	} else if (kp->rtx_pending == KTP_RTX_PROBE) {
 		timer = 4;
-		expires = icsk->icsk_timeout;
-	} else if (timer_pending(&icsk->icsk_keepalive_timer)) {
+		expires = kp->rtx_timeout;
+	} else if (timer_pending(&kp->keepalive_timer)) {
 		timer = 2;
-		expires = icsk->icsk_keepalive_timer.expires;
+		expires = kp->keepalive_timer.expires;
 	}
 
 	state = inet_sk_state_load(sk);

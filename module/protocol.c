@@ -84,7 +84,7 @@ void ktp_set_state(struct sock *sk, int state)
 void ktp_done(struct sock *sk)
 {
 	ktp_set_state(sk, KTP_CLOSE);
-	inet_csk_clear_xmit_timers(sk);
+	ktp_clear_xmit_timers(sk);
 	sk->sk_shutdown = SHUTDOWN_MASK;
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
@@ -272,7 +272,7 @@ static void ktp_close_orphan(struct sock *sk)
 		ktp_set_state(sk, KTP_CLOSE);
 	}
 	if (sk->sk_state == KTP_FIN_WAIT2)
-		inet_csk_reset_keepalive_timer(sk,
+		ktp_reset_keepalive_timer(sk,
 					       READ_ONCE(kn->fin_timeout));
 	if (sk->sk_state == KTP_CLOSE)
 		inet_csk_destroy_sock(sk);
@@ -342,7 +342,7 @@ static int ktp_disconnect(struct sock *sk, int flags)
 		sk->sk_err = ECONNRESET;
 	}
 
-	inet_csk_clear_xmit_timers(sk);
+	ktp_clear_xmit_timers(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
 	ktp_purge_ooo_queue(sk);
 	ktp_purge_write_queue(sk);
@@ -1033,7 +1033,7 @@ static void ktp_destroy_sock(struct sock *sk)
 {
 	sk_sockets_allocated_dec(sk);
 	ktp_cleanup_congestion_control(sk);
-	inet_csk_clear_xmit_timers(sk);
+	ktp_clear_xmit_timers(sk);
 	ktp_purge_write_queue(sk);
 	ktp_purge_ooo_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);

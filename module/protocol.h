@@ -6,8 +6,9 @@
  *   af_ktp.c	 module init/exit, the family's create(), proto_ops
  *   protocol.c	 struct proto, ktp_set_state(), the socket calls
  *   input.c	 what happens to an incoming segment of a connection
- *   output.c	 building and sending segments
- *   timer.c	 retransmission and FIN_WAIT2 timers
+ *   output.c	 building and sending segments; the retransmission queue
+ *   timer.c	 KTP's own timers: retransmission, persist, delayed ACK,
+ *		 keepalive and FIN_WAIT2; RTT and RTO; orphan limits
  *   ipv4.c	 the IPv4 protocol handler, connect, SYN handling, tables
  *   ipv6.c	 the same for IPv6, and IPv4-mapped addresses on IPv6 sockets
  *   proc.c	 /proc/net/ktp, /proc/net/ktp6 and /proc/net/ktp_snmp
@@ -223,6 +224,13 @@ enum {
 	KTP_DELACK_DEFERRED,
 };
 
+/* What ktp_sock.rtx_timer is armed for. */
+enum ktp_rtx_event {
+	KTP_RTX_NONE,
+	KTP_RTX_RETRANS,	/* the retransmission time-out */
+	KTP_RTX_PROBE,		/* the persist timer: window probes */
+};
+
 /* The first segment not sent yet. */
 #define ktp_send_head(sk)	skb_peek(&(sk)->sk_write_queue)
 
@@ -295,6 +303,17 @@ struct ktp_sock {
 	u64	ca_priv[6];	/* its private state */
 	u32	highest_sack;	/* end of the highest SACKed segment */
 
+	/* KTP's own timers (timer.c), one callback each; the socket
+	 * owner arms and stops them, each armed timer holds a reference.
+	 */
+	struct timer_list rtx_timer;	/* retransmission or persist */
+	struct timer_list delack_timer;	/* a delayed ACK */
+	struct timer_list keepalive_timer; /* keepalive; an orphan's
+					    * FIN_WAIT2 time-out
+					    */
+	unsigned long rtx_timeout;	/* when rtx_timer's event is due */
+	unsigned long ack_timeout;	/* when the delayed ACK is due */
+	u8	rtx_pending;		/* enum ktp_rtx_event */
 	unsigned long deferred;	/* KTP_*_DEFERRED bits */
 	struct rb_root rtx_queue; /* sent, not yet acknowledged, by seq;
 				   * sk_write_queue holds what is not sent
@@ -513,6 +532,10 @@ void ktp_mem_exit(void);
 
 /* timer.c */
 void ktp_init_xmit_timers(struct sock *sk);
+void ktp_clear_xmit_timers(struct sock *sk);
+void ktp_reset_rtx_timer(struct sock *sk, int event, unsigned long when);
+void ktp_reset_keepalive_timer(struct sock *sk, unsigned long len);
+void ktp_delete_keepalive_timer(struct sock *sk);
 void ktp_rearm_rto(struct sock *sk);
 void ktp_release_cb(struct sock *sk);
 void ktp_forget_deferred(struct sock *sk);

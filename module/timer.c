@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KTP timers: retransmission of SYN, data and FIN with exponential
- * back-off, and the life of an orphan in FIN_WAIT2.
+ * back-off, the persist timer's window probes, delayed ACKs, keepalive,
+ * and the life of an orphan in FIN_WAIT2. They are KTP's own timer_lists
+ * in struct ktp_sock, one callback each, not the connection-socket
+ * layer's.
  *
  * Each timer callback runs in softirq context: it takes bh_lock_sock();
  * if a process owns the socket it sets a bit in ktp_sk(sk)->deferred,
@@ -11,9 +14,66 @@
  */
 #include <linux/module.h>
 #include <net/sock.h>
-#include <net/inet_connection_sock.h>
 
 #include "protocol.h"
+
+/**
+ * ktp_reset_rtx_timer - arm the retransmission or the persist timer
+ * @sk: the socket, owned by the caller
+ * @event: KTP_RTX_RETRANS or KTP_RTX_PROBE
+ * @when: in how many jiffies; no more than KTP_RTO_MAX
+ */
+void ktp_reset_rtx_timer(struct sock *sk, int event, unsigned long when)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->rtx_pending = event;
+	kp->rtx_timeout = jiffies + min_t(unsigned long, when, KTP_RTO_MAX);
+	sk_reset_timer(sk, &kp->rtx_timer, kp->rtx_timeout);
+}
+
+/* Nothing due: the timer may still fire, and then finds nothing to do. */
+static void ktp_clear_rtx_timer(struct sock *sk)
+{
+	ktp_sk(sk)->rtx_pending = KTP_RTX_NONE;
+}
+
+/**
+ * ktp_reset_keepalive_timer - (re)arm the keepalive timer
+ * @sk: the socket, owned by the caller
+ * @len: in how many jiffies
+ */
+void ktp_reset_keepalive_timer(struct sock *sk, unsigned long len)
+{
+	sk_reset_timer(sk, &ktp_sk(sk)->keepalive_timer, jiffies + len);
+}
+
+/**
+ * ktp_delete_keepalive_timer - stop the keepalive timer
+ * @sk: the socket, owned by the caller
+ */
+void ktp_delete_keepalive_timer(struct sock *sk)
+{
+	sk_stop_timer(sk, &ktp_sk(sk)->keepalive_timer);
+}
+
+/**
+ * ktp_clear_xmit_timers - stop every timer of the socket
+ * @sk: the socket, owned by the caller
+ *
+ * Each stopped timer gives back its reference. A callback already
+ * running waits for the socket lock and then finds nothing due.
+ */
+void ktp_clear_xmit_timers(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->rtx_pending = KTP_RTX_NONE;
+	kp->ack_pending = 0;
+	sk_stop_timer(sk, &kp->rtx_timer);
+	sk_stop_timer(sk, &kp->delack_timer);
+	sk_stop_timer(sk, &kp->keepalive_timer);
+}
 
 /**
  * ktp_rearm_rto - run the retransmission timer iff something is in flight
@@ -24,10 +84,10 @@ void ktp_rearm_rto(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	if (kp->snd_una != kp->snd_nxt)
-		inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS,
-					  inet_csk(sk)->icsk_rto, KTP_RTO_MAX);
+		ktp_reset_rtx_timer(sk, KTP_RTX_RETRANS,
+				    inet_csk(sk)->icsk_rto);
 	else
-		inet_csk_clear_xmit_timer(sk, ICSK_TIME_RETRANS);
+		ktp_clear_rtx_timer(sk);
 }
 
 /**
@@ -102,8 +162,8 @@ void ktp_schedule_ack(struct sock *sk)
 	if (kp->ack_pending)
 		return;
 	kp->ack_pending = 1;
-	inet_csk_reset_xmit_timer(sk, ICSK_TIME_DACK, READ_ONCE(kn->delack),
-				  KTP_RTO_MAX);
+	kp->ack_timeout = jiffies + READ_ONCE(kn->delack);
+	sk_reset_timer(sk, &kp->delack_timer, kp->ack_timeout);
 }
 
 /* How many RTOs or window probes an orphan gets: net.ktp.orphan_retries,
@@ -187,8 +247,7 @@ void ktp_retransmit_timer(struct sock *sk)
 	icsk->icsk_retransmits++;
 	icsk->icsk_backoff++;
 	icsk->icsk_rto = min(icsk->icsk_rto << 1, KTP_RTO_MAX);
-	inet_csk_reset_xmit_timer(sk, ICSK_TIME_RETRANS, icsk->icsk_rto,
-				  KTP_RTO_MAX);
+	ktp_reset_rtx_timer(sk, KTP_RTX_RETRANS, icsk->icsk_rto);
 }
 
 static u32 ktp_keepalive_time(const struct sock *sk)
@@ -217,7 +276,7 @@ void ktp_reset_keepalive(struct sock *sk)
 {
 	if (sock_flag(sk, SOCK_KEEPOPEN) &&
 	    (1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT))
-		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+		ktp_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
 }
 
 /**
@@ -232,9 +291,9 @@ void ktp_keepalive(struct sock *sk, int val)
 {
 	if (val && !sock_flag(sk, SOCK_KEEPOPEN) &&
 	    (1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT))
-		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+		ktp_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
 	else if (!val && sk->sk_state != KTP_FIN_WAIT2)
-		inet_csk_delete_keepalive_timer(sk);
+		ktp_delete_keepalive_timer(sk);
 }
 
 /* An idle connection with SO_KEEPALIVE: probe after KTP_KEEPIDLE, every
@@ -252,11 +311,11 @@ static void ktp_keepalive_probe(struct sock *sk)
 		return;
 	if (kp->packets_out || ktp_send_head(sk)) {
 		/* not idle: the RTO and persist timers watch the peer */
-		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
+		ktp_reset_keepalive_timer(sk, ktp_keepalive_time(sk));
 		return;
 	}
 	if (idle < ktp_keepalive_time(sk)) {
-		inet_csk_reset_keepalive_timer(sk, ktp_keepalive_time(sk) - idle);
+		ktp_reset_keepalive_timer(sk, ktp_keepalive_time(sk) - idle);
 		return;
 	}
 	if (icsk->icsk_probes_out >= ktp_keepalive_probes(sk)) {
@@ -268,7 +327,7 @@ static void ktp_keepalive_probe(struct sock *sk)
 	}
 	ktp_send_probe(sk);
 	icsk->icsk_probes_out++;
-	inet_csk_reset_keepalive_timer(sk, ktp_keepalive_intvl(sk));
+	ktp_reset_keepalive_timer(sk, ktp_keepalive_intvl(sk));
 }
 
 /**
@@ -335,25 +394,24 @@ static void ktp_probe_timer(struct sock *sk)
 		ktp_send_probe(sk);
 	icsk->icsk_probes_out++;
 	icsk->icsk_backoff = min_t(u8, icsk->icsk_backoff + 1, 15);
-	inet_csk_reset_xmit_timer(sk, ICSK_TIME_PROBE0,
-				  min_t(u32, icsk->icsk_rto << icsk->icsk_backoff,
-					KTP_RTO_MAX), KTP_RTO_MAX);
+	ktp_reset_rtx_timer(sk, KTP_RTX_PROBE,
+			    min_t(u32, icsk->icsk_rto << icsk->icsk_backoff,
+				  KTP_RTO_MAX));
 }
 
 static void ktp_write_timer_handler(struct sock *sk)
 {
-	struct inet_connection_sock *icsk = inet_csk(sk);
-	int event = icsk->icsk_pending;
+	struct ktp_sock *kp = ktp_sk(sk);
+	int event = kp->rtx_pending;
 
-	if (event != ICSK_TIME_RETRANS && event != ICSK_TIME_PROBE0)
+	if (event == KTP_RTX_NONE)
 		return;
-	if (time_after(icsk->icsk_timeout, jiffies)) {
-		sk_reset_timer(sk, &icsk->icsk_retransmit_timer,
-			       icsk->icsk_timeout);
+	if (time_after(kp->rtx_timeout, jiffies)) {
+		sk_reset_timer(sk, &kp->rtx_timer, kp->rtx_timeout);
 		return;
 	}
-	icsk->icsk_pending = 0;
-	if (event == ICSK_TIME_PROBE0)
+	kp->rtx_pending = KTP_RTX_NONE;
+	if (event == KTP_RTX_PROBE)
 		ktp_probe_timer(sk);
 	else
 		ktp_retransmit_timer(sk);
@@ -373,55 +431,54 @@ static void ktp_timer_run(struct sock *sk, int bit, void (*fn)(struct sock *))
 
 static void ktp_write_timer(struct timer_list *t)
 {
-	struct inet_connection_sock *icsk =
-		from_timer(icsk, t, icsk_retransmit_timer);
+	struct ktp_sock *kp = from_timer(kp, t, rtx_timer);
 
-	ktp_timer_run(&icsk->icsk_inet.sk, KTP_RETRANSMIT_DEFERRED,
+	ktp_timer_run((struct sock *)kp, KTP_RETRANSMIT_DEFERRED,
 		      ktp_write_timer_handler);
 }
 
 static void ktp_delack_timer_handler(struct sock *sk)
 {
-	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
 
-	if (!(icsk->icsk_ack.pending & ICSK_ACK_TIMER))
+	if (!kp->ack_pending)
 		return;
-	if (time_after(icsk->icsk_ack.timeout, jiffies)) {
-		sk_reset_timer(sk, &icsk->icsk_delack_timer,
-			       icsk->icsk_ack.timeout);
+	if (time_after(kp->ack_timeout, jiffies)) {
+		sk_reset_timer(sk, &kp->delack_timer, kp->ack_timeout);
 		return;
 	}
-	icsk->icsk_ack.pending &= ~ICSK_ACK_TIMER;
-	if (ktp_sk(sk)->ack_pending)
-		ktp_send_ack(sk);
+	ktp_send_ack(sk);
 }
 
 static void ktp_delack_timer(struct timer_list *t)
 {
-	struct inet_connection_sock *icsk =
-		from_timer(icsk, t, icsk_delack_timer);
+	struct ktp_sock *kp = from_timer(kp, t, delack_timer);
 
-	ktp_timer_run(&icsk->icsk_inet.sk, KTP_DELACK_DEFERRED,
+	ktp_timer_run((struct sock *)kp, KTP_DELACK_DEFERRED,
 		      ktp_delack_timer_handler);
 }
 
 static void ktp_keepalive_timer(struct timer_list *t)
 {
-	struct inet_connection_sock *icsk =
-		from_timer(icsk, t, icsk_keepalive_timer);
+	struct ktp_sock *kp = from_timer(kp, t, keepalive_timer);
 
-	ktp_timer_run(&icsk->icsk_inet.sk, KTP_FINWAIT2_DEFERRED,
+	ktp_timer_run((struct sock *)kp, KTP_FINWAIT2_DEFERRED,
 		      ktp_finwait2_timer);
 }
 
 /**
  * ktp_init_xmit_timers - set up a socket's timers
- * @sk: a new socket
+ * @sk: a new socket, or a listener's fresh clone
  */
 void ktp_init_xmit_timers(struct sock *sk)
 {
-	inet_csk_init_xmit_timers(sk, ktp_write_timer, ktp_delack_timer,
-				  ktp_keepalive_timer);
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	timer_setup(&kp->rtx_timer, ktp_write_timer, 0);
+	timer_setup(&kp->delack_timer, ktp_delack_timer, 0);
+	timer_setup(&kp->keepalive_timer, ktp_keepalive_timer, 0);
+	kp->rtx_pending = KTP_RTX_NONE;
+	kp->ack_pending = 0;
 }
 
 /**

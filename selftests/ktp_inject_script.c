@@ -595,12 +595,11 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 		return 0;
 	case ST_STATE:
 		st->num = n == 1 || n == 2 ? state_parse(tok[0]) : -1;
+		if (st->num < 0)
+			return fail(p, "state NAME (ESTABLISHED, SYN_SENT, ...)");
 		if (n == 2 && (strncmp(tok[1], "timeout=", 8) ||
 			       !parse_secs(tok[1] + 8, 600, &st->secs)))
-			st->num = -1;
-		if (st->num < 0)
-			return fail(p, "state NAME [timeout=SECONDS] (NAME: "
-				    "ESTABLISHED, SYN_SENT, ...)");
+			return fail(p, "state NAME [timeout=SECONDS]");
 		return 0;
 	case ST_SOCKERR:
 		st->num = n != 1 ? -1 : strcmp(tok[0], "0") ?

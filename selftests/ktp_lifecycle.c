@@ -1343,7 +1343,8 @@ static int bind_unprivileged(unsigned short port, int how)
 		_exit(0);
 	}
 	close(pipefd[1]);
-	if (!(poll_events(pipefd[0], POLLIN, 5000) & POLLIN) ||
+	/* a bound for a hang, not a timing: fork and exec on a loaded VM */
+	if (!(poll_events(pipefd[0], POLLIN, 30000) & POLLIN) ||
 	    read(pipefd[0], &result, sizeof(result)) != sizeof(result))
 		result = -1;
 	close(pipefd[0]);

@@ -311,6 +311,10 @@ static void server_report(const struct conn *c, const char *dir,
 	int reverse = !strcmp(dir, "reverse");
 	double mbps = secs > 0 ? bytes * 8 / secs / 1e6 : 0;
 
+	/* one line per connection, whole: the connections' threads report
+	 * at the same time
+	 */
+	flockfile(stdout);
 	if (opt.json) {
 		printf("{\"role\":\"server\",\"proto\":\"%s\","
 		       "\"mode\":\"bulk\",\"dir\":\"%s\",\"peer\":\"%s\","
@@ -321,6 +325,7 @@ static void server_report(const struct conn *c, const char *dir,
 			printf(",\"client_bytes\":%llu",
 			       (unsigned long long)client_bytes);
 		printf("}\n");
+		funlockfile(stdout);
 		return;
 	}
 	printf("server: %s bulk %s %s: %s %llu bytes in %.3f s, %.2f Mbit/s",
@@ -331,6 +336,7 @@ static void server_report(const struct conn *c, const char *dir,
 		printf(", the client got %llu",
 		       (unsigned long long)client_bytes);
 	printf("\n");
+	funlockfile(stdout);
 }
 
 static void serve_bulk_forward(const struct conn *c, char *buf)
