@@ -454,7 +454,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		sk->sk_shutdown |= SEND_SHUTDOWN;
 		if (sock_flag(sk, SOCK_DEAD))
 			ktp_reset_keepalive_timer(sk,
-						       READ_ONCE(kn->fin_timeout));
+						  READ_ONCE(kn->fin_timeout));
 		else
 			sk->sk_state_change(sk);
 		break;

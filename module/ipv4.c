@@ -20,6 +20,7 @@
 #include <net/protocol.h>
 #include <net/inet_hashtables.h>
 #include <linux/bpf-cgroup.h>
+#include <linux/security.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -147,6 +148,28 @@ void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 		KTP_INC_STATS(net, KTP_MIB_OUTRSTS);
 }
 
+/* A route to the client of a request entry, filling @fl4: for its
+ * SYN-ACKs, and then for the connection (the child's cork). KTP keeps no
+ * IP options of a SYN, so no source route is taken.
+ */
+static struct dst_entry *ktp_v4_route_flow(const struct sock *sk,
+					   const struct request_sock *req,
+					   struct flowi4 *fl4)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	struct net *net = read_pnet(&ireq->ireq_net);
+	struct rtable *rt;
+
+	flowi4_init_output(fl4, ireq->ir_iif, ireq->ir_mark,
+			   RT_CONN_FLAGS(sk), RT_SCOPE_UNIVERSE, ktp_ipproto,
+			   inet_sk_flowi_flags(sk), ireq->ir_rmt_addr,
+			   ireq->ir_loc_addr, ireq->ir_rmt_port,
+			   htons(ireq->ir_num), sk->sk_uid);
+	security_req_classify_flow(req, flowi4_to_flowi_common(fl4));
+	rt = ip_route_output_flow(net, fl4, sk);
+	return IS_ERR(rt) ? NULL : &rt->dst;
+}
+
 /* SYN+ACK seq=y ack=x+1 for a request entry; routes it when @dst is
  * NULL.
  */
@@ -160,7 +183,7 @@ static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 	int err = -ENOMEM;
 
 	if (!dst) {
-		dst = inet_csk_route_req(sk, &fl4, req);
+		dst = ktp_v4_route_flow(sk, req, &fl4);
 		if (!dst)
 			return -EHOSTUNREACH;
 		own = dst;
@@ -209,7 +232,7 @@ static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
 {
 	struct flowi4 fl4;
 
-	return inet_csk_route_req(sk, &fl4, req);
+	return ktp_v4_route_flow(sk, req, &fl4);
 }
 
 static const struct ktp_request_af_ops ktp_v4_request_af = {
@@ -442,7 +465,8 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 
 	/* a route the caller passes is the new socket's, as in TCP */
 	if (!dst)
-		dst = inet_csk_route_child_sock(sk, newsk, req);
+		dst = ktp_v4_route_flow(sk, req,
+					&newinet->cork.fl.u.ip4);
 	if (!dst)
 		goto put_and_exit;
 	sk_setup_caps(newsk, dst);
@@ -454,11 +478,21 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	return newsk;
 
 put_and_exit:
-	inet_csk_prepare_forced_close(newsk);
+	ktp_prepare_forced_close(newsk);
 	ktp_done(newsk);
 out:
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENDROPS);
 	return NULL;
+}
+
+/* icsk_af_ops->addr2sockaddr: the peer as a struct sockaddr_in. */
+static void ktp_v4_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = inet_sk(sk)->inet_daddr;
+	sin->sin_port = inet_sk(sk)->inet_dport;
 }
 
 /* What the connection-socket layer and KTP's common code call through
@@ -473,7 +507,7 @@ const struct inet_connection_sock_af_ops ktp_ipv4_specific = {
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,
 	.getsockopt	= ip_getsockopt,
-	.addr2sockaddr	= inet_csk_addr2sockaddr,
+	.addr2sockaddr	= ktp_v4_addr2sockaddr,
 	.sockaddr_len	= sizeof(struct sockaddr_in),
 };
 

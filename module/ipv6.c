@@ -26,6 +26,7 @@
 #include <net/protocol.h>
 #include <net/transp_v6.h>
 #include <linux/bpf-cgroup.h>
+#include <linux/security.h>
 
 #include "protocol.h"
 #include "trace.h"
@@ -128,6 +129,35 @@ void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 		KTP_INC_STATS(net, KTP_MIB_OUTRSTS);
 }
 
+/* A route to the client of an IPv6 request entry, filling @fl6, through
+ * the listener's routing header if it has one.
+ */
+static struct dst_entry *ktp_v6_route_flow(const struct sock *sk,
+					   const struct request_sock *req,
+					   struct flowi6 *fl6)
+{
+	const struct inet_request_sock *ireq = inet_rsk(req);
+	const struct ipv6_pinfo *np = inet6_sk(sk);
+	struct in6_addr *final_p, final;
+	struct dst_entry *dst;
+
+	memset(fl6, 0, sizeof(*fl6));
+	fl6->flowi6_proto = ktp_ipproto;
+	fl6->daddr = ireq->ir_v6_rmt_addr;
+	rcu_read_lock();
+	final_p = fl6_update_dst(fl6, rcu_dereference(np->opt), &final);
+	rcu_read_unlock();
+	fl6->saddr = ireq->ir_v6_loc_addr;
+	fl6->flowi6_oif = ireq->ir_iif;
+	fl6->flowi6_mark = ireq->ir_mark;
+	fl6->fl6_dport = ireq->ir_rmt_port;
+	fl6->fl6_sport = htons(ireq->ir_num);
+	fl6->flowi6_uid = sk->sk_uid;
+	security_req_classify_flow(req, flowi6_to_flowi_common(fl6));
+	dst = ip6_dst_lookup_flow(sock_net(sk), sk, fl6, final_p);
+	return IS_ERR(dst) ? NULL : dst;
+}
+
 /* SYN+ACK seq=y ack=x+1 for an IPv6 request entry; routes it when @dst
  * is NULL.
  */
@@ -142,7 +172,7 @@ static int ktp_v6_send_synack(const struct sock *sk, struct dst_entry *dst,
 	int err;
 
 	if (!dst) {
-		dst = inet6_csk_route_req(sk, &fl6, req, ktp_ipproto);
+		dst = ktp_v6_route_flow(sk, req, &fl6);
 		if (!dst)
 			return -EHOSTUNREACH;
 		own = dst;
@@ -211,7 +241,7 @@ static struct dst_entry *ktp_v6_route_req(const struct sock *sk,
 {
 	struct flowi6 fl6;
 
-	return inet6_csk_route_req(sk, &fl6, req, ktp_ipproto);
+	return ktp_v6_route_flow(sk, req, &fl6);
 }
 
 static const struct ktp_request_af_ops ktp_v6_request_af = {
@@ -302,7 +332,7 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 		goto out;
 	}
 	if (!dst) {
-		dst = inet6_csk_route_req(sk, &fl6, req, ktp_ipproto);
+		dst = ktp_v6_route_flow(sk, req, &fl6);
 		if (!dst)
 			goto out;
 	}
@@ -332,7 +362,7 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 	ktp_init_child(newsk, req, skb);
 
 	if (__inet_inherit_port(sk, newsk) < 0) {
-		inet_csk_prepare_forced_close(newsk);
+		ktp_prepare_forced_close(newsk);
 		ktp_done(newsk);
 		goto out;
 	}
@@ -530,6 +560,19 @@ failure:
 	return err;
 }
 
+/* icsk_af_ops->addr2sockaddr: the peer as a struct sockaddr_in6. */
+static void ktp_v6_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
+
+	memset(sin6, 0, sizeof(*sin6));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_addr = sk->sk_v6_daddr;
+	sin6->sin6_port = inet_sk(sk)->inet_dport;
+	sin6->sin6_scope_id = ipv6_iface_scope_id(&sin6->sin6_addr,
+						  sk->sk_bound_dev_if);
+}
+
 static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 	.queue_xmit	= inet6_csk_xmit,
 	.send_check	= ktp_v6_send_check,
@@ -539,7 +582,7 @@ static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 	.net_header_len	= sizeof(struct ipv6hdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
-	.addr2sockaddr	= inet6_csk_addr2sockaddr,
+	.addr2sockaddr	= ktp_v6_addr2sockaddr,
 	.sockaddr_len	= sizeof(struct sockaddr_in6),
 };
 
@@ -555,7 +598,7 @@ static const struct inet_connection_sock_af_ops ktp_ipv6_mapped = {
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
-	.addr2sockaddr	= inet6_csk_addr2sockaddr,
+	.addr2sockaddr	= ktp_v6_addr2sockaddr,
 	.sockaddr_len	= sizeof(struct sockaddr_in6),
 };
 

@@ -9,6 +9,7 @@
 #include <net/sock.h>
 #include <net/inet_sock.h>
 #include <net/inet_common.h>
+#include <net/xfrm.h>
 #include <asm/ioctls.h>
 #include <linux/sockios.h>
 
@@ -78,6 +79,42 @@ void ktp_set_state(struct sock *sk, int state)
 }
 
 /**
+ * ktp_destroy_dead - free an orphan that has reached CLOSE
+ * @sk: the socket, dead, unhashed, owned by the caller
+ *
+ * What inet_csk_destroy_sock() does for TCP: KTP's destroy, the queues,
+ * the socket's IPsec policies, the orphan count, the last reference.
+ */
+void ktp_destroy_dead(struct sock *sk)
+{
+	WARN_ON_ONCE(sk->sk_state != KTP_CLOSE);
+	WARN_ON_ONCE(!sock_flag(sk, SOCK_DEAD));
+	WARN_ON_ONCE(!sk_unhashed(sk));
+	sk->sk_prot->destroy(sk);
+	sk_stream_kill_queues(sk);
+	xfrm_sk_free_policy(sk);
+	this_cpu_dec(*sk->sk_prot->orphan_count);
+	sock_put(sk);
+}
+
+/**
+ * ktp_prepare_forced_close - a child that could not be set up goes
+ * @sk: the new socket, bh-locked, as the clone returned it
+ *
+ * Unlocked and made a dead orphan with no port, so that ktp_done()
+ * destroys it.
+ */
+void ktp_prepare_forced_close(struct sock *sk)
+	__releases(&sk->sk_lock.slock)
+{
+	bh_unlock_sock(sk);
+	sock_put(sk);
+	sock_set_flag(sk, SOCK_DEAD);
+	this_cpu_inc(*sk->sk_prot->orphan_count);
+	inet_sk(sk)->inet_num = 0;
+}
+
+/**
  * ktp_done - the connection is over: CLOSE, timers off, wake or destroy
  * @sk: the socket, owned by the caller
  */
@@ -89,7 +126,7 @@ void ktp_done(struct sock *sk)
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk->sk_state_change(sk);
 	else
-		inet_csk_destroy_sock(sk);
+		ktp_destroy_dead(sk);
 }
 
 /**
@@ -272,10 +309,9 @@ static void ktp_close_orphan(struct sock *sk)
 		ktp_set_state(sk, KTP_CLOSE);
 	}
 	if (sk->sk_state == KTP_FIN_WAIT2)
-		ktp_reset_keepalive_timer(sk,
-					       READ_ONCE(kn->fin_timeout));
+		ktp_reset_keepalive_timer(sk, READ_ONCE(kn->fin_timeout));
 	if (sk->sk_state == KTP_CLOSE)
-		inet_csk_destroy_sock(sk);
+		ktp_destroy_dead(sk);
 out:
 	bh_unlock_sock(sk);
 	local_bh_enable();

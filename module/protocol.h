@@ -428,6 +428,8 @@ DECLARE_PER_CPU(unsigned int, ktp_orphan_count);
 void ktp_set_state(struct sock *sk, int state);
 int ktp_init_sock(struct sock *sk);
 void ktp_done(struct sock *sk);
+void ktp_destroy_dead(struct sock *sk);
+void ktp_prepare_forced_close(struct sock *sk);
 void ktp_reset(struct sock *sk);
 int ktp_listen(struct socket *sock, int backlog);
 __poll_t ktp_poll(struct file *file, struct socket *sock,
