@@ -763,6 +763,37 @@ static int no_segment_left(struct run *r)
 }
 
 /*
+ * Whatever the script's result, a connection it left open is reset, so
+ * that a script that failed half-way leaves no orphan retransmitting for
+ * minutes and holding the module: a RST at the peer's next sequence
+ * number, and if the kernel answers with a challenge ACK (RFC 5961: it
+ * was in the window but not RCV.NXT), a RST at the RCV.NXT that ACK
+ * names (only after a failure: a script that passed ended in step).
+ * A RST is never answered otherwise, and one that finds nothing changes
+ * nothing.
+ */
+static void reset_leftover(struct run *r, bool failed)
+{
+	struct ktp_seg seg;
+	struct stmt st;
+	char err[128];
+	double when;
+
+	if (!r->kport || !r->have_knxt ||
+	    script_parse_line("inject-raw R.", 0, &st, err, sizeof(err)) != 1)
+		return;
+	r->st = &st;
+	r->verbose = false;
+	if (do_inject(r, &st) || !failed ||
+	    next_seg(r, now() + 0.3, &seg, &when) != 1 ||
+	    !(seg.flags & KTP_FLAG_ACK))
+		return;
+	st.seg.seq.set = true;
+	st.seg.seq.v = seg.ack - r->peer_isn;
+	do_inject(r, &st);
+}
+
+/*
  * Judge a socket call's result against the statement's "expect", or the
  * default: success, with @want as the value (-1: any value >= 0), or the
  * errno @want_err when not 0. A call the module does not implement
@@ -1336,6 +1367,7 @@ int main(int argc, char **argv)
 		rc = no_segment_left(&r);
 	if (rc == PASS)
 		printf("%s: pass (%d statements)\n", r.path, sc.n);
+	reset_leftover(&r, rc != PASS);
 
 	for (i = 0; i < SK_MAX; i++)
 		if (r.fd[i] >= 0)
