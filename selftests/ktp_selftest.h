@@ -395,6 +395,7 @@ static struct {
 	{ "/proc/sys/net/ktp/retries2" },
 	{ "/proc/sys/net/ktp/fin_timeout" },
 	{ "/proc/sys/net/ktp/tw_timeout" },
+	{ "/proc/sys/net/ktp/mem" },
 	{ "/proc/sys/net/ipv4/ip_local_port_range" },
 	{ "/proc/sys/net/ipv4/ip_unprivileged_port_start" },
 };
