@@ -16,14 +16,38 @@ pass=0 fail=0 skip=0
 logdir=$(mktemp -d /tmp/ktp-check.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
 
-# Count the top-level KTAP points of one stage's output.
+# expected PROGRAM POINT: selftests/expected-skips, the one list of the
+# skips make check expects, lists that skip
+expected()
+{
+	awk -v prog="$1" -v point="$2" '
+		$1 == prog && $2 == point { found = 1 }
+		END { exit !found }' selftests/expected-skips
+}
+
+# Count the top-level KTAP points of one stage's output. A skip the list
+# does not expect is a failure, and so is a plan the points do not match.
 tally()
 {
-	local out=$1 p s f
+	local name=$1 out=$2 p s f plan point
 
 	p=$(grep -c '^ok ' "$out")
 	s=$(grep -c '^ok .*# SKIP' "$out")
 	f=$(grep -c '^not ok ' "$out")
+	plan=$(sed -n 's/^1\.\.\([0-9]*\).*/\1/p' "$out" | head -n1)
+	if [ "${plan:-none}" != $((p + f)) ]; then
+		echo "not ok - $name: planned ${plan:-no} points, printed $((p + f))"
+		f=$((f + 1))
+	fi
+	# the kselftest harness leaves the name out of "ok N # SKIP reason":
+	# it is the one of the "#  RUN  NAME ..." line before
+	for point in $(awk '/^#  RUN  / { name = $3 }
+			    /^ok [0-9]+ .*# SKIP/ { print $3 == "#" ? name : $3 }' \
+			   "$out"); do
+		expected "$name" "$point" && continue
+		echo "not ok - $name: unexpected skip: $point"
+		p=$((p - 1)) s=$((s - 1)) f=$((f + 1))
+	done
 	pass=$((pass + p - s)) skip=$((skip + s)) fail=$((fail + f))
 }
 
@@ -38,7 +62,7 @@ stage()
 	"$@" > "$out" 2>&1
 	rc=$?
 	cat "$out"
-	tally "$out"
+	tally "$name" "$out"
 	if [ $rc -ne 0 ] && [ $fail -eq $before ]; then
 		echo "not ok - $name exited with status $rc"
 		fail=$((fail + 1))
@@ -74,6 +98,13 @@ if [ -z "$totals" ]; then
 	echo "not ok - the VM suite did not finish"
 	fail=$((fail + 1))
 else
+	# the VM's own plan: one top-level point per program of tests.list
+	plan=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$vmout" | head -n1)
+	points=$(grep -c -E '^(not )?ok [0-9]+ selftests: ktp: ' "$vmout")
+	if [ "${plan:-0}" -eq 0 ] || [ "$plan" -ne "$points" ]; then
+		echo "not ok - the VM planned ${plan:-no} programs, ran $points"
+		fail=$((fail + 1))
+	fi
 	set -- $(echo "$totals" | tr -c '0-9\n' ' ')
 	pass=$((pass + $1)) fail=$((fail + $2)) skip=$((skip + $3))
 	if [ "$vmrc" -ne 0 ] && [ "$2" -eq 0 ]; then

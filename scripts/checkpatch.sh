@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # checkpatch.pl --strict over the kernel sources and the uapi header.
-# Prints one KTAP line; exits non-zero on any error, warning or check.
+# Prints a KTAP plan and one point; exits non-zero on any error, warning or check.
 #   scripts/checkpatch.sh PATH/TO/checkpatch.pl
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +10,7 @@ cd "$top" || exit 1
 files=$(ls module/*.[ch] uapi/linux/*.h | grep -v "\.mod\.c$")
 # --no-tree: out of tree; the kernel's spelling list sits beside the script.
 # FILE_PATH_CHANGES and SPDX position are for in-tree patches.
+echo "1..1"
 out=$(perl "$1" --strict --no-tree --terse --show-types \
 	--ignore FILE_PATH_CHANGES \
 	-f $files 2>&1)

@@ -3,7 +3,8 @@
 #
 # /init of the KTP test VM: mount the pseudo file systems, bring up
 # loopback, load ktp.ko, run the command the host wrote to /ktp/.cmd and
-# report its exit status on the console for scripts/vm.sh.
+# report its exit status on the console for scripts/vm.sh. An insmod
+# that fails ends the run with status 1, the command not run.
 
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TERM=linux
 mount -t proc proc /proc
@@ -21,12 +22,17 @@ hostname ktpvm
 /usr/sbin/ip link set lo up
 
 cd /ktp || exit 1
-if [ "$(cat .load)" = 1 ]; then
-	insmod "/lib/modules/$(cat .release)/extra/ktp.ko" ||
-		echo "init: insmod ktp.ko failed"
+loaded=1
+if [ "$(cat .load)" = 1 ] &&
+   ! insmod "/lib/modules/$(cat .release)/extra/ktp.ko"; then
+	echo "init: insmod ktp.ko failed"
+	loaded=0
 fi
 
-if [ "$(cat .interactive)" = 1 ]; then
+if [ $loaded = 0 ] && [ "$(cat .interactive)" != 1 ]; then
+	# every test would run against no module: the run fails at once
+	rc=1
+elif [ "$(cat .interactive)" = 1 ]; then
 	echo "KTP test VM: ktp.ko is loaded; 'poweroff -f' or Ctrl-D leaves."
 	setsid cttyhack sh -l
 	rc=$?

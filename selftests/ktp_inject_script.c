@@ -164,6 +164,12 @@ static const struct {
 	int opt;
 } sockopts[] = {
 	{ "KTP_NODELAY", SOL_KTP, KTP_NODELAY },
+	{ "KTP_CORK", SOL_KTP, KTP_CORK },
+	{ "KTP_KEEPIDLE", SOL_KTP, KTP_KEEPIDLE },
+	{ "KTP_KEEPINTVL", SOL_KTP, KTP_KEEPINTVL },
+	{ "KTP_KEEPCNT", SOL_KTP, KTP_KEEPCNT },
+	{ "KTP_MAXSEG", SOL_KTP, KTP_MAXSEG },
+	{ "SO_RCVLOWAT", SOL_SOCKET, SO_RCVLOWAT },
 	{ "SO_LINGER", SOL_SOCKET, SO_LINGER },
 	{ "SO_RCVBUF", SOL_SOCKET, SO_RCVBUF },
 	{ "SO_SNDBUF", SOL_SOCKET, SO_SNDBUF },
@@ -412,7 +418,9 @@ static int parse_seg_item(struct parser *p, struct stmt *st, char *tok)
 		g->opts_none = true;
 		return 0;
 	}
-	if (!strcmp(tok, "timeout") || !strcmp(tok, "after")) {
+	if (!strcmp(tok, "timeout") || !strcmp(tok, "after") ||
+	    !strcmp(tok, "delay")) {
+		double lo, hi;
 		char *dots;
 
 		if (!expect)
@@ -424,13 +432,20 @@ static int parse_seg_item(struct parser *p, struct stmt *st, char *tok)
 		}
 		dots = strstr(val, "..");
 		if (!dots)
-			return fail(p, "after= wants LO..HI seconds");
+			return fail(p, "%s= wants LO..HI seconds", tok);
 		*dots = '\0';
-		if (!parse_secs(val, 600, &g->after_lo) ||
-		    !parse_secs(dots + 2, 600, &g->after_hi) ||
-		    g->after_hi < g->after_lo)
-			return fail(p, "bad after=%s..%s", val, dots + 2);
-		g->after = true;
+		if (!parse_secs(val, 600, &lo) ||
+		    !parse_secs(dots + 2, 600, &hi) || hi < lo)
+			return fail(p, "bad %s=%s..%s", tok, val, dots + 2);
+		if (tok[0] == 'a') {
+			g->after = true;
+			g->after_lo = lo;
+			g->after_hi = hi;
+		} else {
+			g->delay = true;
+			g->delay_lo = lo;
+			g->delay_hi = hi;
+		}
 		return 0;
 	}
 	if (!strcmp(tok, "csum")) {

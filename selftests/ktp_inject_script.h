@@ -100,9 +100,14 @@ struct seg_stmt {
 				 */
 	uint16_t csum_raw;
 	double timeout;		/* < 0: the default */
-	bool after;
+	bool after;		/* sent LO..HI s after the previous expect's */
 	double after_lo;
 	double after_hi;
+	bool delay;		/* sent LO..HI s after the last inject or
+				 * socket call began
+				 */
+	double delay_lo;
+	double delay_hi;
 };
 
 /* What a socket call must return: an errno, or a value. */
@@ -133,7 +138,7 @@ struct stmt {
 	char value[32];		/* sysctl */
 	uint32_t val;		/* info */
 	long delta;		/* counter */
-	double secs;		/* sleep, expect-none */
+	double secs;		/* sleep, expect-none; state's timeout= */
 	struct call_expect ret;
 	struct seg_stmt seg;
 };

@@ -2,7 +2,8 @@
 /*
  * KTP over IPv6: KTPPROTO_KTP6 sockets with struct sockaddr_in6 over ::1,
  * IPv4-mapped addresses on an IPv6 socket (and IPV6_V6ONLY turning them
- * away), link-local peers that need a scope id, /proc/net/ktp6 rows and
+ * away), bind()'s conflicts and refusals, the port space shared with
+ * IPv4, link-local peers that need a scope id, /proc/net/ktp6 rows and
  * IPv6 TIME_WAIT entries.
  *
  * Every test runs in a network namespace of its own, so ports, sysctls
@@ -95,8 +96,7 @@ FIXTURE_SETUP(v6)
 
 	self->lfd = self->cli = self->srv = -1;
 	signal(SIGPIPE, SIG_IGN);
-	if (private_netns(NULL, &why))
-		SKIP(return, "%s", why);
+	ASSERT_EQ(0, private_netns(NULL, &why)) TH_LOG("%s", why);
 	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
 }
 
@@ -234,6 +234,155 @@ TEST_F(v6, connect_errors)
 	EXPECT_STREQ("CLOSED", state_str(ktp_state(self->cli)));
 }
 
+/* bind() of @fd to @ip:@port, with V6ONLY as asked (-1: the default):
+ * 0 or the errno.
+ */
+static int bind6(int fd, const char *ip, unsigned short port, int v6only)
+{
+	struct sockaddr_in6 sin6 = addr6(ip, port, 0);
+
+	if (v6only >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+				      sizeof(v6only)))
+		return errno;
+	return bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) ? errno : 0;
+}
+
+/* A fresh IPv6 socket bound as bind6() does it: 0 or the errno. */
+static int try_bind6(const char *ip, unsigned short port, int v6only)
+{
+	int fd = sock6(), err;
+
+	if (fd < 0)
+		return -1;
+	err = bind6(fd, ip, port, v6only);
+	close(fd);
+	return err;
+}
+
+/* A fresh IPv4 socket bound to @ip:@port: 0 or the errno. */
+static int try_bind4(const char *ip, unsigned short port)
+{
+	struct sockaddr_in sin = lo_addr(port);
+	int fd = ktp_socket_flags(AF_INET, 0), err;
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	err = bind(fd, (struct sockaddr *)&sin, sizeof(sin)) ? errno : 0;
+	close(fd);
+	return err;
+}
+
+/* A port is one endpoint: taken by an IPv6 address, by the wildcard that
+ * covers it, by a listener; bound for good; SO_REUSEADDR shares it, but
+ * only one listens.
+ */
+TEST_F(v6, bind_conflicts)
+{
+	unsigned short port;
+	int a, b, one = 1;
+
+	a = sock6();
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, bind6(a, "::1", 0, -1));
+	port = sock_port(a, 0);
+	ASSERT_NE(0, port);
+	EXPECT_EQ(EADDRINUSE, try_bind6("::1", port, -1));
+	EXPECT_EQ(EADDRINUSE, try_bind6("::", port, 1));
+	EXPECT_EQ(EINVAL, bind6(a, "::1", 0, -1));
+	close(a);
+
+	self->lfd = listener6("::1", -1, &self->port);
+	ASSERT_LE(0, self->lfd);
+	EXPECT_EQ(EADDRINUSE, try_bind6("::1", self->port, -1));
+
+	a = sock6();
+	b = sock6();
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, setsockopt(b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	ASSERT_EQ(0, bind6(a, "::1", 0, -1));
+	port = sock_port(a, 0);
+	EXPECT_EQ(0, bind6(b, "::1", port, -1));
+	EXPECT_EQ(0, listen(a, 1));
+	EXPECT_EQ(-1, listen(b, 1));
+	EXPECT_EQ(EADDRINUSE, errno);
+	close(a);
+	close(b);
+}
+
+/* ktp(7): "An IPv4 and an IPv6 socket share one port space, as TCP's do."
+ * :: without V6ONLY covers every IPv4 address too, and a mapped address
+ * is its IPv4 address; with V6ONLY the families keep apart.
+ */
+TEST_F(v6, shared_port_space)
+{
+	struct sockaddr_in sin = lo_addr(0);
+	unsigned short port;
+	int v4;
+
+	v4 = ktp_socket_flags(AF_INET, 0);
+	ASSERT_LE(0, v4);
+	ASSERT_EQ(0, bind(v4, (struct sockaddr *)&sin, sizeof(sin)));
+	port = sock_port(v4, 0);
+	EXPECT_EQ(EADDRINUSE, try_bind6("::", port, 0));
+	EXPECT_EQ(EADDRINUSE, try_bind6("::ffff:127.0.0.1", port, 0));
+	EXPECT_EQ(0, try_bind6("::", port, 1));
+	EXPECT_EQ(0, try_bind6("::1", port, -1));
+	close(v4);
+
+	v4 = sock6();
+	ASSERT_LE(0, v4);
+	ASSERT_EQ(0, bind6(v4, "::", 0, 0));
+	port = sock_port(v4, 0);
+	EXPECT_EQ(EADDRINUSE, try_bind4("127.0.0.1", port));
+	EXPECT_EQ(EADDRINUSE, try_bind4("0.0.0.0", port));
+	close(v4);
+
+	v4 = sock6();
+	ASSERT_LE(0, v4);
+	ASSERT_EQ(0, bind6(v4, "::", 0, 1));
+	port = sock_port(v4, 0);
+	EXPECT_EQ(0, try_bind4("0.0.0.0", port));
+	EXPECT_EQ(EADDRINUSE, try_bind6("::1", port, 1));
+	close(v4);
+}
+
+/* Addresses bind() refuses on an IPv6 socket, which binds after all. */
+TEST_F(v6, bind_bad_addresses)
+{
+	struct sockaddr_in6 sin6 = addr6("::1", 0, 0);
+	struct sockaddr_in sin = lo_addr(0);
+	int fd;
+
+	/* not an address of this host (RFC 3849), IPv6 or mapped */
+	EXPECT_EQ(EADDRNOTAVAIL, try_bind6("2001:db8::1", 0, -1));
+	EXPECT_EQ(EADDRNOTAVAIL, try_bind6("::ffff:192.0.2.1", 0, 0));
+	/* a mapped address on a V6ONLY socket */
+	EXPECT_EQ(EINVAL, try_bind6("::ffff:127.0.0.1", 0, 1));
+	/* link-local needs an interface */
+	EXPECT_EQ(EINVAL, try_bind6("fe80::1", 0, -1));
+	/* multicast is no endpoint */
+	EXPECT_EQ(EINVAL, try_bind6("ff02::1", 0, -1));
+
+	fd = sock6();
+	ASSERT_LE(0, fd);
+	/* shorter than RFC 2133's sockaddr_in6 */
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin6, 20));
+	EXPECT_EQ(EINVAL, errno);
+	/* AF_INET's or AF_KTP's address on an IPv6 socket */
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin, sizeof(sin6)));
+	EXPECT_EQ(EAFNOSUPPORT, errno);
+	sin6.sin6_family = ktp_family();
+	EXPECT_EQ(-1, bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)));
+	EXPECT_EQ(EAFNOSUPPORT, errno);
+	sin6.sin6_family = AF_INET6;
+	EXPECT_EQ(0, bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)));
+	EXPECT_NE(0, sock_port(fd, 0));
+	close(fd);
+}
+
 /* One /proc/net/ktp6 row with local port @lport: its state, or -1. */
 static int proc6_state(unsigned short lport, char *laddr, size_t size)
 {
@@ -312,8 +461,9 @@ TEST_F(v6, link_local_with_scope_id)
 	if (system("/usr/sbin/ip link add kv6a type veth peer name kv6b &&"
 		   " /usr/sbin/ip link set kv6a up && /usr/sbin/ip link set kv6b up &&"
 		   " /usr/sbin/ip addr add fe80::a/64 dev kv6a nodad &&"
-		   " /usr/sbin/ip addr add fe80::b/64 dev kv6b nodad"))
-		SKIP(return, "cannot set up a veth pair with link-local addresses");
+		   " /usr/sbin/ip addr add fe80::b/64 dev kv6b nodad")) {
+		ASSERT_TRUE(0) TH_LOG("cannot set up a veth pair with link-local addresses");
+	}
 	ifa = if_nametoindex("kv6a");
 	ifb = if_nametoindex("kv6b");
 	ASSERT_NE(0, ifa);

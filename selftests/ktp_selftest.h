@@ -395,6 +395,7 @@ static struct {
 	{ "/proc/sys/net/ktp/retries2" },
 	{ "/proc/sys/net/ktp/fin_timeout" },
 	{ "/proc/sys/net/ktp/tw_timeout" },
+	{ "/proc/sys/net/ktp/mem" },
 	{ "/proc/sys/net/ipv4/ip_local_port_range" },
 	{ "/proc/sys/net/ipv4/ip_unprivileged_port_start" },
 };
@@ -422,7 +423,8 @@ static inline void ktp_sysctls_restore(void)
  * The module's reference count as the program found it. TIME_WAIT entries
  * hold references (as DCCP's do) until they expire, so the harness's
  * parent, on its way out, waits for the last of them, a few seconds at
- * most: the program leaves the module as unloadable as it found it.
+ * most: the program leaves the module as unloadable as it found it, or
+ * fails (a leaked socket or reference).
  */
 #define KTP_REFCNT	"/sys/module/ktp/refcnt"
 
@@ -448,9 +450,13 @@ static void __attribute__((destructor)) ktp_refs_wait(void)
 
 	while (ktp_refs() > ktp_refs_at_start && now_ms() - t0 < 15000)
 		sleep_ms(100);
-	if (ktp_refs() > ktp_refs_at_start)
-		printf("# module references: %ld at start, %ld at exit\n",
+	if (ktp_refs() > ktp_refs_at_start) {
+		printf("# module references: %ld at start, %ld at exit: "
+		       "a socket or reference leaked\n",
 		       ktp_refs_at_start, ktp_refs());
+		fflush(stdout);
+		_exit(KSFT_FAIL);
+	}
 }
 
 /* Write a sysctl by its name under /proc/sys/net/: "ktp/fin_timeout". */
@@ -581,7 +587,8 @@ static inline void *stream_recv(void *arg)
  * Move the calling test into a network namespace of its own with the
  * loopback up and, if @netem is not NULL, "tc qdisc add dev lo root netem
  * @netem". The namespace, its sysctls and counters die with the test.
- * Returns 0, or -1 with *@why saying what is missing (for SKIP).
+ * Returns 0, or -1 with *@why saying what is missing: the test VM has
+ * everything, so the caller fails.
  */
 static inline int private_netns(const char *netem, const char **why)
 {
@@ -694,8 +701,7 @@ FIXTURE_SETUP(ns)
 
 	self->lfd = self->cli = self->srv = -1;
 	signal(SIGPIPE, SIG_IGN);
-	if (private_netns(NULL, &why))
-		SKIP(return, "%s", why);
+	ASSERT_EQ(0, private_netns(NULL, &why)) TH_LOG("%s", why);
 	ASSERT_EQ(0, sysctl_set("ktp/tw_timeout", "1"));
 	self->port = 0;
 	self->lfd = ktp_listener(16, &self->port);

@@ -4,8 +4,9 @@
  * addresses, accept and accept4, non-blocking connect, poll/epoll/select
  * masks through a connection's life, the recv flags and time-outs, every
  * misuse's errno with nothing lost (ENOTCONN, EINVAL, EFAULT, EOPNOTSUPP,
- * ENOPROTOOPT), and a 4 MiB transfer both ways at once checked byte by
- * byte and by digest.
+ * ENOPROTOOPT), SO_LINGER with a time-out, SO_RCVLOWAT, SO_REUSEPORT,
+ * connect(AF_UNSPEC), and a 4 MiB transfer both ways at once checked byte
+ * by byte and by digest.
  */
 #include <pthread.h>
 #include <netinet/tcp.h>
@@ -732,6 +733,197 @@ TEST_F(conn, nodelay_option)
 	len = sizeof(int);
 	ASSERT_EQ(0, getsockopt(self->cli, SOL_KTP, KTP_NODELAY, &val, &len));
 	EXPECT_EQ(0, val);
+}
+
+/*
+ * SO_LINGER with a positive time-out: close() waits until the FIN is
+ * acknowledged, and gives up after the time-out when it never is. Over a
+ * loopback that first works, then loses everything (netem, in the test's
+ * own namespace): the time-out is a lower bound on the wait, measured as
+ * the user sees it.
+ */
+TEST_F_TIMEOUT(ns, linger_positive_waits_for_the_ack, 30)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 10 };
+	char buf[4096];
+	long long t0, dt;
+	int n;
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	memset(buf, 'l', sizeof(buf));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, setsockopt(self->cli, SOL_SOCKET, SO_LINGER, &lg,
+				sizeof(lg)));
+	t0 = now_ms();
+	EXPECT_EQ(0, close(self->cli));
+	self->cli = -1;
+	dt = now_ms() - t0;
+	/* acknowledged: back long before the 10 s, the FIN already in */
+	EXPECT_GT(5000, dt);
+	EXPECT_STREQ("CLOSE_WAIT", state_str(ktp_state(self->srv)));
+	EXPECT_EQ(sizeof(buf), recv(self->srv, buf, sizeof(buf), MSG_WAITALL));
+	EXPECT_EQ(0, recv(self->srv, buf, sizeof(buf), 0));
+	abort_close(&self->srv, -1);
+
+	/* what is lost gives up soon: nothing outlives the test for long */
+	ASSERT_EQ(0, sysctl_set("ktp/retries2", "3"));
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	ASSERT_EQ(0, system("/usr/sbin/tc qdisc add dev lo root netem loss 100%"
+			    " >/dev/null 2>&1"));
+	lg.l_linger = 1;
+	ASSERT_EQ(0, setsockopt(self->cli, SOL_SOCKET, SO_LINGER, &lg,
+				sizeof(lg)));
+	ASSERT_EQ(sizeof(buf), send(self->cli, buf, sizeof(buf), 0));
+	t0 = now_ms();
+	n = close(self->cli);
+	self->cli = -1;
+	dt = now_ms() - t0;
+	EXPECT_EQ(0, n);
+	/* nothing acknowledged: the whole second, less a jiffy */
+	EXPECT_LE(990, dt);
+	EXPECT_GT(10000, dt);
+}
+
+/*
+ * SO_RCVLOWAT: poll() says readable only once that many bytes (or the end
+ * of the stream) are there, and a blocking recv() waits for them until
+ * its time-out, then returns what there is.
+ */
+TEST_F_TIMEOUT(conn, rcvlowat, 30)
+{
+	char buf[256];
+	long long t0;
+	int lowat = 100;
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	ASSERT_EQ(0, setsockopt(self->srv, SOL_SOCKET, SO_RCVLOWAT, &lowat,
+				sizeof(lowat)));
+	memset(buf, 'w', sizeof(buf));
+	ASSERT_EQ(50, send(self->cli, buf, 50, 0));
+	/* the 50 bytes are there once acknowledged */
+	ASSERT_EQ(0, wait_acked(self->cli, 2000));
+	EXPECT_FALSE(poll_now(self->srv) & POLLIN);
+	ASSERT_EQ(0, set_timeo(self->srv, SO_RCVTIMEO, 500));
+	t0 = now_ms();
+	EXPECT_EQ(50, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_LE(490, now_ms() - t0);
+
+	ASSERT_EQ(60, send(self->cli, buf, 60, 0));
+	ASSERT_EQ(0, wait_acked(self->cli, 2000));
+	EXPECT_FALSE(poll_now(self->srv) & POLLIN);
+	ASSERT_EQ(40, send(self->cli, buf, 40, 0));
+	EXPECT_TRUE(poll_events(self->srv, POLLIN, 2000) & POLLIN);
+	t0 = now_ms();
+	EXPECT_EQ(100, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_GT(400, now_ms() - t0);
+
+	/* the end of the stream is readable whatever the low mark */
+	ASSERT_EQ(10, send(self->cli, buf, 10, 0));
+	ASSERT_EQ(0, shutdown(self->cli, SHUT_WR));
+	EXPECT_TRUE(poll_events(self->srv, POLLIN, 2000) & POLLIN);
+	EXPECT_EQ(10, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv(self->srv, buf, sizeof(buf), 0));
+}
+
+/* A listener of the test family on @port with SO_REUSEPORT as asked. */
+static int reuseport_listener(unsigned short port, int reuse)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = lo_sockaddr(&ss, port);
+	int fd = ktp_sock(SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return -1;
+	if ((reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &reuse,
+				 sizeof(reuse))) ||
+	    bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 32)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * SO_REUSEPORT: listeners that all set it share a port, and connections
+ * are spread over them (by the 4-tuple's hash: 24 connections from 24
+ * ports all landing on one of two listeners would be a 1 in 8 million
+ * chance); one that did not set it may not join.
+ */
+TEST_F_TIMEOUT(conn, reuseport_spreads_connections, 60)
+{
+	int a, b, c, fds[24], got[2] = { 0, 0 }, i, s;
+	unsigned short port;
+
+	a = reuseport_listener(0, 1);
+	ASSERT_LE(0, a);
+	port = sock_port(a, 0);
+	b = reuseport_listener(port, 1);
+	ASSERT_LE(0, b) TH_LOG("second SO_REUSEPORT listener: %s",
+			       strerror(errno));
+	c = reuseport_listener(port, 0);
+	EXPECT_EQ(-1, c);
+	EXPECT_EQ(EADDRINUSE, errno);
+	for (i = 0; i < 24; i++) {
+		fds[i] = ktp_dial(port);
+		ASSERT_LE(0, fds[i]) TH_LOG("connection %d: %s", i,
+					    strerror(errno));
+	}
+	/* blocking connect() returned: every connection is queued */
+	for (i = 0; i < 2; i++) {
+		while ((s = accept(i ? b : a, NULL, NULL)) >= 0) {
+			got[i]++;
+			abort_close(&s, -1);
+		}
+		EXPECT_EQ(EAGAIN, errno);
+	}
+	EXPECT_EQ(24, got[0] + got[1]);
+	EXPECT_LT(0, got[0]);
+	EXPECT_LT(0, got[1]);
+	for (i = 0; i < 24; i++)
+		abort_close(&fds[i], -1);
+	close(a);
+	close(b);
+}
+
+/*
+ * connect() with AF_UNSPEC dissolves a connection as TCP's does: a RST to
+ * the peer, the socket CLOSED with ECONNRESET pending (tcp_disconnect()
+ * leaves it too), and free to connect again. On a socket that never
+ * connected it is a no-op.
+ */
+TEST_F(conn, connect_af_unspec_disconnects)
+{
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	char buf[4];
+	int fd;
+
+	fd = ktp_sock(0);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, connect(fd, &unspec, sizeof(unspec)));
+	EXPECT_STREQ("CLOSED", state_str(ktp_state(fd)));
+	close(fd);
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	ASSERT_EQ(0, connect(self->cli, &unspec, sizeof(unspec)))
+		TH_LOG("connect(AF_UNSPEC): %s", strerror(errno));
+	EXPECT_STREQ("CLOSED", state_str(ktp_state(self->cli)));
+	EXPECT_EQ(ECONNRESET, sock_error(self->cli));
+	EXPECT_STREQ("CLOSED",
+		     state_str(wait_state(self->srv, KTP_CLOSE, 2000)));
+	EXPECT_EQ(-1, recv(self->srv, buf, sizeof(buf), 0));
+	EXPECT_EQ(ECONNRESET, errno);
+	close(self->srv);
+
+	/* the same socket connects again */
+	ASSERT_EQ(0, connect_port(self->cli, self->port))
+		TH_LOG("connect again: %s", strerror(errno));
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	EXPECT_EQ(0, sock_error(self->cli));
+	EXPECT_STREQ("ESTABLISHED", state_str(ktp_state(self->cli)));
+	ASSERT_EQ(2, send(self->cli, "ok", 2, 0))
+		TH_LOG("send after reconnecting: %s", strerror(errno));
+	EXPECT_EQ(2, recv(self->srv, buf, sizeof(buf), 0));
 }
 
 /* Many tiny writes arrive whole and in order. */

@@ -109,21 +109,22 @@ cat_timeout()
 # Four MiB one way and three the other, at the same time.
 cat_both_ways()
 {
-	local spid src
+	local spid src up
 
 	$tmo 60 "$kcat" -l -v -w 30 127.0.0.1 $port < "$out/b" \
 		> "$out/got_a" 2> "$out/srv" &
 	spid=$!
 	pids="$pids $spid"
 	ktap_until_line "$out/srv" "listening on"
+	up=$?
 	$tmo 60 "$kcat" -v -w 30 127.0.0.1 $port < "$out/a" \
 		> "$out/got_b" 2> "$out/cli"
 	rc=$?
 	wait $spid
 	src=$?
-	diag "client exit $rc, server exit $src"
+	diag "client exit $rc, server exit $src, listening seen: $up"
 	ktap_check_files cat_both_ways_digests_match \
-		'[ $rc -eq 0 ] && [ $src -eq 0 ] &&
+		'[ $up -eq 0 ] && [ $rc -eq 0 ] && [ $src -eq 0 ] &&
 		 [ "$(digest "$out/a")" = "$(digest "$out/got_a")" ] &&
 		 [ "$(digest "$out/b")" = "$(digest "$out/got_b")" ]' \
 		"$out/srv" "$out/cli"
@@ -134,34 +135,41 @@ cat_both_ways()
 }
 
 # The listener's output goes to sha256sum, whose digest is the listener's
-# input through a FIFO: the digest exists only once the listener's output
-# has ended, which it does when the client's input ends (its FIN); the
-# digest must still reach the client afterwards.
+# input, FIFOs both ways: the digest exists only once the listener's
+# output has ended, which it does when the client's input ends (its FIN);
+# the digest must still reach the client afterwards, and the listener
+# exit with 0.
 cat_half_close()
 {
-	local spid busy
+	local spid busy up src
 
 	port=$((port + 1))
-	rm -f "$out/fifo"
-	mkfifo "$out/fifo"
-	# ktpcat must be the pipe's only writer, so no subshell or timeout
-	# process around it: -w bounds it (and the whole script is bounded)
-	"$kcat" -l -v -w 20 127.0.0.1 $port < "$out/fifo" 2> "$out/srv" |
-		sha256sum > "$out/fifo" &
+	rm -f "$out/fifo" "$out/fifo2"
+	mkfifo "$out/fifo" "$out/fifo2"
+	sha256sum < "$out/fifo2" > "$out/fifo" &
+	pids="$pids $!"
+	# ktpcat must be fifo2's only writer, so no subshell or timeout
+	# process around it: -w bounds it (and the whole script is bounded).
+	# fifo2 is opened first: sha256sum opens it before fifo.
+	"$kcat" -l -v -w 20 127.0.0.1 $port > "$out/fifo2" < "$out/fifo" \
+		2> "$out/srv" &
 	spid=$!
 	pids="$pids $spid"
 	ktap_until_line "$out/srv" "listening on"
+	up=$?
 	$tmo 10 "$kcat" -l 127.0.0.1 $port < /dev/null > "$out/busy" 2>&1
 	busy=$?
 	$tmo 30 "$kcat" -v -w 20 127.0.0.1 $port < "$out/a" \
 		> "$out/reply" 2> "$out/cli"
 	rc=$?
 	wait $spid
+	src=$?
 	ktap_check_files cat_listen_on_busy_port_exits_1 \
-		'[ $busy -eq 1 ] && grep -q "in use" "$out/busy"' "$out/busy"
-	diag "client exit $rc"
+		'[ $up -eq 0 ] && [ $busy -eq 1 ] && grep -q "in use" "$out/busy"' \
+		"$out/busy"
+	diag "client exit $rc, server exit $src"
 	ktap_check_files cat_half_close_reply_after_fin \
-		'[ $rc -eq 0 ] &&
+		'[ $rc -eq 0 ] && [ $src -eq 0 ] &&
 		 [ "$(cut -d" " -f1 "$out/reply")" = "$(digest "$out/a")" ]' \
 		"$out/reply" "$out/srv" "$out/cli"
 	diag "client: $(states "$out/cli")"
@@ -205,6 +213,8 @@ perf_server()
 		2> "$out/psrv.err" &
 	pids="$pids $!"
 	ktap_until_line "$out/psrv.err" "listening on"
+	perf_up=$?
+	[ $perf_up -eq 0 ] || diag "the ktpperf server never said it listens"
 }
 
 # perf NAME ARGS...: one client run, its JSON in $out/NAME, exit in $rc.
@@ -216,6 +226,8 @@ perf()
 	$tmo 60 "$perf" -c 127.0.0.1 -p $perf_port --json "$@" \
 		> "$out/$name" 2> "$out/$name.err"
 	rc=$?
+	# a server that never listened fails every client run
+	[ "${perf_up:-1}" -eq 0 ] || rc=99
 }
 
 # server_has SELECTOR [N]: the server printed N (default 1) JSON lines

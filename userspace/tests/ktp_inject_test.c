@@ -95,6 +95,11 @@ TEST(socket_calls)
 	EXPECT_EQ(SOL_KTP, st.optlevel);
 	EXPECT_EQ(KTP_NODELAY, st.optname);
 	EXPECT_EQ(1, st.optval);
+	st = OK("setsockopt KTP_CORK 1");
+	EXPECT_EQ(SOL_KTP, st.optlevel);
+	EXPECT_EQ(KTP_CORK, st.optname);
+	EXPECT_EQ(KTP_KEEPIDLE, OK("setsockopt KTP_KEEPIDLE 1").optname);
+	EXPECT_EQ(SO_RCVLOWAT, OK("setsockopt SO_RCVLOWAT 9").optname);
 	st = OK("setsockopt SO_LINGER 0");
 	EXPECT_EQ(SOL_SOCKET, st.optlevel);
 	EXPECT_EQ(SO_LINGER, st.optname);
@@ -112,6 +117,10 @@ TEST(checks_and_settings)
 	EXPECT_EQ(KTP_SYN_RECV, OK("state SYN_RECV").num);
 	EXPECT_EQ(KTP_FIN_WAIT1, OK("state FIN_WAIT_1").num);
 	EXPECT_EQ(KTP_CLOSE, OK("state CLOSED").num);
+	EXPECT_EQ(0, OK("state CLOSED").secs);
+	st = OK("state CLOSED timeout=4.5");
+	EXPECT_EQ(KTP_CLOSE, st.num);
+	EXPECT_EQ(4.5, st.secs);
 	EXPECT_EQ(ECONNREFUSED, OK("sockerr ECONNREFUSED").num);
 	EXPECT_EQ(0, OK("sockerr 0").num);
 
@@ -266,6 +275,13 @@ TEST(expect_patterns)
 	EXPECT_EQ(0.9, st.seg.after_lo);
 	EXPECT_EQ(1.5, st.seg.after_hi);
 	EXPECT_EQ(-1, st.seg.timeout);
+	EXPECT_FALSE(st.seg.delay);
+
+	st = OK("expect . delay=0.49..1.5");
+	EXPECT_FALSE(st.seg.after);
+	EXPECT_TRUE(st.seg.delay);
+	EXPECT_EQ(0.49, st.seg.delay_lo);
+	EXPECT_EQ(1.5, st.seg.delay_hi);
 
 	st = OK("expect . opts=none csum=ok len=0 doff=5");
 	EXPECT_TRUE(st.seg.opts_none);
@@ -342,6 +358,11 @@ TEST(malformed_lines_rejected)
 		{ "inject S timeout=1", "line 3: timeout= is for expect" },
 		{ "expect S after=2..1", "line 3: bad after=2..1" },
 		{ "expect S after=1", "line 3: after= wants LO..HI seconds" },
+		{ "expect S delay=1", "line 3: delay= wants LO..HI seconds" },
+		{ "expect S delay=1..0", "line 3: bad delay=1..0" },
+		{ "inject S delay=0..1", "line 3: delay= is for expect" },
+		{ "state CLOSED timeout=x",
+		  "line 3: state NAME [timeout=SECONDS]" },
 		{ "expect S nop", "line 3: 'nop' is for inject" },
 		{ "expect S csum=bad", "line 3: csum=bad is for inject-raw" },
 		{ "inject S opts=none",
