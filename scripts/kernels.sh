@@ -6,6 +6,7 @@
 # toolchain, and say how the test VM boots it. docs/kernels.md has the why.
 #
 #   scripts/kernels.sh list              the supported kernels' names
+#   scripts/kernels.sh sources           the module's source files, for a copy
 #   scripts/kernels.sh abi KERNEL        its ABI, e.g. 7.3.4+deb13-amd64
 #   scripts/kernels.sh fetch KERNEL...   image, headers, toolchain, cached
 #   scripts/kernels.sh kdir KERNEL       the KDIR its module builds against
@@ -15,6 +16,9 @@
 #                                        ktp.ko for it in OUT (default
 #                                        build/<abi>): OUT/module/ktp.ko,
 #                                        the log in OUT/build.log
+#   scripts/kernels.sh hello KERNEL      build a module of a few lines for it:
+#                                        is the toolchain sound? prints
+#                                        where and with what it built
 #   scripts/kernels.sh run KERNEL CMD... CMD with that kernel's toolchain
 #                                        (on the host or in the build root)
 #
@@ -367,8 +371,9 @@ kdir_of()
 	fi
 }
 
-# The files of the module's source tree (work tree as is, untracked new
-# files included, build products left out), for a scratch copy.
+# The files of the module's source tree, relative to the top (work tree
+# as is, untracked new files included, build products left out), for a
+# scratch copy: make check-debug's, build/<abi>/, dkms's.
 module_sources()
 {
 	(cd "$top" && git ls-files -co --exclude-standard -- Kbuild module \
@@ -406,9 +411,63 @@ build_one()
 	fi > "$out/build.log" 2>&1
 	rc=$?
 	set -e
-	[ $rc = 0 ] && [ -f "$src/module/ktp.ko" ] && cp "$src/module/ktp.ko" "$out/ktp.ko"
 	echo "$abi" > "$out/abi"
-	return $rc
+	if [ $rc = 0 ] && [ -f "$src/module/ktp.ko" ]; then
+		cp "$src/module/ktp.ko" "$out/ktp.ko"
+		log "built $out/ktp.ko for $abi"
+		return 0
+	fi
+	grep -E ': (fatal )?error: ' "$out/build.log" | head -n 20 >&2
+	log "ktp.ko does not build for $abi: $(grep -c ': error: ' \
+		"$out/build.log") errors (all of it in $out/build.log)"
+	return 1
+}
+
+# hello KERNEL: build a module of a few lines for it, to tell a broken
+# toolchain from a module that does not build; print what was used.
+hello_one()
+{
+	local abi suite tc kdir dir glibc cc cfg
+
+	read -r abi suite <<<"$(fetch_one "$1")"
+	tc=$(suite_toolchain "$suite")
+	kdir=$(kdir_of "$abi" "$suite")
+	if [ "$tc" = host ]; then
+		dir=$(mktemp -d /tmp/ktp-hello.XXXXXX)
+	else
+		dir=$BUILDROOT/build/hello-$abi
+		rm -rf "$dir" && mkdir -p "$dir"
+	fi
+	echo 'obj-m += hello.o' > "$dir/Kbuild"
+	cat > "$dir/hello.c" <<-'EOF'
+	#include <linux/module.h>
+	static int __init hello_init(void) { return 0; }
+	static void __exit hello_exit(void) { }
+	module_init(hello_init);
+	module_exit(hello_exit);
+	MODULE_LICENSE("GPL");
+	EOF
+	set +e
+	if [ "$tc" = host ]; then
+		make -C "$kdir" M="$dir" modules
+		glibc=$(ldd --version | head -n1)
+	else
+		in_root make -C "$kdir" M="${dir#"$BUILDROOT"}" modules
+		glibc=$(in_root ldd --version | head -n1)
+	fi > "$dir/build.log" 2>&1
+	set -e
+	# the compiler the kernel was built with, which its kbuild calls
+	[ "$tc" = host ] && cfg=$kdir/.config || cfg=$BUILDROOT$kdir/.config
+	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$cfg")
+	[ "$tc" = host ] || tc="trixie build root"
+	if [ -f "$dir/hello.ko" ]; then
+		echo "$tc: ${cc:-?}, glibc ${glibc##* }"
+		rm -rf "$dir"
+		return 0
+	fi
+	cat "$dir/build.log" >&2
+	rm -rf "$dir"
+	return 1
 }
 
 main()
@@ -419,6 +478,7 @@ main()
 	mkdir -p "$KTP_CACHE"
 	case $cmd in
 	list) echo "$KERNELS" ;;
+	sources) module_sources ;;
 	abi) resolve "${1:?kernel}" | cut -d' ' -f1 ;;
 	fetch)
 		exec 9>"$KTP_CACHE/kernels.lock"
@@ -442,6 +502,11 @@ main()
 		echo "-m"
 		echo "$KTP_CACHE/$abi/image/lib/modules/$abi"
 		;;
+	hello)
+		exec 9>"$KTP_CACHE/kernels.lock"
+		flock 9
+		hello_one "${1:?kernel}"
+		;;
 	build)
 		exec 9>"$KTP_CACHE/kernels.lock"
 		flock 9
@@ -456,7 +521,7 @@ main()
 			in_root "$@"
 		fi
 		;;
-	*) die "usage: $0 list|abi|fetch|kdir|toolchain|vm-args|build|run (see the top of the script)" ;;
+	*) die "usage: $0 list|sources|abi|fetch|kdir|toolchain|vm-args|hello|build|run (see the top of the script)" ;;
 	esac
 }
 
