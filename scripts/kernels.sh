@@ -14,8 +14,8 @@
 #   scripts/kernels.sh vm-args KERNEL    vm.sh's -k IMAGE -m MODDIR, a line each
 #   scripts/kernels.sh build KERNEL [OUT] [make args...]
 #                                        ktp.ko for it in OUT (default
-#                                        build/<abi>): OUT/module/ktp.ko,
-#                                        the log in OUT/build.log
+#                                        build/<abi>): OUT/ktp.ko, the log
+#                                        in OUT/build.log, sources in OUT/src
 #   scripts/kernels.sh hello KERNEL      build a module of a few lines for it:
 #                                        is the toolchain sound? prints
 #                                        where and with what it built
@@ -37,7 +37,7 @@
 #   <abi>/headers/        the headers packages unpacked (host toolchain)
 #   buildroot-trixie/     debootstrap'ed trixie with gcc-14; the headers of
 #                         the kernels built there are installed in it by apt
-#   kernels/<name>        the ABI a name resolved to, and when
+#   kernels/<name>        the ABI and suite a name last resolved to
 # Nothing is installed on the host but debootstrap; no module is loaded.
 set -euo pipefail
 
@@ -98,17 +98,22 @@ suite_lists()
 	fi
 	mkdir -p "$dir/parts" "$dir/state/lists/partial" \
 		"$dir/cache/archives/partial"
-	echo "deb $(mirror) $suite main" > "$dir/sources.list"
-	: > "$dir/status"
-	log "refreshing the package lists of $suite"
-	if papt "$suite" apt-get update -q </dev/null >"$dir/update.log" 2>&1; then
-		touch "$stamp"
-	elif [ -f "$stamp" ]; then
-		log "cannot refresh $suite (see $dir/update.log); using the old lists"
-	else
-		cat "$dir/update.log" >&2
-		die "cannot fetch the package lists of $suite"
-	fi
+	# one refresh at a time (other work trees share the cache)
+	(
+		flock 8
+		echo "deb $(mirror) $suite main" > "$dir/sources.list"
+		: > "$dir/status"
+		log "refreshing the package lists of $suite"
+		if papt "$suite" apt-get update -q </dev/null \
+			>"$dir/update.log" 2>&1; then
+			touch "$stamp"
+		elif [ -f "$stamp" ]; then
+			log "cannot refresh $suite (see $dir/update.log); using the old lists"
+		else
+			cat "$dir/update.log" >&2
+			die "cannot fetch the package lists of $suite"
+		fi
+	) 8>"$dir/.lock" || exit 1
 }
 
 # Is PACKAGE in SUITE's lists?
@@ -167,6 +172,17 @@ resolve()
 	mkdir -p "$KTP_CACHE/kernels"
 	echo "$abi $suite" > "$KTP_CACHE/kernels/$k"
 	echo "$abi $suite"
+}
+
+# set_kernel resolve|fetch_one KERNEL: set the caller's abi and suite, or
+# exit when that fails (its message is out already).
+set_kernel()
+{
+	local out
+
+	out=$("$1" "$2") || exit 1
+	read -r abi suite <<<"$out"
+	[ -n "$abi" ] || exit 1
 }
 
 # Where a suite's kernels are built: bookworm's on the host, trixie's in
@@ -315,7 +331,8 @@ root_headers()
 {
 	local abi=$1
 
-	[ -f "$BUILDROOT/usr/src/linux-headers-$abi/Makefile" ] && return 0
+	in_root dpkg-query -W -f='${Status}' "linux-headers-$abi" 2>/dev/null |
+		grep -q 'install ok installed' && return 0
 	log "installing linux-headers-$abi in the build root"
 	in_root sh -c "apt-get update -q && apt-get install -y -q \
 		--no-install-recommends linux-headers-$abi" \
@@ -347,11 +364,11 @@ fetch_one()
 {
 	local abi suite
 
-	read -r abi suite <<<"$(resolve "$1")"
+	set_kernel resolve "$1"
 	if ! fetch_abi "$abi" "$suite"; then
 		log "$abi is gone from $suite? reading its lists again"
 		suite_lists "$suite" force
-		read -r abi suite <<<"$(resolve "$1")"
+		set_kernel resolve "$1"
 		fetch_abi "$abi" "$suite" || die "cannot fetch the kernel $abi"
 	fi
 	echo "$abi $suite"
@@ -389,7 +406,7 @@ build_one()
 	local k=$1 out=${2:-} abi suite tc kdir src rc
 
 	shift $(($# < 2 ? $# : 2))
-	read -r abi suite <<<"$(fetch_one "$k")"
+	set_kernel fetch_one "$k"
 	out=${out:-$top/build/$abi}
 	mkdir -p "$out"
 	out=$(cd "$out" && pwd)
@@ -429,7 +446,7 @@ hello_one()
 {
 	local abi suite tc kdir dir glibc cc cfg
 
-	read -r abi suite <<<"$(fetch_one "$1")"
+	set_kernel fetch_one "$1"
 	tc=$(suite_toolchain "$suite")
 	kdir=$(kdir_of "$abi" "$suite")
 	if [ "$tc" = host ]; then
@@ -483,20 +500,20 @@ main()
 	fetch)
 		exec 9>"$KTP_CACHE/kernels.lock"
 		flock 9
-		for k in "${@:-$KERNELS}"; do
+		for k in ${@:-$KERNELS}; do
 			fetch_one "$k" >/dev/null
 		done
 		;;
 	kdir)
-		read -r abi suite <<<"$(resolve "${1:?kernel}")"
+		set_kernel resolve "${1:?kernel}"
 		kdir_of "$abi" "$suite"
 		;;
 	toolchain)
-		read -r abi suite <<<"$(resolve "${1:?kernel}")"
+		set_kernel resolve "${1:?kernel}"
 		suite_toolchain "$suite"
 		;;
 	vm-args)
-		read -r abi suite <<<"$(fetch_one "${1:?kernel}")"
+		set_kernel fetch_one "${1:?kernel}"
 		echo "-k"
 		echo "$KTP_CACHE/$abi/image/boot/vmlinuz-$abi"
 		echo "-m"
@@ -513,7 +530,7 @@ main()
 		build_one "$@"
 		;;
 	run)
-		read -r abi suite <<<"$(fetch_one "${1:?kernel}")"
+		set_kernel fetch_one "${1:?kernel}"
 		shift
 		if [ "$(suite_toolchain "$suite")" = host ]; then
 			"$@"
