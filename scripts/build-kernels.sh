@@ -68,7 +68,7 @@ for k in "${kernels[@]}"; do
 		files=$(grep ': error: ' "$log" | cut -d: -f1 |
 			sed -n 's|^.*/src/module/|module/|p; s|^module/|&|p' |
 			sort -u | wc -l)
-		all=$(ls "$out"/src/module/*.c | wc -l)
+		all=$(scripts/kernels.sh sources | grep -c '^module/.*\.c$')
 		module="$errs errors in $files of $all files"
 		[ "$errs" = 0 ] && module="FAILED (no compiler error: see the log)"
 		bad=1
