@@ -13,6 +13,13 @@
 #   make install    libktp, its headers, ktp.pc, the tools and man pages
 #                   (PREFIX=/usr/local, DESTDIR= honoured)
 #   make KDIR=...   build the module for another kernel tree
+#   make module KVER=6.12|newest|<abi>   ktp.ko for a Debian kernel, fetched
+#                   with its toolchain, in build/<abi>/ (docs/kernels.md)
+#   make check KERNELS="6.1 newest"   the VM suite on those kernels
+#   make check-kernels  the VM suite on every supported kernel
+#   make build-kernels  per kernel: fetched? toolchain? the module's errors
+#   make dkms-install   the module into dkms, rebuilt with each new kernel
+#   make dkms-check     dkms build against each supported kernel's headers
 #
 # The VM kit (Debian's stock kernel, unpacked, never installed) and the
 # kselftest headers live in $(KTP_CACHE), one directory per kernel ABI.
@@ -23,6 +30,14 @@ export KTP_CACHE
 # Default: the headers of the Debian 6.1 kernel the test VM boots.
 KDIR ?= /usr/src/linux-headers-$(shell scripts/deps.sh abi)
 KSFT_INC = $(KTP_CACHE)/src/tools/testing/selftests
+
+# The supported kernels (scripts/kernels.sh): Debian 12's 6.1, bookworm-
+# backports' 6.12, and the newest Debian ships (trixie-backports). make
+# check runs the VM suite on KERNELS; check-kernels and build-kernels on
+# all of them unless KERNELS is given on the command line.
+ALL_KERNELS = 6.1 6.12 newest
+KERNELS ?= 6.1
+some-kernels = $(if $(filter command line,$(origin KERNELS)),$(KERNELS),$(ALL_KERNELS))
 CHECKPATCH = $(KTP_CACHE)/src/scripts/checkpatch.pl
 
 all: module userspace selftests
@@ -36,8 +51,20 @@ deps-build:
 deps-debug:
 	@scripts/deps.sh debug
 
+# Each kernel's image, headers and toolchain, into $(KTP_CACHE).
+deps-kernels: deps
+	@scripts/deps.sh kernels
+	scripts/kernels.sh fetch $(some-kernels)
+
+# KVER: a kernel of scripts/kernels.sh, built in build/<abi>/, so that
+# module/ktp.ko stays the stock kernel's.
 module: deps-build
+ifeq ($(KVER),)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+else
+	@scripts/deps.sh kernels
+	scripts/kernels.sh build $(KVER)
+endif
 
 userspace: deps-build
 	$(MAKE) -C userspace
@@ -56,7 +83,28 @@ checkpatch: deps-build
 	scripts/checkpatch.sh $(CHECKPATCH)
 
 check: deps all
-	scripts/check.sh
+	KTP_KERNELS="$(KERNELS)" scripts/check.sh
+
+check-kernels: deps all
+	@scripts/deps.sh kernels
+	KTP_KERNELS="$(some-kernels)" scripts/check.sh --vm-only
+
+# BOOT=1 boots each kernel too.
+build-kernels: deps
+	@scripts/deps.sh kernels
+	scripts/build-kernels.sh $(if $(BOOT),-b) $(some-kernels)
+
+# dkms.conf's tree in /usr/src/ktp-<version>, added, built and installed
+# for KVER (a kernel release; default: the running kernel) by Debian's dkms.
+dkms-install:
+	@scripts/deps.sh dkms
+	scripts/dkms.sh install $(KVER)
+
+# dkms build against each kernel's headers, in a scratch dkms tree.
+dkms-check: deps
+	@scripts/deps.sh kernels
+	@scripts/deps.sh dkms
+	scripts/dkms.sh test $(some-kernels)
 
 # The debug kernel and a ktp.ko for it are built by the script, in the
 # cache and a scratch copy; KTP_PLANT=uaf|leak plants a bug it must catch.
@@ -78,6 +126,8 @@ clean:
 	$(MAKE) -C userspace clean
 	$(MAKE) -C selftests KSFT_INC=none clean
 	$(MAKE) -C userspace/tests clean
+	rm -rf build
 
-.PHONY: all deps deps-build deps-debug module userspace install selftests \
-	sparse checkpatch check check-debug demo bench vm clean
+.PHONY: all deps deps-build deps-debug deps-kernels module userspace \
+	install selftests sparse checkpatch check check-kernels build-kernels \
+	dkms-install dkms-check check-debug demo bench vm clean

@@ -48,9 +48,7 @@ echo "== module for $rel${KTP_PLANT:+ (planted bug: $KTP_PLANT)}"
 mkdir -p "$work/src" "$work/stage"
 # The sources as they are in the work tree, new files included, build
 # products (.gitignore) left out.
-git ls-files -co --exclude-standard -- Kbuild module uapi |
-	while read -r f; do [ -f "$f" ] && echo "$f"; done |
-	tar -cf - -T - | tar -xf - -C "$work/src" ||
+scripts/kernels.sh sources | tar -cf - -T - | tar -xf - -C "$work/src" ||
 	give_up "copying the module sources"
 if ! make -C "$kdir/src" M="$work/src" KTP_PLANT="$KTP_PLANT" modules \
 	> "$work/build.log" 2>&1; then

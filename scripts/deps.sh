@@ -13,6 +13,9 @@
 #                           lighttpd)
 #   scripts/deps.sh debug   everything 'vm' does, plus what building a kernel
 #                           from linux-source-6.1 needs (make check-debug)
+#   scripts/deps.sh kernels what scripts/kernels.sh needs beside the 'vm'
+#                           kit: debootstrap, for the trixie build root
+#   scripts/deps.sh dkms    Debian's dkms (make dkms-install)
 #   scripts/deps.sh abi     print the resolved kernel ABI (e.g. 6.1.0-56-amd64)
 #
 # The kit lives in $KTP_CACHE (default ~/.cache/ktp), one directory per ABI,
@@ -37,6 +40,9 @@ CHECK_PKGS="valgrind pkg-config man-db groff-base tshark"
 # ktpviz (make demo draws with it) and its test in headless Chromium.
 CHECK_PKGS+=" python3 chromium fonts-dejavu-core"
 DEBUG_PKGS="flex bison libelf-dev libssl-dev bc dwarves"
+# scripts/kernels.sh: the newest kernel's build root; .ko.xz for the VM.
+KERNELS_PKGS="debootstrap xz-utils"
+DKMS_PKGS="dkms"
 
 log() { echo "deps: $*" >&2; }
 
@@ -180,11 +186,19 @@ main()
 		return 0
 		;;
 	build|vm) ;;
+	kernels)
+		apt_install $KERNELS_PKGS
+		return 0
+		;;
+	dkms)
+		apt_install $DKMS_PKGS
+		return 0
+		;;
 	debug)
 		apt_install $DEBUG_PKGS
 		what=vm
 		;;
-	*) log "usage: $0 build|vm|debug|abi"; exit 2 ;;
+	*) log "usage: $0 build|vm|debug|kernels|dkms|abi"; exit 2 ;;
 	esac
 
 	apt_install $BUILD_PKGS

@@ -104,7 +104,12 @@ copy_mod()
 	rel=$(grep -E "(^|/)$name\.ko(\.xz)?:" "$VM_MODDIR/modules.dep" |
 	      head -n1 | cut -d: -f1) || true
 	[ -n "$rel" ] || return 0	# built in, or absent from this kernel
-	install -D -m 644 "$VM_MODDIR/$rel" "$root/lib/modules/$release/$rel"
+	case $rel in
+	*.xz)	# Debian's 6.12 and later: unpacked, for busybox's insmod
+		mkdir -p "$root/lib/modules/$release/$(dirname "$rel")"
+		xz -dc "$VM_MODDIR/$rel" > "$root/lib/modules/$release/${rel%.xz}" ;;
+	*)	install -D -m 644 "$VM_MODDIR/$rel" "$root/lib/modules/$release/$rel" ;;
+	esac
 	for dep in $(grep -E "^$rel:" "$VM_MODDIR/modules.dep" | cut -d: -f2); do
 		copy_mod "$(basename "$dep" | sed 's/\.ko.*//')"
 	done
