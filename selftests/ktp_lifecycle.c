@@ -906,16 +906,17 @@ static void expect_syn_timed_out(struct __test_metadata *_metadata, int fd,
 /*
  * What a socket's retransmissions looked like from outside: KTP_INFO read
  * every few milliseconds until the socket fails (POLLERR) or @ms pass.
- * For each count n of retransmissions, when it was first and last seen
- * (ms since @t0; -1: never). Every sample must be consistent in itself:
+ * For each count n of retransmissions, when it was first seen (ms since
+ * @t0; -1: never). Every sample must be consistent in itself:
  * @state, backoff equal to the count, the RTO @rto0_us doubled as often.
  * No count is expected at a fixed instant: a slow VM only moves them all
- * later.
+ * later. Bounds are sums of the timer's intervals from the start (a late
+ * timer does not shorten the bound of the next one).
  */
 #define RETX_MAX 8
 
 struct retx_seen {
-	long long first[RETX_MAX], last[RETX_MAX];
+	long long first[RETX_MAX];
 	int max;		/* the highest count seen */
 	int bad;		/* inconsistent samples */
 	int err_at;		/* POLLERR seen then, ms since t0; -1 never */
@@ -953,7 +954,6 @@ static void watch_retransmits(struct __test_metadata *_metadata, int fd,
 		}
 		if (rs->first[n] < 0)
 			rs->first[n] = t;
-		rs->last[n] = t;
 		if (n > rs->max)
 			rs->max = n;
 		sleep_ms(5);
@@ -1017,13 +1017,8 @@ TEST_F_TIMEOUT(conn, syn_backoff_nonblocking, 30)
 	EXPECT_LE(0, rs.first[1]);
 	EXPECT_LE(990, rs.first[1]);
 	EXPECT_LE(2990, rs.first[2]);
-	/* the third SYN came 2 s after the second, which came after 0
-	 * was last seen; the end 4 s after the third, after 1 was
-	 */
-	EXPECT_LE(1990, rs.first[2] - rs.last[0]);
 	ASSERT_LE(0, rs.err_at) TH_LOG("no POLLERR within 15 s");
 	EXPECT_LE(6990, rs.err_at);
-	EXPECT_LE(3990, rs.err_at - rs.last[1]);
 	ev = poll_events(fd, POLLOUT, 0);
 	dt = now_ms() - t0;
 	EXPECT_TRUE(ev & POLLERR) TH_LOG("revents %#x", ev);
@@ -1073,10 +1068,9 @@ TEST_F_TIMEOUT(conn, fin_retransmitted_then_etimedout, 30)
 	ASSERT_EQ(2, rs.max);
 	EXPECT_LE(0, rs.first[1]);
 	EXPECT_LE(rto_ms - 10, rs.first[1]);
-	EXPECT_LE(2 * rto_ms - 10, rs.first[2] - rs.last[0]);
+	EXPECT_LE(3 * rto_ms - 10, rs.first[2]);
 	ASSERT_LE(0, rs.err_at) TH_LOG("no POLLERR within 7 rto + 10 s");
 	EXPECT_LE(7 * rto_ms - 10, rs.err_at);
-	EXPECT_LE(4 * rto_ms - 10, rs.err_at - rs.last[1]);
 	dt = now_ms() - t0;
 	EXPECT_GE(7 * rto_ms + 10000, dt);
 	EXPECT_EQ(-1, recv(c, buf, sizeof(buf), 0));
