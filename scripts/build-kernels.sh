@@ -24,8 +24,9 @@ export KTP_CACHE
 
 boot=0
 [ "${1:-}" = -b ] && { boot=1; shift; }
-# shellcheck disable=SC2207
-kernels=(${@:-$(scripts/kernels.sh list)})
+# shellcheck disable=SC2046
+[ $# -gt 0 ] || set -- $(scripts/kernels.sh list)
+kernels=("$@")
 # What the issue asks the module not to import any more.
 HELPERS='^(inet_csk_|inet_twsk_|inet_hash|inet_reqsk_alloc$|inet_rtx_syn_ack$|inet_ehash_)'
 # The stock modules scripts/vm.sh puts in the VM.
