@@ -47,7 +47,9 @@ for k in "${kernels[@]}"; do
 	fi
 	rm -f "/tmp/ktp-fetch.$$"
 	abi=$(scripts/kernels.sh abi "$k")
-	echo "# fetched: $abi (image and headers in $KTP_CACHE/$abi)"
+	echo "# fetched: $abi (image in $KTP_CACHE/$abi/image;" \
+	     "KDIR $(scripts/kernels.sh kdir "$k")$([ "$(scripts/kernels.sh \
+		toolchain "$k")" = host ] || echo ' in the build root'))"
 
 	if t=$(scripts/kernels.sh hello "$k" 2>/dev/null); then
 		tool=ok
