@@ -24,8 +24,9 @@ export KTP_CACHE
 
 boot=0
 [ "${1:-}" = -b ] && { boot=1; shift; }
-# shellcheck disable=SC2207
-kernels=(${@:-$(scripts/kernels.sh list)})
+# shellcheck disable=SC2046
+[ $# -gt 0 ] || set -- $(scripts/kernels.sh list)
+kernels=("$@")
 # What the issue asks the module not to import any more.
 HELPERS='^(inet_csk_|inet_twsk_|inet_hash|inet_reqsk_alloc$|inet_rtx_syn_ack$|inet_ehash_)'
 # The stock modules scripts/vm.sh puts in the VM.
@@ -46,7 +47,9 @@ for k in "${kernels[@]}"; do
 	fi
 	rm -f "/tmp/ktp-fetch.$$"
 	abi=$(scripts/kernels.sh abi "$k")
-	echo "# fetched: $abi (image and headers in $KTP_CACHE/$abi)"
+	echo "# fetched: $abi (image in $KTP_CACHE/$abi/image;" \
+	     "KDIR $(scripts/kernels.sh kdir "$k")$([ "$(scripts/kernels.sh \
+		toolchain "$k")" = host ] || echo ' in the build root'))"
 
 	if t=$(scripts/kernels.sh hello "$k" 2>/dev/null); then
 		tool=ok

@@ -105,7 +105,9 @@ test)
 	shift
 	command -v dkms >/dev/null || "$top/scripts/deps.sh" dkms
 	bad=0
-	for k in ${@:-$(scripts/kernels.sh list)}; do
+	# shellcheck disable=SC2046
+	[ $# -gt 0 ] || set -- $(scripts/kernels.sh list)
+	for k in "$@"; do
 		test_one "$k" || bad=1
 	done
 	exit $bad

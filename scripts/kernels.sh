@@ -500,7 +500,9 @@ main()
 	fetch)
 		exec 9>"$KTP_CACHE/kernels.lock"
 		flock 9
-		for k in ${@:-$KERNELS}; do
+		# shellcheck disable=SC2086
+		[ $# -gt 0 ] || set -- $KERNELS
+		for k in "$@"; do
 			fetch_one "$k" >/dev/null
 		done
 		;;
