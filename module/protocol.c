@@ -50,11 +50,6 @@ void ktp_set_state(struct sock *sk, int state)
 
 	if (old == state)
 		return;
-	if (state == KTP_ESTABLISHED) {
-		/* the idle clock of keepalive starts now */
-		ktp_sk(sk)->rcv_tstamp = jiffies;
-		ktp_reset_keepalive(sk);
-	}
 	if (state == KTP_ESTABLISHED ||
 	    (state == KTP_CLOSE_WAIT && old != KTP_ESTABLISHED))
 		KTP_INC_STATS(net, KTP_MIB_CURRESTAB);
@@ -66,6 +61,14 @@ void ktp_set_state(struct sock *sk, int state)
 
 	/* Lockless readers (poll, diag) pair with smp_load_acquire(). */
 	smp_store_release(&sk->sk_state, state);
+	if (state == KTP_ESTABLISHED) {
+		/* The idle clock of keepalive starts now; its timer needs
+		 * the new state (SO_KEEPALIVE set before connect() or on
+		 * the listener).
+		 */
+		ktp_sk(sk)->rcv_tstamp = jiffies;
+		ktp_reset_keepalive(sk);
+	}
 	/* Reported while the ports are still the connection's. */
 	if (!(old == KTP_TIME_WAIT && state == KTP_CLOSE))
 		ktp_trace_state(&sk->__sk_common, old, state);
