@@ -168,12 +168,12 @@ static int __init ktp_init(void)
 		return -EINVAL;
 	ktp_family_ops.family = ktp_family;
 
-	err = ktp_hashinfo_init();
+	err = ktp_hash_init();
 	if (err)
 		return err;
 	err = ktp_mem_init();
 	if (err)
-		goto out_hashinfo_exit;
+		goto out_hash_exit;
 	err = ktp_cong_init();
 	if (err)
 		goto out_mem_exit;
@@ -215,8 +215,8 @@ out_cong_exit:
 	ktp_cong_exit();
 out_mem_exit:
 	ktp_mem_exit();
-out_hashinfo_exit:
-	ktp_hashinfo_exit();
+out_hash_exit:
+	ktp_hash_exit();
 	return err;
 }
 
@@ -230,7 +230,7 @@ static void __exit ktp_exit(void)
 	proto_unregister(&ktp_prot);
 	ktp_cong_exit();
 	ktp_mem_exit();
-	ktp_hashinfo_exit();
+	ktp_hash_exit();
 }
 
 module_init(ktp_init);

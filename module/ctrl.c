@@ -9,7 +9,6 @@
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
 #include <net/inet_common.h>
-#include <net/inet_timewait_sock.h>
 
 #include "protocol.h"
 
@@ -381,13 +380,12 @@ static int __net_init ktp_net_init(struct net *net)
 	int err;
 
 	ktp_net_defaults(kn);
-	refcount_set(&kn->death_row.tw_refcount, 1);
-	kn->death_row.hashinfo = &ktp_hashinfo;
-	kn->death_row.sysctl_max_tw_buckets = 65536;
-
-	err = ktp_mib_alloc(kn);
+	err = ktp_tables_init(net);
 	if (err)
 		return err;
+	err = ktp_mib_alloc(kn);
+	if (err)
+		goto out_free_tables;
 	err = inet_ctl_sock_create(&kn->rst_sk, PF_INET, SOCK_RAW,
 				   ktp_ipproto, net);
 	if (err)
@@ -416,6 +414,8 @@ out_destroy_rst_sk:
 	inet_ctl_sock_destroy(kn->rst_sk);
 out_free_mib:
 	ktp_mib_free(kn);
+out_free_tables:
+	ktp_tables_exit(net);
 	return err;
 }
 
@@ -431,17 +431,17 @@ static void __net_exit ktp_net_exit(struct net *net)
 	inet_ctl_sock_destroy(kn->rst_sk);
 }
 
-/* TIME_WAIT entries of dying namespaces go before their counters do. */
+/* TIME_WAIT and request entries of dying namespaces go, their timers
+ * stopped, before the tables and counters do.
+ */
 static void __net_exit ktp_net_exit_batch(struct list_head *net_exit_list)
 {
 	struct net *net;
 
-	inet_twsk_purge(&ktp_hashinfo);
 	list_for_each_entry(net, net_exit_list, exit_list) {
-		struct ktp_net *kn = ktp_pernet(net);
-
-		WARN_ON_ONCE(!refcount_dec_and_test(&kn->death_row.tw_refcount));
-		ktp_mib_free(kn);
+		ktp_tables_purge(net);
+		ktp_tables_exit(net);
+		ktp_mib_free(ktp_pernet(net));
 	}
 }
 

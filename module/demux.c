@@ -12,8 +12,6 @@
 #include <linux/skbuff.h>
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
-#include <net/inet_hashtables.h>
-#include <net/inet_timewait_sock.h>
 #include <net/xfrm.h>
 #include <linux/filter.h>
 
@@ -120,11 +118,9 @@ void ktp_send_reset(const struct sock *sk, struct sk_buff *skb)
  * @tw: the entry
  * @skb: the segment that asked for it
  */
-void ktp_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb)
+void ktp_timewait_ack(struct ktp_tw *tw, struct sk_buff *skb)
 {
-	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
-
-	ktp_send_reply(twsk_net(tw), skb, ktw->snd_nxt, ktw->rcv_nxt,
+	ktp_send_reply(ktp_tw_net(tw), skb, tw->snd_nxt, tw->rcv_nxt,
 		       KTP_FLAG_ACK);
 }
 
@@ -134,12 +130,10 @@ void ktp_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb)
  * @req: the entry
  * @skb: the segment
  */
-void ktp_reqsk_ack(struct request_sock *req, struct sk_buff *skb)
+void ktp_reqsk_ack(struct ktp_request *req, struct sk_buff *skb)
 {
-	struct ktp_request_sock *kreq = ktp_rsk(req);
-
-	ktp_send_reply(read_pnet(&inet_rsk(req)->ireq_net), skb,
-		       kreq->snt_isn + 1, kreq->rcv_isn + 1, KTP_FLAG_ACK);
+	ktp_send_reply(ktp_req_net(req), skb, req->snt_isn + 1,
+		       req->rcv_isn + 1, KTP_FLAG_ACK);
 }
 
 /* LISTEN, RFC 9293 3.10.7.2. The caller frees the skb. */
@@ -233,32 +227,33 @@ static bool ktp_filter(struct sock *sk, struct sk_buff *skb)
  */
 static void ktp_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
 {
-	struct request_sock *req = inet_reqsk(sk);
-	struct sock *listener = req->rsk_listener;
+	struct ktp_request *req = ktp_req(sk);
+	struct sock *listener = req->listener;
 	bool req_stolen = false;
 	struct sock *child;
 
-	if (unlikely(listener->sk_state != KTP_LISTEN)) {
-		inet_csk_reqsk_queue_drop_and_put(listener, req);
+	if (unlikely(READ_ONCE(listener->sk_state) != KTP_LISTEN)) {
+		ktp_req_drop(req, false);
+		ktp_entry_put(sk);
 		*relookup = true;
 		return;
 	}
 	if (!ktp_policy_ok(listener, skb) || !ktp_filter(listener, skb)) {
-		reqsk_put(req);
+		ktp_entry_put(sk);
 		kfree_skb(skb);
 		return;
 	}
-	sock_hold(listener);
+	/* the entry's reference keeps the listener */
 	child = ktp_check_req(listener, skb, req, &req_stolen);
 	if (!child) {
-		reqsk_put(req);
 		*relookup = req_stolen;
-		sock_put(listener);
 		if (!req_stolen)
 			kfree_skb(skb);
+		ktp_entry_put(sk);
 		return;
 	}
-	/* The lookup's reference on req now belongs to the accept queue. */
+	sock_hold(listener);
+	ktp_entry_put(sk);
 	ktp_child_process(listener, child, skb);
 	sock_put(listener);
 }
@@ -273,8 +268,8 @@ static void ktp_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
  */
 static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
 {
-	struct inet_timewait_sock *tw = inet_twsk(sk);
-	struct net *net = twsk_net(tw);
+	struct ktp_tw *tw = ktp_tw(sk);
+	struct net *net = ktp_tw_net(tw);
 	struct sock *listener;
 
 	switch (ktp_timewait_state_process(tw, skb)) {
@@ -282,7 +277,8 @@ static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
 		listener = ktp_lookup_listener(net, skb);
 		if (listener) {
 			KTP_INC_STATS(net, KTP_MIB_TWKILLED);
-			inet_twsk_deschedule_put(tw);
+			ktp_tw_kill(tw, false);
+			ktp_entry_put(sk);
 			return listener;
 		}
 		fallthrough;
@@ -291,12 +287,12 @@ static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
 		break;
 	case KTP_TW_RST:
 		ktp_send_reset(NULL, skb);
-		inet_twsk_deschedule_put(tw);
-		return NULL;
+		ktp_tw_kill(tw, false);
+		break;
 	case KTP_TW_SUCCESS:
 		break;
 	}
-	inet_twsk_put(tw);
+	ktp_entry_put(sk);
 	return NULL;
 }
 
@@ -385,7 +381,7 @@ bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
 	}
 	if (sk->sk_state == KTP_TIME_WAIT) {
 		if (!ktp_policy_ok(NULL, skb)) {
-			inet_twsk_put(inet_twsk(sk));
+			ktp_entry_put(sk);
 			kfree_skb(skb);
 			return false;
 		}
@@ -395,7 +391,7 @@ bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
 			return false;
 		}
 		refcounted = false;
-	} else if (sk->sk_state == TCP_NEW_SYN_RECV) {
+	} else if (sk->sk_state == KTP_NEW_SYN_RECV) {
 		ktp_rcv_req(sk, skb, &relookup);
 		return relookup;
 	}

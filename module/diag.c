@@ -34,9 +34,6 @@
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
 #include <net/netlink.h>
-#include <net/inet_hashtables.h>
-#include <net/inet_timewait_sock.h>
-#include <net/request_sock.h>
 
 #include "protocol.h"
 
@@ -97,9 +94,7 @@ static int ktp_diag_family(u8 protocol)
 /* The state a row shows: request entries are SYN_RECV, as in TCP. */
 static int ktp_diag_state(const struct sock *sk)
 {
-	if (sk->sk_state == KTP_TIME_WAIT)
-		return inet_twsk(sk)->tw_substate;
-	if (sk->sk_state == TCP_NEW_SYN_RECV)
+	if (sk->sk_state == KTP_NEW_SYN_RECV)
 		return KTP_SYN_RECV;
 	return inet_sk_state_load(sk);
 }
@@ -175,7 +170,6 @@ static struct inet_diag_msg *ktp_diag_put(struct sock *sk,
 /* A TIME_WAIT or request entry: the message alone, a minimal row. */
 static int ktp_diag_fill_mini(struct sock *sk, struct ktp_diag_out *out)
 {
-	const struct request_sock *req = inet_reqsk(sk);
 	struct inet_diag_msg *r;
 	struct nlmsghdr *nlh;
 	unsigned long expires;
@@ -186,11 +180,11 @@ static int ktp_diag_fill_mini(struct sock *sk, struct ktp_diag_out *out)
 	r->idiag_state = ktp_diag_state(sk);
 	if (sk->sk_state == KTP_TIME_WAIT) {
 		r->idiag_timer = 3;
-		expires = inet_twsk(sk)->tw_timer.expires;
+		expires = READ_ONCE(ktp_tw(sk)->timer.expires);
 	} else {	/* the SYN-ACK timer and its retransmissions */
 		r->idiag_timer = 1;
-		r->idiag_retrans = req->num_retrans;
-		expires = req->rsk_timer.expires;
+		r->idiag_retrans = ktp_req(sk)->num_timeout;
+		expires = READ_ONCE(ktp_req(sk)->timer.expires);
 	}
 	r->idiag_expires = jiffies_delta_to_msecs(expires - jiffies);
 	nlmsg_end(out->skb, nlh);
@@ -310,7 +304,7 @@ static int ktp_diag_fill_sk(struct sock *sk, struct ktp_diag_out *out)
 
 static int ktp_diag_fill(struct sock *sk, struct ktp_diag_out *out)
 {
-	if ((1 << sk->sk_state) & (KTPF_TIME_WAIT | TCPF_NEW_SYN_RECV))
+	if ((1 << sk->sk_state) & (KTPF_TIME_WAIT | KTPF(KTP_NEW_SYN_RECV)))
 		return ktp_diag_fill_mini(sk, out);
 	return ktp_diag_fill_sk(sk, out);
 }
@@ -347,26 +341,19 @@ static unsigned int ktp_diag_grab_bucket(const struct ktp_diag_ctx *ctx,
 					 struct sock **batch,
 					 unsigned int *nums)
 {
-	struct inet_hashinfo *h = &ktp_hashinfo;
-	struct inet_listen_hashbucket *ilb2;
-	struct hlist_nulls_head *chain;
+	struct ktp_tables *t = &ktp_pernet(f->net)->tables;
+	struct ktp_hbucket *b;
 	unsigned int n;
 
-	if (ctx->part == KTP_DIAG_LISTENING) {
-		ilb2 = &h->lhash2[ctx->bucket];
-		if (hlist_nulls_empty(&ilb2->nulls_head))
-			return 0;
-		spin_lock(&ilb2->lock);
-		n = ktp_diag_grab(&ilb2->nulls_head, f, ctx->num, batch, nums);
-		spin_unlock(&ilb2->lock);
-		return n;
-	}
-	chain = &h->ehash[ctx->bucket].chain;
-	if (hlist_nulls_empty(chain))
+	if (ctx->part == KTP_DIAG_LISTENING)
+		b = &t->lhash[ctx->bucket];
+	else
+		b = &t->ehash[ctx->bucket];
+	if (hlist_nulls_empty(&b->chain))
 		return 0;
-	spin_lock_bh(inet_ehash_lockp(h, ctx->bucket));
-	n = ktp_diag_grab(chain, f, ctx->num, batch, nums);
-	spin_unlock_bh(inet_ehash_lockp(h, ctx->bucket));
+	spin_lock_bh(&b->lock);
+	n = ktp_diag_grab(&b->chain, f, ctx->num, batch, nums);
+	spin_unlock_bh(&b->lock);
 	return n;
 }
 
@@ -386,16 +373,18 @@ static int ktp_diag_fill_batch(struct ktp_diag_ctx *ctx,
 				ctx->num = nums[i];
 			}
 		}
-		sock_gen_put(batch[i]);
+		ktp_entry_put(batch[i]);
 	}
 	return err;
 }
 
-static unsigned int ktp_diag_buckets(unsigned int part)
+static unsigned int ktp_diag_buckets(const struct net *net, unsigned int part)
 {
+	const struct ktp_tables *t = &ktp_pernet(net)->tables;
+
 	if (part == KTP_DIAG_LISTENING)
-		return ktp_hashinfo.lhash2_mask + 1;
-	return ktp_hashinfo.ehash_mask + 1;
+		return t->lhash_mask + 1;
+	return t->ehash_mask + 1;
 }
 
 /*
@@ -412,7 +401,7 @@ static int ktp_diag_walk(struct ktp_diag_ctx *ctx,
 	int err;
 
 	for (; ctx->part < KTP_DIAG_DONE; ctx->part++, ctx->bucket = 0) {
-		for (; ctx->bucket < ktp_diag_buckets(ctx->part);
+		for (; ctx->bucket < ktp_diag_buckets(f->net, ctx->part);
 		     ctx->bucket++, ctx->num = 0) {
 			do {
 				if (out->rows >= out->max_rows)

@@ -1,12 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KTP over IPv4: the protocol handler IP calls for IPPROTO_KTP datagrams,
- * and the tables that map ports and 4-tuples to sockets.
- *
- * The tables are the kernel's own inet_hashinfo, as DCCP uses them, so KTP
- * gets RCU lookups, SO_REUSEADDR/SO_REUSEPORT and TIME_WAIT-aware port
- * allocation that have been proven by TCP. One table serves every netns:
- * each lookup matches the namespace as well as the addresses.
+ * connect(), and the IPv4 side of request entries and new connections.
+ * The tables they look up are hash.c's.
  */
 #include <linux/module.h>
 #include <linux/mm.h>
@@ -24,12 +20,6 @@
 
 #include "protocol.h"
 #include "trace.h"
-
-/* Buckets in the established and bind tables; both are powers of two. */
-#define KTP_EHASH_SIZE	BIT(14)
-#define KTP_BHASH_SIZE	BIT(12)
-
-struct inet_hashinfo ktp_hashinfo;
 
 static siphash_aligned_key_t ktp_isn_secret;
 
@@ -153,20 +143,18 @@ void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
  * IP options of a SYN, so no source route is taken.
  */
 static struct dst_entry *ktp_v4_route_flow(const struct sock *sk,
-					   const struct request_sock *req,
+					   const struct ktp_request *req,
 					   struct flowi4 *fl4)
 {
-	const struct inet_request_sock *ireq = inet_rsk(req);
-	struct net *net = read_pnet(&ireq->ireq_net);
+	const struct sock_common *c = &req->common;
 	struct rtable *rt;
 
-	flowi4_init_output(fl4, ireq->ir_iif, ireq->ir_mark,
+	flowi4_init_output(fl4, c->skc_bound_dev_if, req->mark,
 			   RT_CONN_FLAGS(sk), RT_SCOPE_UNIVERSE, ktp_ipproto,
-			   inet_sk_flowi_flags(sk), ireq->ir_rmt_addr,
-			   ireq->ir_loc_addr, ireq->ir_rmt_port,
-			   htons(ireq->ir_num), sk->sk_uid);
-	security_req_classify_flow(req, flowi4_to_flowi_common(fl4));
-	rt = ip_route_output_flow(net, fl4, sk);
+			   inet_sk_flowi_flags(sk), c->skc_daddr,
+			   c->skc_rcv_saddr, c->skc_dport, htons(c->skc_num),
+			   sk->sk_uid);
+	rt = ip_route_output_flow(ktp_req_net(req), fl4, sk);
 	return IS_ERR(rt) ? NULL : &rt->dst;
 }
 
@@ -174,9 +162,8 @@ static struct dst_entry *ktp_v4_route_flow(const struct sock *sk,
  * NULL.
  */
 static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
-			      struct request_sock *req)
+			      struct ktp_request *req)
 {
-	struct inet_request_sock *ireq = inet_rsk(req);
 	struct dst_entry *own = NULL;
 	struct sk_buff *skb;
 	struct flowi4 fl4;
@@ -190,12 +177,8 @@ static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 	}
 	skb = ktp_make_synack(sk, dst, req);
 	if (skb) {
-		rcu_read_lock();
-		err = ip_build_and_send_pkt(skb, sk, ireq->ir_loc_addr,
-					    ireq->ir_rmt_addr,
-					    rcu_dereference(ireq->ireq_opt),
-					    0);
-		rcu_read_unlock();
+		err = ip_build_and_send_pkt(skb, sk, req->common.skc_rcv_saddr,
+					    req->common.skc_daddr, NULL, 0);
 		err = net_xmit_eval(err);
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
 	}
@@ -203,8 +186,14 @@ static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 	return err;
 }
 
-/* rsk_ops->rtx_syn_ack: the request timer resends the SYN-ACK. */
-int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
+/**
+ * ktp_v4_rtx_synack - send a request entry's SYN-ACK again
+ * @sk: the listener
+ * @req: the entry
+ *
+ * Return: 0 or -errno.
+ */
+int ktp_v4_rtx_synack(const struct sock *sk, struct ktp_request *req)
 {
 	int err = ktp_v4_send_synack(sk, NULL, req);
 
@@ -213,22 +202,21 @@ int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req)
 	return err;
 }
 
-static void ktp_v4_init_req(struct request_sock *req, const struct sock *sk,
+static void ktp_v4_init_req(struct ktp_request *req, const struct sock *sk,
 			    struct sk_buff *skb)
 {
 	const struct ktphdr *th = ktp_hdr(skb);
-	struct inet_request_sock *ireq = inet_rsk(req);
 
-	sk_rcv_saddr_set(req_to_sk(req), ip_hdr(skb)->daddr);
-	sk_daddr_set(req_to_sk(req), ip_hdr(skb)->saddr);
-	ireq->ir_iif = inet_request_bound_dev_if(sk, skb);
+	req->common.skc_rcv_saddr = ip_hdr(skb)->daddr;
+	req->common.skc_daddr = ip_hdr(skb)->saddr;
+	req->common.skc_bound_dev_if = inet_request_bound_dev_if(sk, skb);
 	ktp_init_req(req, sk, skb, ktp_v4_isn(ip_hdr(skb)->daddr,
 					      ip_hdr(skb)->saddr,
 					      th->dest, th->source));
 }
 
 static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
-					  struct request_sock *req)
+					  struct ktp_request *req)
 {
 	struct flowi4 fl4;
 
@@ -236,7 +224,6 @@ static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
 }
 
 static const struct ktp_request_af_ops ktp_v4_request_af = {
-	.rsk_ops	= &ktp_request_sock_ops,
 	.init_req	= ktp_v4_init_req,
 	.route_req	= ktp_v4_route_req,
 	.send_synack	= ktp_v4_send_synack,
@@ -266,9 +253,9 @@ struct sock *ktp_v4_lookup_listener(struct net *net, struct sk_buff *skb)
 	const struct iphdr *iph = ip_hdr(skb);
 	const struct ktphdr *th = ktp_hdr(skb);
 
-	return inet_lookup_listener(net, &ktp_hashinfo, skb, th->doff * 4,
-				    iph->saddr, th->source, iph->daddr,
-				    th->dest, inet_iif(skb), inet_sdif(skb));
+	return ktp_lookup_listener4(net, skb, th->doff * 4, iph->saddr,
+				    th->source, iph->daddr, ntohs(th->dest),
+				    inet_iif(skb), inet_sdif(skb));
 }
 
 static int ktp_v4_rcv(struct sk_buff *skb)
@@ -284,10 +271,14 @@ static int ktp_v4_rcv(struct sk_buff *skb)
 	th = ktp_hdr(skb);
 	iph = ip_hdr(skb);
 	do {
-		sk = __inet_lookup(net, &ktp_hashinfo, skb, th->doff * 4,
-				   iph->saddr, th->source, iph->daddr,
-				   th->dest, inet_iif(skb), inet_sdif(skb),
-				   &refcounted);
+		refcounted = true;
+		sk = ktp_lookup_established4(net, iph->saddr, th->source,
+					     iph->daddr, ntohs(th->dest),
+					     inet_iif(skb), inet_sdif(skb));
+		if (!sk) {
+			refcounted = false;
+			sk = ktp_v4_lookup_listener(net, skb);
+		}
 	} while (ktp_rcv_found(net, sk, skb, refcounted));
 	return 0;
 }
@@ -325,7 +316,6 @@ int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
  */
 int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 {
-	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
 	struct inet_sock *inet = inet_sk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
@@ -352,15 +342,9 @@ int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 		return -ENETUNREACH;
 	}
 
-	if (!inet->inet_saddr) {
-		err = inet_bhash2_update_saddr(sk, &fl4->saddr, AF_INET);
-		if (err) {
-			ip_rt_put(rt);
-			return err;
-		}
-	} else {
-		sk_rcv_saddr_set(sk, inet->inet_saddr);
-	}
+	if (!inet->inet_saddr)
+		inet->inet_saddr = fl4->saddr;
+	sk_rcv_saddr_set(sk, inet->inet_saddr);
 	inet->inet_dport = usin->sin_port;
 	sk_daddr_set(sk, fl4->daddr);
 	inet_csk(sk)->icsk_ext_hdr_len = 0;
@@ -369,7 +353,7 @@ int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 	 * Segments that find us hashed meanwhile wait in the backlog: the
 	 * caller owns the socket until SYN_SENT is set.
 	 */
-	err = inet_hash_connect(&kn->death_row, sk);
+	err = ktp_hash_connect(sk);
 	if (err)
 		goto failure;
 	ktp_set_state(sk, KTP_SYN_SENT);
@@ -398,7 +382,7 @@ int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
 failure:
 	/* unhashes the socket and releases the port */
 	ktp_set_state(sk, KTP_CLOSE);
-	inet_bhash2_reset_saddr(sk);
+	ktp_reset_saddr(sk);
 	ip_rt_put(rt);
 	sk->sk_route_caps = 0;
 	inet->inet_dport = 0;
@@ -410,34 +394,28 @@ failure:
  * @sk: the listener, IPv4 or IPv6 (then the caller fixes up the rest)
  * @skb: the third ACK
  * @req: the request entry
- * @dst: a route to the client, or NULL to find one
- * @req_unhash: the entry the new socket takes the place of in the hash
- * @own_req: set when the new socket went into the hash
  * @opt_child_init: the IPv6 listener's set-up of a mapped child, run
  *	before anything can fail, or NULL
  *
- * inet_csk_clone_lock() returns it bh-locked, in SYN_RECV; the caller
- * moves it on while it stays locked, so nobody sees that state.
+ * The caller gives it the listener's port and the request's place in
+ * the tables (ktp_check_req()).
  *
- * Return: the new socket, bh-locked, or NULL.
+ * Return: the new socket, bh-locked, in SYN_RECV, or NULL.
  */
 struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
-				  struct request_sock *req,
-				  struct dst_entry *dst,
-				  struct request_sock *req_unhash,
-				  bool *own_req,
+				  struct ktp_request *req,
 				  void (*opt_child_init)(struct sock *newsk,
 							 const struct sock *sk))
 {
-	struct inet_request_sock *ireq = inet_rsk(req);
 	struct inet_sock *newinet;
+	struct dst_entry *dst;
 	struct sock *newsk;
 
 	if (sk_acceptq_is_full(sk)) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENOVERFLOWS);
 		goto out;
 	}
-	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
+	newsk = ktp_clone_child(sk, req);
 	if (!newsk)
 		goto out;
 	/* First: the copied algorithm pointer needs its own reference,
@@ -452,10 +430,10 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 		opt_child_init(newsk, sk);
 
 	newinet = inet_sk(newsk);
-	sk_daddr_set(newsk, ireq->ir_rmt_addr);
-	sk_rcv_saddr_set(newsk, ireq->ir_loc_addr);
-	newsk->sk_bound_dev_if = ireq->ir_iif;
-	newinet->inet_saddr = ireq->ir_loc_addr;
+	sk_daddr_set(newsk, req->common.skc_daddr);
+	sk_rcv_saddr_set(newsk, req->common.skc_rcv_saddr);
+	newsk->sk_bound_dev_if = req->common.skc_bound_dev_if;
+	newinet->inet_saddr = req->common.skc_rcv_saddr;
 	RCU_INIT_POINTER(newinet->inet_opt, NULL);
 	newinet->mc_index = inet_iif(skb);
 	newinet->mc_ttl = ip_hdr(skb)->ttl;
@@ -463,18 +441,11 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	inet_csk(newsk)->icsk_ext_hdr_len = 0;
 	atomic_set(&newinet->inet_id, get_random_u16());
 
-	/* a route the caller passes is the new socket's, as in TCP */
-	if (!dst)
-		dst = ktp_v4_route_flow(sk, req,
-					&newinet->cork.fl.u.ip4);
+	dst = ktp_v4_route_flow(sk, req, &newinet->cork.fl.u.ip4);
 	if (!dst)
 		goto put_and_exit;
 	sk_setup_caps(newsk, dst);
 	ktp_init_child(newsk, req, skb);
-
-	if (__inet_inherit_port(sk, newsk) < 0)
-		goto put_and_exit;
-	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), NULL);
 	return newsk;
 
 put_and_exit:
@@ -483,6 +454,26 @@ put_and_exit:
 out:
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENDROPS);
 	return NULL;
+}
+
+/**
+ * ktp_reset_saddr - forget the source address connect() chose
+ * @sk: the socket, back in CLOSE
+ *
+ * One that bind() set stays.
+ */
+void ktp_reset_saddr(struct sock *sk)
+{
+	if (sk->sk_userlocks & SOCK_BINDADDR_LOCK)
+		return;
+	inet_sk(sk)->inet_saddr = 0;
+	sk->sk_rcv_saddr = 0;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6) {
+		memset(&inet6_sk(sk)->saddr, 0, sizeof(struct in6_addr));
+		memset(&sk->sk_v6_rcv_saddr, 0, sizeof(struct in6_addr));
+	}
+#endif
 }
 
 /* icsk_af_ops->addr2sockaddr: the peer as a struct sockaddr_in. */
@@ -501,9 +492,7 @@ static void ktp_v4_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
 const struct inet_connection_sock_af_ops ktp_ipv4_specific = {
 	.queue_xmit	= ip_queue_xmit,
 	.send_check	= ktp_v4_send_check,
-	.rebuild_header	= inet_sk_rebuild_header,
 	.conn_request	= ktp_v4_conn_request,
-	.syn_recv_sock	= ktp_v4_syn_recv_sock,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,
 	.getsockopt	= ip_getsockopt,
@@ -536,112 +525,4 @@ void ktp_ipv4_exit(void)
 	inet_del_protocol(&ktp_v4_protocol, ktp_ipproto);
 	/* In-flight handlers are RCU readers: wait for them to finish. */
 	synchronize_net();
-}
-
-static void ktp_bind_tables_free(struct inet_hashinfo *h)
-{
-	kvfree(h->bhash2);
-	kvfree(h->bhash);
-	h->bhash2 = NULL;
-	h->bhash = NULL;
-}
-
-static int ktp_bind_tables_alloc(struct inet_hashinfo *h)
-{
-	unsigned int i;
-
-	h->bhash_size = KTP_BHASH_SIZE;
-	h->bhash = kvmalloc_array(h->bhash_size, sizeof(*h->bhash), GFP_KERNEL);
-	h->bhash2 = kvmalloc_array(h->bhash_size, sizeof(*h->bhash2),
-				   GFP_KERNEL);
-	if (!h->bhash || !h->bhash2) {
-		ktp_bind_tables_free(h);
-		return -ENOMEM;
-	}
-	for (i = 0; i < h->bhash_size; i++) {
-		spin_lock_init(&h->bhash[i].lock);
-		INIT_HLIST_HEAD(&h->bhash[i].chain);
-		spin_lock_init(&h->bhash2[i].lock);
-		INIT_HLIST_HEAD(&h->bhash2[i].chain);
-	}
-	return 0;
-}
-
-static int ktp_ehash_alloc(struct inet_hashinfo *h)
-{
-	unsigned int i;
-
-	h->ehash_mask = KTP_EHASH_SIZE - 1;
-	h->ehash = kvmalloc_array(KTP_EHASH_SIZE, sizeof(*h->ehash),
-				  GFP_KERNEL);
-	if (!h->ehash)
-		return -ENOMEM;
-	for (i = 0; i < KTP_EHASH_SIZE; i++)
-		INIT_HLIST_NULLS_HEAD(&h->ehash[i].chain, i);
-	return 0;
-}
-
-/**
- * ktp_hashinfo_init - allocate the listening, established and bind tables
- *
- * Return: 0 or -ENOMEM.
- */
-int ktp_hashinfo_init(void)
-{
-	struct inet_hashinfo *h = &ktp_hashinfo;
-	int err;
-
-	err = inet_hashinfo2_init_mod(h);
-	if (err)
-		return err;
-
-	err = -ENOMEM;
-	h->bind_bucket_cachep =
-		kmem_cache_create("ktp_bind_bucket",
-				  sizeof(struct inet_bind_bucket), 0,
-				  SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, NULL);
-	if (!h->bind_bucket_cachep)
-		goto out_free_lhash2;
-	h->bind2_bucket_cachep =
-		kmem_cache_create("ktp_bind2_bucket",
-				  sizeof(struct inet_bind2_bucket), 0,
-				  SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT, NULL);
-	if (!h->bind2_bucket_cachep)
-		goto out_destroy_bind_cache;
-
-	err = ktp_ehash_alloc(h);
-	if (err)
-		goto out_destroy_bind2_cache;
-	err = inet_ehash_locks_alloc(h);
-	if (err)
-		goto out_free_ehash;
-	err = ktp_bind_tables_alloc(h);
-	if (err)
-		goto out_free_ehash_locks;
-	h->pernet = false;
-	return 0;
-
-out_free_ehash_locks:
-	inet_ehash_locks_free(h);
-out_free_ehash:
-	kvfree(h->ehash);
-out_destroy_bind2_cache:
-	kmem_cache_destroy(h->bind2_bucket_cachep);
-out_destroy_bind_cache:
-	kmem_cache_destroy(h->bind_bucket_cachep);
-out_free_lhash2:
-	inet_hashinfo2_free_mod(h);
-	return err;
-}
-
-void ktp_hashinfo_exit(void)
-{
-	struct inet_hashinfo *h = &ktp_hashinfo;
-
-	ktp_bind_tables_free(h);
-	inet_ehash_locks_free(h);
-	kvfree(h->ehash);
-	kmem_cache_destroy(h->bind2_bucket_cachep);
-	kmem_cache_destroy(h->bind_bucket_cachep);
-	inet_hashinfo2_free_mod(h);
 }

@@ -6,9 +6,9 @@
  * addresses (::ffff:a.b.c.d) on IPv6 sockets unless IPV6_V6ONLY, which run
  * over IPv4 with ktp_ipv6_mapped as their af_ops, as TCP's do.
  *
- * The tables are ipv4.c's: one inet_hashinfo holds both families, and the
- * lookups here match IPv6 4-tuples in it. An IPv4 segment for an IPv6
- * socket comes in through ipv4.c, whose lookups find IPv4-mapped sockets.
+ * The tables are hash.c's, one set per namespace for both families; the
+ * lookups here match IPv6 4-tuples. An IPv4 segment for an IPv6 socket
+ * comes in through ipv4.c, whose lookups find IPv4-mapped sockets.
  *
  * Lock rules are the IPv4 side's: the protocol handler runs in softirq
  * under RCU and defers to the socket backlog while a process owns the
@@ -133,27 +133,26 @@ void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
  * the listener's routing header if it has one.
  */
 static struct dst_entry *ktp_v6_route_flow(const struct sock *sk,
-					   const struct request_sock *req,
+					   const struct ktp_request *req,
 					   struct flowi6 *fl6)
 {
-	const struct inet_request_sock *ireq = inet_rsk(req);
+	const struct sock_common *c = &req->common;
 	const struct ipv6_pinfo *np = inet6_sk(sk);
 	struct in6_addr *final_p, final;
 	struct dst_entry *dst;
 
 	memset(fl6, 0, sizeof(*fl6));
 	fl6->flowi6_proto = ktp_ipproto;
-	fl6->daddr = ireq->ir_v6_rmt_addr;
+	fl6->daddr = c->skc_v6_daddr;
 	rcu_read_lock();
 	final_p = fl6_update_dst(fl6, rcu_dereference(np->opt), &final);
 	rcu_read_unlock();
-	fl6->saddr = ireq->ir_v6_loc_addr;
-	fl6->flowi6_oif = ireq->ir_iif;
-	fl6->flowi6_mark = ireq->ir_mark;
-	fl6->fl6_dport = ireq->ir_rmt_port;
-	fl6->fl6_sport = htons(ireq->ir_num);
+	fl6->saddr = c->skc_v6_rcv_saddr;
+	fl6->flowi6_oif = c->skc_bound_dev_if;
+	fl6->flowi6_mark = req->mark;
+	fl6->fl6_dport = c->skc_dport;
+	fl6->fl6_sport = htons(c->skc_num);
 	fl6->flowi6_uid = sk->sk_uid;
-	security_req_classify_flow(req, flowi6_to_flowi_common(fl6));
 	dst = ip6_dst_lookup_flow(sock_net(sk), sk, fl6, final_p);
 	return IS_ERR(dst) ? NULL : dst;
 }
@@ -162,9 +161,9 @@ static struct dst_entry *ktp_v6_route_flow(const struct sock *sk,
  * is NULL.
  */
 static int ktp_v6_send_synack(const struct sock *sk, struct dst_entry *dst,
-			      struct request_sock *req)
+			      struct ktp_request *req)
 {
-	struct inet_request_sock *ireq = inet_rsk(req);
+	const struct sock_common *c = &req->common;
 	const struct ipv6_pinfo *np = inet6_sk(sk);
 	struct dst_entry *own = NULL;
 	struct sk_buff *skb;
@@ -179,12 +178,12 @@ static int ktp_v6_send_synack(const struct sock *sk, struct dst_entry *dst,
 	}
 	memset(&fl6, 0, sizeof(fl6));
 	fl6.flowi6_proto = ktp_ipproto;
-	fl6.daddr = ireq->ir_v6_rmt_addr;
-	fl6.saddr = ireq->ir_v6_loc_addr;
-	fl6.flowi6_oif = ireq->ir_iif;
-	fl6.flowi6_mark = ireq->ir_mark;
-	fl6.fl6_dport = ireq->ir_rmt_port;
-	fl6.fl6_sport = htons(ireq->ir_num);
+	fl6.daddr = c->skc_v6_daddr;
+	fl6.saddr = c->skc_v6_rcv_saddr;
+	fl6.flowi6_oif = c->skc_bound_dev_if;
+	fl6.flowi6_mark = req->mark;
+	fl6.fl6_dport = c->skc_dport;
+	fl6.fl6_sport = htons(c->skc_num);
 
 	err = -ENOMEM;
 	skb = ktp_make_synack(sk, dst, req);
@@ -202,14 +201,13 @@ static int ktp_v6_send_synack(const struct sock *sk, struct dst_entry *dst,
 }
 
 /**
- * ktp_v6_rtx_synack - rsk_ops->rtx_syn_ack: the request timer resends
- * the SYN-ACK
+ * ktp_v6_rtx_synack - send an IPv6 request entry's SYN-ACK again
  * @sk: the listener
  * @req: the request entry
  *
  * Return: 0 or -errno.
  */
-int ktp_v6_rtx_synack(const struct sock *sk, struct request_sock *req)
+int ktp_v6_rtx_synack(const struct sock *sk, struct ktp_request *req)
 {
 	int err = ktp_v6_send_synack(sk, NULL, req);
 
@@ -218,26 +216,29 @@ int ktp_v6_rtx_synack(const struct sock *sk, struct request_sock *req)
 	return err;
 }
 
-static void ktp_v6_init_req(struct request_sock *req, const struct sock *sk,
+static void ktp_v6_init_req(struct ktp_request *req, const struct sock *sk,
 			    struct sk_buff *skb)
 {
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	const struct ktphdr *th = ktp_hdr(skb);
-	struct inet_request_sock *ireq = inet_rsk(req);
+	struct sock_common *c = &req->common;
 
-	ireq->ir_v6_rmt_addr = ip6h->saddr;
-	ireq->ir_v6_loc_addr = ip6h->daddr;
-	ireq->ir_iif = READ_ONCE(sk->sk_bound_dev_if);
+	c->skc_v6_daddr = ip6h->saddr;
+	c->skc_v6_rcv_saddr = ip6h->daddr;
+	/* the IPv4 fields match nothing IPv4, as a connected socket's */
+	c->skc_daddr = LOOPBACK4_IPV6;
+	c->skc_rcv_saddr = LOOPBACK4_IPV6;
+	c->skc_bound_dev_if = READ_ONCE(sk->sk_bound_dev_if);
 	/* a link-local client is only reachable where it came from */
-	if (!ireq->ir_iif &&
-	    ipv6_addr_type(&ireq->ir_v6_rmt_addr) & IPV6_ADDR_LINKLOCAL)
-		ireq->ir_iif = inet6_iif(skb);
+	if (!c->skc_bound_dev_if &&
+	    ipv6_addr_type(&c->skc_v6_daddr) & IPV6_ADDR_LINKLOCAL)
+		c->skc_bound_dev_if = inet6_iif(skb);
 	ktp_init_req(req, sk, skb, ktp_v6_isn(&ip6h->daddr, &ip6h->saddr,
 					      th->dest, th->source));
 }
 
 static struct dst_entry *ktp_v6_route_req(const struct sock *sk,
-					  struct request_sock *req)
+					  struct ktp_request *req)
 {
 	struct flowi6 fl6;
 
@@ -245,7 +246,6 @@ static struct dst_entry *ktp_v6_route_req(const struct sock *sk,
 }
 
 static const struct ktp_request_af_ops ktp_v6_request_af = {
-	.rsk_ops	= &ktp6_request_sock_ops,
 	.init_req	= ktp_v6_init_req,
 	.route_req	= ktp_v6_route_req,
 	.send_synack	= ktp_v6_send_synack,
@@ -265,7 +265,7 @@ static int ktp_v6_conn_request(struct sock *sk, struct sk_buff *skb)
 	return ktp_conn_request(&ktp_v6_request_af, sk, skb);
 }
 
-/* Give a child that inet_csk_clone_lock() copied from an IPv6 listener
+/* Give a child that ktp_clone_child() copied from an IPv6 listener
  * its own ipv6_pinfo: the copy still points at the listener's.
  */
 static struct ipv6_pinfo *ktp_v6_own_pinfo(struct sock *newsk,
@@ -292,27 +292,27 @@ static void ktp_v6_mapped_child_init(struct sock *newsk,
 	ktp_v6_own_pinfo(newsk, sk);
 }
 
-/* The third ACK to an IPv6 listener: make the full socket, IPv6 or, for
- * an IPv4 client, IPv4-mapped.
+/**
+ * ktp_v6_syn_recv_sock - the third ACK to an IPv6 listener: make the
+ * full socket, IPv6 or, for an IPv4 client, IPv4-mapped
+ * @sk: the listener
+ * @skb: the third ACK
+ * @req: the request entry
+ *
+ * Return: the new socket, bh-locked, in SYN_RECV, or NULL.
  */
-static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
-					 struct sk_buff *skb,
-					 struct request_sock *req,
-					 struct dst_entry *dst,
-					 struct request_sock *req_unhash,
-					 bool *own_req,
-					 void (*opt_child_init)(struct sock *newsk,
-								const struct sock *sk))
+struct sock *ktp_v6_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+				  struct ktp_request *req)
 {
-	struct inet_request_sock *ireq = inet_rsk(req);
+	const struct sock_common *c = &req->common;
 	struct ipv6_pinfo *newnp;
 	struct inet_sock *newinet;
+	struct dst_entry *dst;
 	struct sock *newsk;
 	struct flowi6 fl6;
 
 	if (skb->protocol == htons(ETH_P_IP)) {
-		newsk = ktp_v4_syn_recv_sock(sk, skb, req, dst, req_unhash,
-					     own_req,
+		newsk = ktp_v4_syn_recv_sock(sk, skb, req,
 					     ktp_v6_mapped_child_init);
 		if (!newsk)
 			return NULL;
@@ -331,12 +331,10 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENOVERFLOWS);
 		goto out;
 	}
-	if (!dst) {
-		dst = ktp_v6_route_flow(sk, req, &fl6);
-		if (!dst)
-			goto out;
-	}
-	newsk = inet_csk_clone_lock(sk, req, GFP_ATOMIC);
+	dst = ktp_v6_route_flow(sk, req, &fl6);
+	if (!dst)
+		goto out;
+	newsk = ktp_clone_child(sk, req);
 	if (!newsk) {
 		dst_release(dst);
 		goto out;
@@ -346,10 +344,10 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 	newnp = ktp_v6_own_pinfo(newsk, sk);
 
 	ip6_dst_store(newsk, dst, NULL, NULL);
-	newsk->sk_v6_daddr = ireq->ir_v6_rmt_addr;
-	newnp->saddr = ireq->ir_v6_loc_addr;
-	newsk->sk_v6_rcv_saddr = ireq->ir_v6_loc_addr;
-	newsk->sk_bound_dev_if = ireq->ir_iif;
+	newsk->sk_v6_daddr = c->skc_v6_daddr;
+	newnp->saddr = c->skc_v6_rcv_saddr;
+	newsk->sk_v6_rcv_saddr = c->skc_v6_rcv_saddr;
+	newsk->sk_bound_dev_if = c->skc_bound_dev_if;
 	newnp->mcast_oif = inet6_iif(skb);
 	newnp->mcast_hops = ipv6_hdr(skb)->hop_limit;
 
@@ -360,13 +358,6 @@ static struct sock *ktp_v6_syn_recv_sock(const struct sock *sk,
 	newinet->inet_rcv_saddr = LOOPBACK4_IPV6;
 	inet_csk(newsk)->icsk_ext_hdr_len = 0;
 	ktp_init_child(newsk, req, skb);
-
-	if (__inet_inherit_port(sk, newsk) < 0) {
-		ktp_prepare_forced_close(newsk);
-		ktp_done(newsk);
-		goto out;
-	}
-	*own_req = inet_ehash_nolisten(newsk, req_to_sk(req_unhash), NULL);
 	return newsk;
 
 out:
@@ -386,15 +377,15 @@ struct sock *ktp_v6_lookup_listener(struct net *net, struct sk_buff *skb)
 	const struct ipv6hdr *ip6h = ipv6_hdr(skb);
 	const struct ktphdr *th = ktp_hdr(skb);
 
-	return inet6_lookup_listener(net, &ktp_hashinfo, skb, th->doff * 4,
-				     &ip6h->saddr, th->source, &ip6h->daddr,
-				     ntohs(th->dest), inet6_iif(skb),
-				     inet6_sdif(skb));
+	return ktp_lookup_listener6(net, skb, th->doff * 4, &ip6h->saddr,
+				    th->source, &ip6h->daddr, ntohs(th->dest),
+				    inet6_iif(skb), inet6_sdif(skb));
 }
 
 static int ktp_v6_rcv(struct sk_buff *skb)
 {
 	struct net *net = dev_net(skb->dev);
+	const struct ipv6hdr *ip6h;
 	const struct ktphdr *th;
 	bool refcounted;
 	struct sock *sk;
@@ -402,10 +393,16 @@ static int ktp_v6_rcv(struct sk_buff *skb)
 	if (!ktp_rcv_prepare(net, skb))
 		return 0;
 	th = ktp_hdr(skb);
+	ip6h = ipv6_hdr(skb);
 	do {
-		sk = __inet6_lookup_skb(&ktp_hashinfo, skb, th->doff * 4,
-					th->source, th->dest, inet6_iif(skb),
-					inet6_sdif(skb), &refcounted);
+		refcounted = true;
+		sk = ktp_lookup_established6(net, &ip6h->saddr, th->source,
+					     &ip6h->daddr, ntohs(th->dest),
+					     inet6_iif(skb), inet6_sdif(skb));
+		if (!sk) {
+			refcounted = false;
+			sk = ktp_v6_lookup_listener(net, skb);
+		}
 	} while (ktp_rcv_found(net, sk, skb, refcounted));
 	return 0;
 }
@@ -461,7 +458,6 @@ static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 			  int addr_len)
 {
 	struct sockaddr_in6 *usin = (struct sockaddr_in6 *)uaddr;
-	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct in6_addr *saddr = NULL, *final_p, final;
 	struct ipv6_pinfo *np = inet6_sk(sk);
@@ -524,11 +520,7 @@ static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 		return PTR_ERR(dst);
 	if (!saddr) {
 		saddr = &fl6.saddr;
-		err = inet_bhash2_update_saddr(sk, saddr, AF_INET6);
-		if (err) {
-			dst_release(dst);
-			return err;
-		}
+		sk->sk_v6_rcv_saddr = *saddr;
 	}
 	np->saddr = *saddr;
 	inet->inet_rcv_saddr = LOOPBACK4_IPV6;
@@ -537,7 +529,7 @@ static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 	inet->inet_dport = usin->sin6_port;
 
 	/* Pick the port first, so the transition is reported with it. */
-	err = inet6_hash_connect(&kn->death_row, sk);
+	err = ktp_hash_connect(sk);
 	if (err)
 		goto failure;
 	ktp_set_state(sk, KTP_SYN_SENT);
@@ -554,7 +546,7 @@ static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
 failure:
 	/* unhashes the socket and releases the port */
 	ktp_set_state(sk, KTP_CLOSE);
-	inet_bhash2_reset_saddr(sk);
+	ktp_reset_saddr(sk);
 	sk->sk_route_caps = 0;
 	inet->inet_dport = 0;
 	return err;
@@ -576,9 +568,7 @@ static void ktp_v6_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
 static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 	.queue_xmit	= inet6_csk_xmit,
 	.send_check	= ktp_v6_send_check,
-	.rebuild_header	= inet6_sk_rebuild_header,
 	.conn_request	= ktp_v6_conn_request,
-	.syn_recv_sock	= ktp_v6_syn_recv_sock,
 	.net_header_len	= sizeof(struct ipv6hdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
@@ -592,9 +582,7 @@ static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 static const struct inet_connection_sock_af_ops ktp_ipv6_mapped = {
 	.queue_xmit	= ip_queue_xmit,
 	.send_check	= ktp_v4_send_check,
-	.rebuild_header	= inet_sk_rebuild_header,
 	.conn_request	= ktp_v6_conn_request,
-	.syn_recv_sock	= ktp_v6_syn_recv_sock,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
@@ -653,8 +641,6 @@ int ktp_ipv6_init(void)
 	ktpv6_prot.connect = ktp_v6_connect;
 	ktpv6_prot.pre_connect = ktp_v6_pre_connect;
 	ktpv6_prot.init = ktp_v6_init_sock;
-	ktpv6_prot.rsk_prot = &ktp6_request_sock_ops;
-	ktpv6_prot.twsk_prot = &ktp6_timewait_sock_ops;
 	err = proto_register(&ktpv6_prot, 1);
 	if (err)
 		return err;

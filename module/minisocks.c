@@ -2,87 +2,169 @@
 /*
  * KTP's light entries: the request entry a listener keeps for a connection
  * in SYN_RECV, and the TIME_WAIT entry that outlives a closed connection.
- * Neither carries queues or timers of a full socket, so a busy server
- * pays a few dozen bytes per connection in these states.
+ * Neither carries the queues or the timers of a full socket, so a busy
+ * server pays a few dozen bytes per connection in these states. Both live
+ * in the established table (hash.c) beside full sockets.
+ *
+ * References, for either kind:
+ *   - the established table holds one while the entry is in it (a
+ *     TIME_WAIT entry's place in the bind table goes with it);
+ *   - its timer holds one while pending;
+ *   - a lookup holds one while it works on the entry.
+ * The last ktp_entry_put() frees it. Neither kind pins the module or its
+ * namespace: a namespace that goes purges them (ktp_tables_purge()), and
+ * a listener that closes drops its requests (ktp_drop_requests()).
+ *
+ * A request entry is also on its listener's req_list (under the
+ * listener's queue_lock) until it is dropped or has become a connection.
  */
 #include <linux/module.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
-#include <net/inet_timewait_sock.h>
 
 #include "protocol.h"
+#include "trace.h"
 
-/* The entry dies: its TIME_WAIT ends, early or on time. */
-static void ktp_twsk_destructor(struct sock *sk)
+static struct kmem_cache *ktp_req_cachep;
+static struct kmem_cache *ktp_tw_cachep;
+
+/*
+ * The caches are SLAB_TYPESAFE_BY_RCU, as full sockets are: a lookup may
+ * still look at an entry that was freed and reused, so a new one keeps
+ * its chain node and a zero reference count until it is fully set up.
+ */
+static void ktp_common_init(struct sock_common *c, const struct net *net,
+			    unsigned short family, unsigned char state)
 {
-	ktp_trace_state(&inet_twsk(sk)->__tw_common, KTP_TIME_WAIT, KTP_CLOSE);
+	c->skc_family = family;
+	c->skc_state = state;
+	c->skc_reuse = 0;
+	c->skc_reuseport = 0;
+	c->skc_ipv6only = 0;
+	c->skc_bound_dev_if = 0;
+	c->skc_daddr = 0;
+	c->skc_rcv_saddr = 0;
+	c->skc_portpair = 0;
+	write_pnet(&c->skc_net, (struct net *)net);
+	atomic64_set(&c->skc_cookie, 0);
+#if IS_ENABLED(CONFIG_IPV6)
+	c->skc_v6_daddr = in6addr_any;
+	c->skc_v6_rcv_saddr = in6addr_any;
+#endif
 }
 
-struct timewait_sock_ops ktp_timewait_sock_ops = {
-	.twsk_obj_size	= sizeof(struct ktp_timewait_sock),
-	.twsk_destructor = ktp_twsk_destructor,
-};
+/* ---- TIME_WAIT ---- */
 
-#if IS_ENABLED(CONFIG_IPV6)
-/* The same for KTPv6: each proto has its own slab of entries. */
-struct timewait_sock_ops ktp6_timewait_sock_ops = {
-	.twsk_obj_size	= sizeof(struct ktp_timewait_sock),
-	.twsk_destructor = ktp_twsk_destructor,
-};
-#endif
+/**
+ * ktp_tw_free - free a TIME_WAIT entry: its last reference is gone
+ * @tw: the entry, out of the tables
+ *
+ * The wait ends here, early or on time: traced as TIME_WAIT -> CLOSE.
+ */
+void ktp_tw_free(struct ktp_tw *tw)
+{
+	ktp_trace_state(&tw->common, KTP_TIME_WAIT, KTP_CLOSE);
+	kmem_cache_free(ktp_tw_cachep, tw);
+}
+
+/* Out of the established and bind tables; the caller holds a reference. */
+static void ktp_tw_unlink(struct ktp_tw *tw)
+{
+	if (ktp_ehash_remove((struct sock *)tw))
+		ktp_tw_unbind(tw);
+}
+
+/* 2 MSL are over. */
+static void ktp_tw_expire(struct timer_list *t)
+{
+	struct ktp_tw *tw = from_timer(tw, t, timer);
+
+	ktp_tw_unlink(tw);
+	ktp_entry_put((struct sock *)tw);
+}
+
+/**
+ * ktp_tw_kill - end a TIME_WAIT entry now
+ * @tw: the entry; the caller holds a reference, which stays its own
+ * @sync: wait for a running timer (process context only)
+ */
+void ktp_tw_kill(struct ktp_tw *tw, bool sync)
+{
+	ktp_tw_unlink(tw);
+	if (sync ? del_timer_sync(&tw->timer) : del_timer(&tw->timer))
+		ktp_entry_put((struct sock *)tw);
+}
 
 /**
  * ktp_time_wait - hand a closing connection over to a TIME_WAIT entry
  * @sk: the full socket, owned by the caller; it is done when this returns
  * @timeo: how long the entry lives (2 MSL), in jiffies
  *
+ * The entry takes the connection's place in the established table in one
+ * step, and shares its port. The full socket itself never shows
+ * TIME_WAIT (a lookup tells the kinds apart by the state): it goes to
+ * CLOSE, untraced, and the trace shows the connection's TIME_WAIT here.
  * Without memory for the entry, the connection closes at once, as TCP's
  * does when it runs out of TIME_WAIT buckets.
  */
 void ktp_time_wait(struct sock *sk, int timeo)
 {
-	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct inet_timewait_sock *tw;
+	struct ktp_tw *tw;
+	struct sock *twsk;
 
-	tw = inet_twsk_alloc(sk, &kn->death_row, KTP_TIME_WAIT);
-	if (tw) {
-		struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
-
-		ktw->rcv_nxt = kp->rcv_nxt;
-		ktw->snd_nxt = kp->snd_nxt;
-		ktw->last_oow_ack_time = 0;
+	tw = kmem_cache_alloc(ktp_tw_cachep, GFP_ATOMIC | __GFP_NOWARN);
+	if (!tw)
+		goto done;
+	twsk = (struct sock *)tw;
+	ktp_common_init(&tw->common, sock_net(sk), sk->sk_family,
+			KTP_TIME_WAIT);
+	tw->common.skc_daddr = sk->sk_daddr;
+	tw->common.skc_rcv_saddr = sk->sk_rcv_saddr;
+	tw->common.skc_dport = sk->sk_dport;
+	tw->common.skc_num = sk->sk_num;
+	tw->common.skc_reuse = sk->sk_reuse;
+	tw->common.skc_reuseport = sk->sk_reuseport;
+	tw->common.skc_ipv6only = sk->sk_ipv6only;
+	tw->common.skc_bound_dev_if = sk->sk_bound_dev_if;
 #if IS_ENABLED(CONFIG_IPV6)
-		if (tw->tw_family == AF_INET6) {
-			/* the lookup of an IPv6 4-tuple reads these */
-			tw->tw_v6_daddr = sk->sk_v6_daddr;
-			tw->tw_v6_rcv_saddr = sk->sk_v6_rcv_saddr;
-			tw->tw_ipv6only = sk->sk_ipv6only;
-		}
+	tw->common.skc_v6_daddr = sk->sk_v6_daddr;
+	tw->common.skc_v6_rcv_saddr = sk->sk_v6_rcv_saddr;
 #endif
-		ktp_set_state(sk, KTP_TIME_WAIT);
-		KTP_INC_STATS(sock_net(sk), KTP_MIB_TWRECYCLED);
-		/* The timer is pinned: BH stay off until the entry is fully
-		 * linked. The hash, the bind bucket and the timer hold its
-		 * three references; it must not be touched afterwards.
-		 */
-		local_bh_disable();
-		inet_twsk_schedule(tw, timeo);
-		inet_twsk_hashdance(tw, sk, &ktp_hashinfo);
-		local_bh_enable();
+	atomic64_set(&tw->common.skc_cookie, atomic64_read(&sk->sk_cookie));
+	tw->rcv_nxt = kp->rcv_nxt;
+	tw->snd_nxt = kp->snd_nxt;
+	tw->last_oow_ack_time = 0;
+	tw->tb = NULL;
+	timer_setup(&tw->timer, ktp_tw_expire, 0);
+	/* ours until the end of this function */
+	refcount_set(&tw->common.skc_refcnt, 1);
+
+	local_bh_disable();
+	ktp_tw_bind(tw, sk);
+	if (ktp_ehash_replace(sk, twsk)) {
+		refcount_inc(&tw->common.skc_refcnt);
+		mod_timer(&tw->timer, jiffies + timeo);
+		ktp_trace_state(&sk->__sk_common, sk->sk_state,
+				KTP_TIME_WAIT);
+		kp->tw_handoff = 1;
+		__KTP_INC_STATS(sock_net(sk), KTP_MIB_TWRECYCLED);
+	} else {
+		ktp_tw_unbind(tw);
 	}
+	local_bh_enable();
+	ktp_entry_put(twsk);
+done:
 	ktp_done(sk);
 }
 
 /* Anything else the entry answers, at most once per invalid_ratelimit. */
-static enum ktp_tw_status ktp_timewait_oow_ack(struct inet_timewait_sock *tw,
+static enum ktp_tw_status ktp_timewait_oow_ack(struct ktp_tw *tw,
 					       struct sk_buff *skb)
 {
-	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
-
-	if (ktp_oow_rate_limited(twsk_net(tw), skb,
+	if (ktp_oow_rate_limited(ktp_tw_net(tw), skb,
 				 KTP_MIB_ACKSKIPPEDTIMEWAIT,
-				 &ktw->last_oow_ack_time))
+				 &tw->last_oow_ack_time))
 		return KTP_TW_SUCCESS;
 	return KTP_TW_ACK;
 }
@@ -99,57 +181,177 @@ static enum ktp_tw_status ktp_timewait_oow_ack(struct inet_timewait_sock *tw,
  *
  * Return: what the caller must do.
  */
-enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
+enum ktp_tw_status ktp_timewait_state_process(struct ktp_tw *tw,
 					      struct sk_buff *skb)
 {
-	struct ktp_timewait_sock *ktw = ktp_twsk((struct sock *)tw);
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	struct ktp_net *kn = ktp_pernet(twsk_net(tw));
+	struct ktp_net *kn = ktp_pernet(ktp_tw_net(tw));
 
 	if (cb->flags & KTP_FLAG_RST)
 		return KTP_TW_SUCCESS;
 	if (cb->flags & KTP_FLAG_SYN) {
 		if (!(cb->flags & KTP_FLAG_ACK) &&
-		    ktp_after(cb->seq, ktw->rcv_nxt))
+		    ktp_after(cb->seq, tw->rcv_nxt))
 			return KTP_TW_SYN;
 		return ktp_timewait_oow_ack(tw, skb);
 	}
-	if ((cb->flags & KTP_FLAG_FIN) && cb->end_seq == ktw->rcv_nxt) {
-		inet_twsk_reschedule(tw, READ_ONCE(kn->tw_timeout));
+	if ((cb->flags & KTP_FLAG_FIN) && cb->end_seq == tw->rcv_nxt) {
+		/* a timer that already fired is not brought back */
+		mod_timer_pending(&tw->timer,
+				  jiffies + READ_ONCE(kn->tw_timeout));
 		return KTP_TW_ACK;
 	}
 	/* A bare ACK of our FIN, repeated: nothing to say. */
-	if (cb->seq == ktw->rcv_nxt && cb->end_seq == cb->seq)
+	if (cb->seq == tw->rcv_nxt && cb->end_seq == cb->seq)
 		return KTP_TW_SUCCESS;
 	return ktp_timewait_oow_ack(tw, skb);
 }
 
-static void ktp_syn_ack_timeout(const struct request_sock *req)
+/* ---- requests ---- */
+
+/**
+ * ktp_req_free - free a request entry: its last reference is gone
+ * @req: the entry, out of the table and off its listener's list
+ */
+void ktp_req_free(struct ktp_request *req)
 {
+	sock_put(req->listener);
+	kmem_cache_free(ktp_req_cachep, req);
 }
 
-/* __reqsk_free() calls it unconditionally; nothing of ours to free. */
-static void ktp_reqsk_destructor(struct request_sock *req)
+/* Off the listener's SYN queue, once. */
+static void ktp_req_dequeue(struct ktp_request *req)
 {
+	struct ktp_sock *kl = ktp_sk(req->listener);
+
+	spin_lock_bh(&kl->queue_lock);
+	if (!hlist_unhashed(&req->listen_node)) {
+		hlist_del_init(&req->listen_node);
+		kl->req_qlen--;
+	}
+	spin_unlock_bh(&kl->queue_lock);
 }
 
-struct request_sock_ops ktp_request_sock_ops = {
-	.family		= PF_INET,
-	.obj_size	= sizeof(struct ktp_request_sock),
-	.rtx_syn_ack	= ktp_v4_rtx_synack,
-	.syn_ack_timeout = ktp_syn_ack_timeout,
-	.destructor	= ktp_reqsk_destructor,
-};
+/**
+ * ktp_req_drop - forget a request entry: out of the table, off the SYN
+ * queue, its timer stopped
+ * @req: the entry; the caller holds a reference, which stays its own
+ * @sync: wait for a running timer (process context only)
+ */
+void ktp_req_drop(struct ktp_request *req, bool sync)
+{
+	struct sock *sk = ktp_req_sk(req);
 
+	ktp_ehash_remove(sk);
+	ktp_req_dequeue(req);
+	if (sync ? del_timer_sync(&req->timer) : del_timer(&req->timer))
+		ktp_entry_put(sk);
+}
+
+/* Send the SYN-ACK again, the family's way. */
+static int ktp_req_rtx_synack(struct ktp_request *req)
+{
 #if IS_ENABLED(CONFIG_IPV6)
-struct request_sock_ops ktp6_request_sock_ops = {
-	.family		= AF_INET6,
-	.obj_size	= sizeof(struct ktp_request_sock),
-	.rtx_syn_ack	= ktp_v6_rtx_synack,
-	.syn_ack_timeout = ktp_syn_ack_timeout,
-	.destructor	= ktp_reqsk_destructor,
-};
+	if (req->common.skc_family == AF_INET6)
+		return ktp_v6_rtx_synack(req->listener, req);
 #endif
+	return ktp_v4_rtx_synack(req->listener, req);
+}
+
+/*
+ * The SYN-ACK timer: resend with back-off up to synack_retries times,
+ * then give up, as TCP's request timer does. An entry whose SYN-ACK
+ * cannot be sent (no route) goes at once.
+ */
+static void ktp_req_timer(struct timer_list *t)
+{
+	struct ktp_request *req = from_timer(req, t, timer);
+	struct sock *sk = ktp_req_sk(req);
+	struct sock *listener = req->listener;
+	struct ktp_net *kn = ktp_pernet(sock_net(listener));
+	unsigned long timeo;
+
+	/* completed or dropped meanwhile */
+	if (sk_unhashed(sk))
+		goto out;
+	if (READ_ONCE(listener->sk_state) != KTP_LISTEN ||
+	    req->num_timeout >= READ_ONCE(kn->synack_retries) ||
+	    ktp_req_rtx_synack(req))
+		goto drop;
+	req->num_timeout++;
+	timeo = min_t(unsigned long, KTP_TIMEOUT_INIT << req->num_timeout,
+		      KTP_RTO_MAX);
+	/* the timer's reference stays with it */
+	mod_timer(&req->timer, jiffies + timeo);
+	return;
+
+drop:
+	ktp_ehash_remove(sk);
+	ktp_req_dequeue(req);
+out:
+	ktp_entry_put(sk);
+}
+
+/* A new entry for a SYN to @listener; not visible to anyone yet. */
+static struct ktp_request *ktp_req_alloc(struct sock *listener,
+					 unsigned short family)
+{
+	struct ktp_request *req;
+
+	req = kmem_cache_alloc(ktp_req_cachep, GFP_ATOMIC | __GFP_NOWARN);
+	if (!req)
+		return NULL;
+	ktp_common_init(&req->common, sock_net(listener), family,
+			KTP_NEW_SYN_RECV);
+	sock_hold(listener);
+	req->listener = listener;
+	INIT_HLIST_NODE(&req->listen_node);
+	timer_setup(&req->timer, ktp_req_timer, 0);
+	req->num_timeout = 0;
+	return req;
+}
+
+/*
+ * Make the entry visible: in the established table (unless a twin got
+ * there first), then on the listener's SYN queue while it still listens,
+ * then its timer. A listener that closes meanwhile drops it from its
+ * queue, and a timer armed after that finds it gone.
+ *
+ * Return: true with the entry published; false with it unpublished and
+ * only the caller's reference left.
+ */
+static bool ktp_req_publish(struct sock *listener, struct ktp_request *req)
+{
+	struct ktp_sock *kl = ktp_sk(listener);
+	struct sock *sk = ktp_req_sk(req);
+	bool listening;
+
+	/* the caller's reference; the table takes its own */
+	refcount_set(&req->common.skc_refcnt, 1);
+	if (!ktp_ehash_insert(sk, true))
+		return false;
+	spin_lock_bh(&kl->queue_lock);
+	listening = listener->sk_state == KTP_LISTEN;
+	if (listening) {
+		hlist_add_head(&req->listen_node, &kl->req_list);
+		kl->req_qlen++;
+	}
+	spin_unlock_bh(&kl->queue_lock);
+	if (!listening) {
+		ktp_ehash_remove(sk);
+		return false;
+	}
+	refcount_inc(&req->common.skc_refcnt);
+	mod_timer(&req->timer, jiffies + KTP_TIMEOUT_INIT);
+	return true;
+}
+
+/* Is the SYN queue at the listen() backlog? */
+static bool ktp_synq_full(const struct sock *sk)
+{
+	return READ_ONCE(ktp_sk(sk)->req_qlen) >=
+	       READ_ONCE(sk->sk_max_ack_backlog);
+}
 
 /**
  * ktp_conn_request - LISTEN and a SYN arrives (RFC 9293 3.10.7.2): keep a
@@ -166,36 +368,65 @@ int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
 		     struct sk_buff *skb)
 {
 	struct net *net = sock_net(sk);
-	struct request_sock *req;
+	struct ktp_request *req;
 	struct dst_entry *dst;
 
-	if (inet_csk_reqsk_queue_is_full(sk) || sk_acceptq_is_full(sk)) {
+	if (ktp_synq_full(sk) || sk_acceptq_is_full(sk)) {
 		/* the client retries its SYN */
 		KTP_INC_STATS(net, KTP_MIB_LISTENOVERFLOWS);
 		goto drop;
 	}
-	req = inet_reqsk_alloc(af->rsk_ops, sk, true);
+	req = ktp_req_alloc(sk, ktp_skb_v6(skb) ? AF_INET6 : AF_INET);
 	if (!req)
 		goto drop;
 	af->init_req(req, sk, skb);
 	dst = af->route_req(sk, req);
-	if (!dst)
-		goto drop_and_free;
-	if (!inet_csk_reqsk_queue_hash_add(sk, req, req->timeout)) {
-		dst_release(dst);
-		goto drop_and_free;
+	if (!dst) {
+		ktp_req_free(req);
+		goto drop;
 	}
-	ktp_trace_state(&req->__req_common, KTP_LISTEN, KTP_SYN_RECV);
+	if (!ktp_req_publish(sk, req)) {
+		dst_release(dst);
+		ktp_entry_put(ktp_req_sk(req));
+		goto drop;
+	}
+	ktp_trace_state(&req->common, KTP_LISTEN, KTP_SYN_RECV);
 	af->send_synack(sk, dst, req);
 	dst_release(dst);
-	reqsk_put(req);
+	ktp_entry_put(ktp_req_sk(req));
 	return 0;
 
-drop_and_free:
-	__reqsk_free(req);
 drop:
 	KTP_INC_STATS(net, KTP_MIB_LISTENDROPS);
 	return 0;
+}
+
+/**
+ * ktp_drop_requests - a listener that stops listening drops its SYN queue
+ * @sk: the listener, owned by the caller, no longer in LISTEN
+ *
+ * Each entry's timer is waited for, so none runs for it afterwards.
+ */
+void ktp_drop_requests(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct ktp_request *req;
+
+	for (;;) {
+		spin_lock_bh(&kp->queue_lock);
+		req = hlist_empty(&kp->req_list) ? NULL :
+		      hlist_entry(kp->req_list.first, struct ktp_request,
+				  listen_node);
+		/* on the list, an entry is referenced: see ktp_req_drop() */
+		if (req)
+			refcount_inc(&req->common.skc_refcnt);
+		spin_unlock_bh(&kp->queue_lock);
+		if (!req)
+			break;
+		ktp_req_drop(req, true);
+		ktp_entry_put(ktp_req_sk(req));
+		cond_resched();
+	}
 }
 
 /**
@@ -205,32 +436,29 @@ drop:
  * @skb: the SYN
  * @isn: our initial sequence number for it
  */
-void ktp_init_req(struct request_sock *req, const struct sock *sk,
+void ktp_init_req(struct ktp_request *req, const struct sock *sk,
 		  struct sk_buff *skb, u32 isn)
 {
 	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	const struct ktphdr *th = ktp_hdr(skb);
-	struct inet_request_sock *ireq = inet_rsk(req);
-	struct ktp_request_sock *kreq = ktp_rsk(req);
 	struct ktp_syn_opts opts;
 
-	ireq->ir_rmt_port = th->source;
-	ireq->ir_num = ntohs(th->dest);
-	ireq->ir_mark = inet_request_mark(sk, skb);
-	kreq->rcv_isn = KTP_SKB_CB(skb)->seq;
-	kreq->snt_isn = isn;
-	kreq->last_oow_ack_time = 0;
+	req->common.skc_dport = th->source;
+	req->common.skc_num = ntohs(th->dest);
+	req->mark = inet_request_mark(sk, skb);
+	req->rcv_isn = KTP_SKB_CB(skb)->seq;
+	req->snt_isn = isn;
+	req->last_oow_ack_time = 0;
 	ktp_parse_opts(skb, &opts);
 	/* what this namespace does not do is as if not offered */
 	if (!READ_ONCE(kn->window_scaling))
 		opts.wscale = -1;
 	if (!READ_ONCE(kn->sack))
 		opts.sack_ok = 0;
-	kreq->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
-	kreq->snd_wscale = opts.wscale;
-	kreq->sack_ok = opts.sack_ok;
-	kreq->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
-	req->timeout = KTP_TIMEOUT_INIT;
+	req->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
+	req->snd_wscale = opts.wscale;
+	req->sack_ok = opts.sack_ok;
+	req->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
 }
 
 /**
@@ -240,27 +468,26 @@ void ktp_init_req(struct request_sock *req, const struct sock *sk,
  * @req: the request entry
  * @skb: the third ACK
  */
-void ktp_init_child(struct sock *newsk, const struct request_sock *req,
+void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 		    const struct sk_buff *skb)
 {
-	const struct ktp_request_sock *kreq = ktp_rsk(req);
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(newsk);
 
 	inet_csk(newsk)->icsk_rto = KTP_TIMEOUT_INIT;
-	kp->iss = kreq->snt_isn;
-	kp->snd_una = kreq->snt_isn + 1;
+	kp->iss = req->snt_isn;
+	kp->snd_una = req->snt_isn + 1;
 	kp->snd_nxt = kp->snd_una;
 	kp->write_seq = kp->snd_una;
-	kp->irs = kreq->rcv_isn;
-	kp->rcv_nxt = kreq->rcv_isn + 1;
+	kp->irs = req->rcv_isn;
+	kp->rcv_nxt = req->rcv_isn + 1;
 	kp->copied_seq = kp->rcv_nxt;
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->ooo_queue = RB_ROOT;
 	kp->num_sacks = 0;
-	kp->snd_wscale = kreq->snd_wscale >= 0 ? kreq->snd_wscale : 0;
-	kp->wscale_ok = kreq->snd_wscale >= 0;
-	kp->rcv_wscale = kreq->rcv_wscale;
+	kp->snd_wscale = req->snd_wscale >= 0 ? req->snd_wscale : 0;
+	kp->wscale_ok = req->snd_wscale >= 0;
+	kp->rcv_wscale = req->rcv_wscale;
 	kp->rcv_wnd = ktp_select_window(newsk);
 	kp->snd_wnd = (u32)cb->window << kp->snd_wscale;
 	kp->srtt_us = 0;
@@ -272,12 +499,12 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	kp->dupacks = 0;
 	kp->in_recovery = 0;
 	kp->ack_pending = 0;
-	kp->sack_ok = kreq->sack_ok;
+	kp->sack_ok = req->sack_ok;
 	kp->sacked_out = 0;
 	kp->highest_sack = kp->snd_una;
 	kp->snd_wl1 = cb->seq;
 	kp->snd_wl2 = cb->ack_seq;
-	kp->peer_mss = kreq->mss;
+	kp->peer_mss = req->mss;
 	kp->rtx_queue = RB_ROOT;
 	kp->lost_out = 0;
 	kp->retrans_out = 0;
@@ -293,11 +520,58 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
 	ktp_resync_mss(newsk);
 }
 
+/* The family's half of the third ACK: the new socket, bh-locked. */
+static struct sock *ktp_syn_recv_sock(struct sock *sk, struct sk_buff *skb,
+				      struct ktp_request *req)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (sk->sk_family == AF_INET6)
+		return ktp_v6_syn_recv_sock(sk, skb, req);
+#endif
+	return ktp_v4_syn_recv_sock(sk, skb, req, NULL);
+}
+
+/*
+ * The third ACK made @child: it takes the request's place in the tables
+ * and goes to the accept queue. Return: @child, or NULL when another CPU
+ * completed the entry first (*@req_stolen) or the listener went.
+ */
+static struct sock *ktp_req_complete(struct sock *sk, struct ktp_request *req,
+				     struct sock *child, bool *req_stolen)
+{
+	if (ktp_inherit_port(sk, child) < 0)
+		goto forced_close;
+	if (!ktp_ehash_replace(ktp_req_sk(req), child)) {
+		*req_stolen = true;
+		ktp_put_port(child);
+		goto forced_close;
+	}
+	/* Still bh-locked: nobody sees SYN_RECV on the full socket. */
+	ktp_set_state(child, KTP_ESTABLISHED);
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
+	ktp_req_dequeue(req);
+	if (del_timer(&req->timer))
+		ktp_entry_put(ktp_req_sk(req));
+	if (!ktp_accept_enqueue(sk, child)) {
+		ktp_child_forget(sk, child);
+		bh_unlock_sock(child);
+		sock_put(child);
+		return NULL;
+	}
+	return child;
+
+forced_close:
+	ktp_prepare_forced_close(child);
+	ktp_done(child);
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENDROPS);
+	return NULL;
+}
+
 /**
  * ktp_check_req - a segment for a request entry in the SYN queue
  * @sk: the listener
  * @skb: the segment, header pulled; not consumed
- * @req: the request entry
+ * @req: the request entry, referenced by the caller
  * @req_stolen: set when another CPU completed the same entry first
  *
  * RFC 9293 3.10.7.4 for SYN-RECEIVED: a repeated SYN gets the SYN-ACK
@@ -307,54 +581,43 @@ void ktp_init_child(struct sock *newsk, const struct request_sock *req,
  * Return: the new connection, bh-locked, or NULL.
  */
 struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
-			   struct request_sock *req, bool *req_stolen)
+			   struct ktp_request *req, bool *req_stolen)
 {
-	struct ktp_request_sock *kreq = ktp_rsk(req);
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	bool own_req = false;
 	struct sock *child;
 
 	if (cb->flags & KTP_FLAG_RST) {
-		if (cb->seq == kreq->rcv_isn + 1)
-			inet_csk_reqsk_queue_drop(sk, req);
+		if (cb->seq == req->rcv_isn + 1)
+			ktp_req_drop(req, false);
 		return NULL;
 	}
 	if (cb->flags & KTP_FLAG_SYN) {
-		if (cb->seq == kreq->rcv_isn &&
+		if (cb->seq == req->rcv_isn &&
 		    !ktp_oow_rate_limited(sock_net(sk), skb,
 					  KTP_MIB_ACKSKIPPEDSYNRECV,
-					  &kreq->last_oow_ack_time))
-			inet_rtx_syn_ack(sk, req);
+					  &req->last_oow_ack_time))
+			ktp_req_rtx_synack(req);
 		return NULL;
 	}
 	if (!(cb->flags & KTP_FLAG_ACK))
 		return NULL;
-	if (cb->ack_seq != kreq->snt_isn + 1) {
+	if (cb->ack_seq != req->snt_isn + 1) {
 		ktp_send_reset(sk, skb);
 		return NULL;
 	}
-	if (cb->seq != kreq->rcv_isn + 1) {
+	if (cb->seq != req->rcv_isn + 1) {
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
 		if (!ktp_oow_rate_limited(sock_net(sk), skb,
 					  KTP_MIB_ACKSKIPPEDSYNRECV,
-					  &kreq->last_oow_ack_time))
+					  &req->last_oow_ack_time))
 			ktp_reqsk_ack(req, skb);
 		return NULL;
 	}
 
-	child = inet_csk(sk)->icsk_af_ops->syn_recv_sock(sk, skb, req, NULL,
-							 req, &own_req, NULL);
+	child = ktp_syn_recv_sock(sk, skb, req);
 	if (!child)
 		return NULL;
-	if (own_req) {
-		/* Still bh-locked: nobody sees SYN_RECV on the full socket. */
-		ktp_set_state(child, KTP_ESTABLISHED);
-		KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
-	}
-	child = inet_csk_complete_hashdance(sk, child, req, own_req);
-	if (!child)
-		*req_stolen = true;
-	return child;
+	return ktp_req_complete(sk, req, child, req_stolen);
 }
 
 /**
@@ -376,4 +639,35 @@ int ktp_child_process(struct sock *parent, struct sock *child,
 	bh_unlock_sock(child);
 	sock_put(child);
 	return 0;
+}
+
+/**
+ * ktp_minisocks_init - the caches of request and TIME_WAIT entries
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int ktp_minisocks_init(void)
+{
+	ktp_req_cachep = kmem_cache_create("ktp_request",
+					   sizeof(struct ktp_request), 0,
+					   SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT |
+					   SLAB_TYPESAFE_BY_RCU, NULL);
+	if (!ktp_req_cachep)
+		return -ENOMEM;
+	ktp_tw_cachep = kmem_cache_create("ktp_timewait",
+					  sizeof(struct ktp_tw), 0,
+					  SLAB_HWCACHE_ALIGN | SLAB_ACCOUNT |
+					  SLAB_TYPESAFE_BY_RCU, NULL);
+	if (!ktp_tw_cachep) {
+		kmem_cache_destroy(ktp_req_cachep);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Every namespace has purged its entries; no timer of theirs runs. */
+void ktp_minisocks_exit(void)
+{
+	kmem_cache_destroy(ktp_tw_cachep);
+	kmem_cache_destroy(ktp_req_cachep);
 }

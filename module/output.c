@@ -942,10 +942,9 @@ void ktp_resync_mss(struct sock *sk)
  * Return: the segment with its checksum, or NULL.
  */
 struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
-				struct request_sock *req)
+				struct ktp_request *req)
 {
-	struct inet_request_sock *ireq = inet_rsk(req);
-	struct ktp_request_sock *kreq = ktp_rsk(req);
+	const struct sock_common *c = &req->common;
 	struct ktp_syn_opts opts;
 	struct sk_buff *skb;
 	struct ktphdr *th;
@@ -960,24 +959,24 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 	opts.mss = ktp_mss_for_mtu(dst_mtu(dst),
 				   inet_csk(sk)->icsk_af_ops->net_header_len);
 	/* Window scaling and SACK only if the client offered them. */
-	opts.wscale = kreq->snd_wscale >= 0 ? kreq->rcv_wscale : -1;
-	opts.sack_ok = kreq->sack_ok;
-	ktp_build_header(skb, htons(ireq->ir_num), ireq->ir_rmt_port,
-			 kreq->snt_isn, kreq->rcv_isn + 1,
+	opts.wscale = req->snd_wscale >= 0 ? req->rcv_wscale : -1;
+	opts.sack_ok = req->sack_ok;
+	ktp_build_header(skb, htons(c->skc_num), c->skc_dport,
+			 req->snt_isn, req->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,
 			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), &opts);
 	len = skb->len;
 	th = ktp_hdr(skb);
 #if IS_ENABLED(CONFIG_IPV6)
-	if (req->rsk_ops->family == AF_INET6)
-		th->check = csum_ipv6_magic(&ireq->ir_v6_loc_addr,
-					    &ireq->ir_v6_rmt_addr, len,
+	if (c->skc_family == AF_INET6)
+		th->check = csum_ipv6_magic(&c->skc_v6_rcv_saddr,
+					    &c->skc_v6_daddr, len,
 					    ktp_ipproto,
 					    csum_partial(th, len, 0));
 	else
 #endif
-		th->check = csum_tcpudp_magic(ireq->ir_loc_addr,
-					      ireq->ir_rmt_addr, len,
+		th->check = csum_tcpudp_magic(c->skc_rcv_saddr,
+					      c->skc_daddr, len,
 					      ktp_ipproto,
 					      csum_partial(th, len, 0));
 	skb->ip_summed = CHECKSUM_NONE;

@@ -15,10 +15,7 @@
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
-#include <net/inet_hashtables.h>
-#include <net/inet_timewait_sock.h>
 #include <net/net_namespace.h>
-#include <net/request_sock.h>
 
 #include "protocol.h"
 
@@ -59,25 +56,49 @@ static struct sock *ktp_seq_from(struct seq_file *seq, struct sock *sk)
 	return NULL;
 }
 
-static struct sock *ktp_listening_first(struct seq_file *seq)
+static struct ktp_tables *ktp_seq_tables(struct seq_file *seq)
+{
+	return &ktp_pernet(seq_file_net(seq))->tables;
+}
+
+/* The bucket the walk stands in, listening or established. */
+static struct ktp_hbucket *ktp_seq_bucket(struct seq_file *seq)
 {
 	struct ktp_iter_state *st = seq->private;
-	struct inet_hashinfo *h = &ktp_hashinfo;
+	struct ktp_tables *t = ktp_seq_tables(seq);
+
+	if (st->part == KTP_SEQ_LISTENING)
+		return &t->lhash[st->bucket];
+	return &t->ehash[st->bucket];
+}
+
+/* The first match from the bucket the walk stands in on, its bucket
+ * left locked; NULL at the end of the part.
+ */
+static struct sock *ktp_seq_part_first(struct seq_file *seq,
+				       unsigned int mask)
+{
+	struct ktp_iter_state *st = seq->private;
+	struct ktp_hbucket *b;
 	struct sock *sk;
 
 	st->offset = 0;
-	for (; st->bucket <= h->lhash2_mask; st->bucket++) {
-		struct inet_listen_hashbucket *ilb2 = &h->lhash2[st->bucket];
-
-		if (hlist_nulls_empty(&ilb2->nulls_head))
+	for (; st->bucket <= mask; st->bucket++) {
+		b = ktp_seq_bucket(seq);
+		if (hlist_nulls_empty(&b->chain))
 			continue;
-		spin_lock(&ilb2->lock);
-		sk = ktp_seq_from(seq, sk_nulls_head(&ilb2->nulls_head));
+		spin_lock_bh(&b->lock);
+		sk = ktp_seq_from(seq, sk_nulls_head(&b->chain));
 		if (sk)
 			return sk;
-		spin_unlock(&ilb2->lock);
+		spin_unlock_bh(&b->lock);
 	}
 	return NULL;
+}
+
+static struct sock *ktp_listening_first(struct seq_file *seq)
+{
+	return ktp_seq_part_first(seq, ktp_seq_tables(seq)->lhash_mask);
 }
 
 static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
@@ -90,30 +111,14 @@ static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
 		st->offset++;
 		return sk;
 	}
-	spin_unlock(&ktp_hashinfo.lhash2[st->bucket].lock);
+	spin_unlock_bh(&ktp_seq_bucket(seq)->lock);
 	st->bucket++;
 	return ktp_listening_first(seq);
 }
 
 static struct sock *ktp_established_first(struct seq_file *seq)
 {
-	struct ktp_iter_state *st = seq->private;
-	struct inet_hashinfo *h = &ktp_hashinfo;
-	struct sock *sk;
-
-	st->offset = 0;
-	for (; st->bucket <= h->ehash_mask; st->bucket++) {
-		struct inet_ehash_bucket *head = &h->ehash[st->bucket];
-
-		if (hlist_nulls_empty(&head->chain))
-			continue;
-		spin_lock_bh(inet_ehash_lockp(h, st->bucket));
-		sk = ktp_seq_from(seq, sk_nulls_head(&head->chain));
-		if (sk)
-			return sk;
-		spin_unlock_bh(inet_ehash_lockp(h, st->bucket));
-	}
-	return NULL;
+	return ktp_seq_part_first(seq, ktp_seq_tables(seq)->ehash_mask);
 }
 
 static struct sock *ktp_established_next(struct seq_file *seq,
@@ -127,7 +132,7 @@ static struct sock *ktp_established_next(struct seq_file *seq,
 		st->offset++;
 		return sk;
 	}
-	spin_unlock_bh(inet_ehash_lockp(&ktp_hashinfo, st->bucket));
+	spin_unlock_bh(&ktp_seq_bucket(seq)->lock);
 	st->bucket++;
 	return ktp_established_first(seq);
 }
@@ -224,14 +229,9 @@ static void *ktp_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 
 static void ktp_seq_stop(struct seq_file *seq, void *v)
 {
-	struct ktp_iter_state *st = seq->private;
-
 	if (!v || v == SEQ_START_TOKEN)
 		return;
-	if (st->part == KTP_SEQ_LISTENING)
-		spin_unlock(&ktp_hashinfo.lhash2[st->bucket].lock);
-	else
-		spin_unlock_bh(inet_ehash_lockp(&ktp_hashinfo, st->bucket));
+	spin_unlock_bh(&ktp_seq_bucket(seq)->lock);
 }
 
 /* timer column: 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 persist. */
@@ -315,29 +315,28 @@ static void ktp_seq_show_addrs(struct seq_file *f, unsigned short family,
 }
 
 /* A request entry: SYN_RECV, the SYN-ACK timer running. */
-static void ktp_seq_show_req(struct seq_file *f, const struct request_sock *req,
+static void ktp_seq_show_req(struct seq_file *f, const struct ktp_request *req,
 			     int i)
 {
-	long ttd = req->rsk_timer.expires - jiffies;
+	long ttd = READ_ONCE(req->timer.expires) - jiffies;
 
-	ktp_seq_show_addrs(f, req->rsk_ops->family, &req->__req_common, i);
+	ktp_seq_show_addrs(f, req->common.skc_family, &req->common, i);
 	seq_printf(f, "%02X %08X:%08X %02X:%08lX %08X %5u %8d %d %d %pK",
 		   KTP_SYN_RECV, 0, 0, 1, jiffies_delta_to_clock_t(ttd),
 		   req->num_timeout,
-		   from_kuid_munged(seq_user_ns(f),
-				    sock_i_uid(req->rsk_listener)),
+		   from_kuid_munged(seq_user_ns(f), req->listener->sk_uid),
 		   0, 0, 0, req);
 }
 
-static void ktp_seq_show_tw(struct seq_file *f,
-			    const struct inet_timewait_sock *tw, int i)
+static void ktp_seq_show_tw(struct seq_file *f, const struct ktp_tw *tw,
+			    int i)
 {
-	long delta = tw->tw_timer.expires - jiffies;
+	long delta = READ_ONCE(tw->timer.expires) - jiffies;
 
-	ktp_seq_show_addrs(f, tw->tw_family, &tw->__tw_common, i);
+	ktp_seq_show_addrs(f, tw->common.skc_family, &tw->common, i);
 	seq_printf(f, "%02X %08X:%08X %02X:%08lX %08X %5d %8d %d %d %pK",
-		   tw->tw_substate, 0, 0, 3, jiffies_delta_to_clock_t(delta),
-		   0, 0, 0, 0, refcount_read(&tw->tw_refcnt), tw);
+		   KTP_TIME_WAIT, 0, 0, 3, jiffies_delta_to_clock_t(delta),
+		   0, 0, 0, 0, refcount_read(&tw->common.skc_refcnt), tw);
 }
 
 static int ktp_seq_show(struct seq_file *seq, void *v)
@@ -354,9 +353,9 @@ static int ktp_seq_show(struct seq_file *seq, void *v)
 		return 0;
 	}
 	if (sk->sk_state == KTP_TIME_WAIT)
-		ktp_seq_show_tw(seq, inet_twsk(sk), st->num);
-	else if (sk->sk_state == TCP_NEW_SYN_RECV)
-		ktp_seq_show_req(seq, inet_reqsk(sk), st->num);
+		ktp_seq_show_tw(seq, ktp_tw(sk), st->num);
+	else if (sk->sk_state == KTP_NEW_SYN_RECV)
+		ktp_seq_show_req(seq, ktp_req(sk), st->num);
 	else
 		ktp_seq_show_sock(seq, sk, st->num);
 	seq_putc(seq, '\n');

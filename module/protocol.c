@@ -38,10 +38,10 @@ void ktp_trace_state(const struct sock_common *skc, int old, int new)
  *
  * The only writer of sk->sk_state for KTP's own transitions, so that every
  * side effect happens here: the CurrEstab gauge, unhashing and releasing
- * the port on CLOSE, and the tracepoint. A full socket in TIME_WAIT has
- * handed the connection to its light entry (ktp_time_wait()); its
- * TIME_WAIT -> CLOSE is that hand-off, not the connection's end, and is
- * not traced: the entry traces the real one when it expires.
+ * the port on CLOSE, and the tracepoint. A full socket never enters
+ * TIME_WAIT: it hands the connection to a light entry (ktp_time_wait())
+ * and goes to CLOSE, which is not traced then: the entry traces the
+ * connection's end when it expires.
  */
 void ktp_set_state(struct sock *sk, int state)
 {
@@ -69,15 +69,18 @@ void ktp_set_state(struct sock *sk, int state)
 		ktp_sk(sk)->rcv_tstamp = jiffies;
 		ktp_reset_keepalive(sk);
 	}
-	/* Reported while the ports are still the connection's. */
-	if (!(old == KTP_TIME_WAIT && state == KTP_CLOSE))
+	/* Reported while the ports are still the connection's; the end
+	 * of a connection that a TIME_WAIT entry carries on is the entry's.
+	 */
+	if (state == KTP_CLOSE && ktp_sk(sk)->tw_handoff)
+		ktp_sk(sk)->tw_handoff = 0;
+	else
 		ktp_trace_state(&sk->__sk_common, old, state);
 
 	if (state == KTP_CLOSE) {
 		sk->sk_prot->unhash(sk);
-		if (inet_csk(sk)->icsk_bind_hash &&
-		    !(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
-			inet_put_port(sk);
+		if (!(sk->sk_userlocks & SOCK_BINDPORT_LOCK))
+			ktp_put_port(sk);
 	}
 }
 
@@ -166,45 +169,6 @@ void ktp_reset(struct sock *sk)
 	if (!sock_flag(sk, SOCK_DEAD))
 		sk_error_report(sk);
 	ktp_done(sk);
-}
-
-static void ktp_reqsk_queue_init(struct request_sock_queue *queue)
-{
-	spin_lock_init(&queue->rskq_lock);
-	spin_lock_init(&queue->fastopenq.lock);
-	queue->fastopenq.rskq_rst_head = NULL;
-	queue->fastopenq.rskq_rst_tail = NULL;
-	queue->fastopenq.qlen = 0;
-	queue->rskq_accept_head = NULL;
-}
-
-/* inet_csk_listen_start(), with the state set through ktp_set_state(). */
-static int ktp_listen_start(struct sock *sk)
-{
-	struct inet_connection_sock *icsk = inet_csk(sk);
-	struct inet_sock *inet = inet_sk(sk);
-	struct ktp_net *kn = ktp_pernet(sock_net(sk));
-	int err;
-
-	ktp_reqsk_queue_init(&icsk->icsk_accept_queue);
-	sk->sk_ack_backlog = 0;
-	/* The shared request timer reads the SYN-ACK limit from here. */
-	WRITE_ONCE(icsk->icsk_syn_retries, READ_ONCE(kn->synack_retries));
-
-	/* Announced as listening before get_port() validates it, as in
-	 * inet_csk_listen_start(): it only becomes visible once hashed.
-	 */
-	ktp_set_state(sk, KTP_LISTEN);
-	err = sk->sk_prot->get_port(sk, inet->inet_num);
-	if (!err) {
-		inet->inet_sport = htons(inet->inet_num);
-		sk_dst_reset(sk);
-		err = sk->sk_prot->hash(sk);
-		if (!err)
-			return 0;
-	}
-	ktp_set_state(sk, KTP_CLOSE);
-	return err;
 }
 
 /**
@@ -330,7 +294,7 @@ static void ktp_close(struct sock *sk, long timeout)
 
 	if (sk->sk_state == KTP_LISTEN) {
 		ktp_set_state(sk, KTP_CLOSE);
-		inet_csk_listen_stop(sk);
+		ktp_listen_stop(sk);
 		goto orphan;
 	}
 
@@ -373,7 +337,7 @@ static int ktp_disconnect(struct sock *sk, int flags)
 		ktp_set_state(sk, KTP_CLOSE);
 
 	if (old == KTP_LISTEN) {
-		inet_csk_listen_stop(sk);
+		ktp_listen_stop(sk);
 	} else if ((1 << old) & ~(KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT)) {
 		ktp_send_active_reset(sk, gfp_any());
 		sk->sk_err = ECONNRESET;
@@ -386,7 +350,7 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	ktp_purge_ooo_queue(sk);
 	ktp_purge_write_queue(sk);
 	inet->inet_dport = 0;
-	inet_bhash2_reset_saddr(sk);
+	ktp_reset_saddr(sk);
 	sk->sk_shutdown = 0;
 	sock_reset_flag(sk, SOCK_DONE);
 	icsk->icsk_backoff = 0;
@@ -711,7 +675,7 @@ __poll_t ktp_poll(struct file *file, struct socket *sock,
 	sock_poll_wait(file, sock, wait);
 	state = inet_sk_state_load(sk);
 	if (state == KTP_LISTEN)
-		return inet_csk_listen_poll(sk);
+		return ktp_listen_poll(sk);
 
 	if (sk->sk_shutdown == SHUTDOWN_MASK || state == KTP_CLOSE)
 		mask |= EPOLLHUP;
@@ -1043,6 +1007,7 @@ int ktp_init_sock(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	ktp_init_xmit_timers(sk);
+	ktp_listen_init(sk);
 	icsk->icsk_af_ops = &ktp_ipv4_specific;
 	/* IP_OPTIONS, IPv6 extension headers and CIPSO call it */
 	icsk->icsk_sync_mss = ktp_sync_mss;
@@ -1076,8 +1041,7 @@ static void ktp_destroy_sock(struct sock *sk)
 	ktp_purge_write_queue(sk);
 	ktp_purge_ooo_queue(sk);
 	__skb_queue_purge(&sk->sk_receive_queue);
-	if (inet_csk(sk)->icsk_bind_hash)
-		inet_put_port(sk);
+	ktp_put_port(sk);
 }
 
 struct proto ktp_prot = {
@@ -1087,7 +1051,7 @@ struct proto ktp_prot = {
 	.pre_connect	= ktp_v4_pre_connect,
 	.connect	= ktp_v4_connect,
 	.disconnect	= ktp_disconnect,
-	.accept		= inet_csk_accept,
+	.accept		= ktp_accept,
 	.init		= ktp_init_sock,
 	.destroy	= ktp_destroy_sock,
 	.shutdown	= ktp_shutdown,
@@ -1099,10 +1063,10 @@ struct proto ktp_prot = {
 	.recvmsg	= ktp_recvmsg,
 	.backlog_rcv	= ktp_do_rcv,
 	.release_cb	= ktp_release_cb,
-	.hash		= inet_hash,
-	.unhash		= inet_unhash,
-	.get_port	= inet_csk_get_port,
-	.put_port	= inet_put_port,
+	.hash		= ktp_hash,
+	.unhash		= ktp_unhash,
+	.get_port	= ktp_get_port,
+	.put_port	= ktp_put_port,
 	.orphan_count	= &ktp_orphan_count,
 	.memory_allocated = &ktp_memory_allocated,
 	.per_cpu_fw_alloc = &ktp_memory_per_cpu_fw_alloc,
@@ -1115,8 +1079,5 @@ struct proto ktp_prot = {
 	.sysctl_rmem	= ktp_sysctl_rmem,
 	.obj_size	= sizeof(struct ktp_sock),
 	.slab_flags	= SLAB_TYPESAFE_BY_RCU,
-	.twsk_prot	= &ktp_timewait_sock_ops,
-	.rsk_prot	= &ktp_request_sock_ops,
-	.h.hashinfo	= &ktp_hashinfo,
 	.no_autobind	= true,
 };

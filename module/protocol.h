@@ -12,6 +12,9 @@
  *   ipv4.c	 the IPv4 protocol handler, connect, SYN handling, tables
  *   ipv6.c	 the same for IPv6, and IPv4-mapped addresses on IPv6 sockets
  *   proc.c	 /proc/net/ktp, /proc/net/ktp6 and /proc/net/ktp_snmp
+ *   hash.c	 the connection tables of a namespace: established,
+ *		 listen and bind (ports); their lock rules
+ *   listen.c	 listen(), the accept queue, accept(), new connections
  *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries
  *   ctrl.c	 per-netns state, sysctls, the reset socket
  *   mib.c	 counters and /proc/net/ktp_snmp
@@ -28,9 +31,6 @@
 #include <linux/types.h>
 #include <linux/skbuff.h>
 #include <net/inet_connection_sock.h>
-#include <net/inet_hashtables.h>
-#include <net/inet_timewait_sock.h>
-#include <net/request_sock.h>
 #include <net/snmp.h>
 #include <net/ip.h>
 #include <net/netns/generic.h>
@@ -50,6 +50,13 @@
 #define KTPF_LAST_ACK		KTPF(KTP_LAST_ACK)
 #define KTPF_LISTEN		KTPF(KTP_LISTEN)
 #define KTPF_CLOSING		KTPF(KTP_CLOSING)
+
+/* The state of a request entry (struct ktp_request): never a full
+ * socket's, so that a lookup tells the kinds apart. TCP's number, so
+ * that the core's sk_fullsock() would say the same.
+ */
+#define KTP_NEW_SYN_RECV	__KTP_STATE_MAX
+static_assert((int)KTP_NEW_SYN_RECV == (int)TCP_NEW_SYN_RECV);
 
 /* States in which our FIN is out: its ACK moves the state on. */
 #define KTPF_FIN_SENT	(KTPF_FIN_WAIT1 | KTPF_CLOSING | KTPF_LAST_ACK)
@@ -150,10 +157,46 @@ struct ktp_congestion_ops {
 	void (*cong_avoid)(struct sock *sk, u32 acked);
 };
 
+/* A bucket of the established or the listen table (hash.c). */
+struct ktp_hbucket {
+	spinlock_t lock;		/* writers; BH off */
+	struct hlist_nulls_head chain;	/* entries, by skc_nulls_node */
+};
+
+/* A bucket of the bind table: the ports that hash to it. */
+struct ktp_bhead {
+	spinlock_t lock;		/* BH off; before an ehash lock */
+	struct hlist_head chain;	/* struct ktp_bind_bucket */
+};
+
+/* One local port in use, and who holds it. */
+struct ktp_bind_bucket {
+	struct hlist_node node;		/* in its ktp_bhead */
+	struct hlist_head owners;	/* sockets and TIME_WAIT entries,
+					 * by skc_bind_node
+					 */
+	u16 port;
+	bool connect_only;		/* taken by connect() only: other
+					 * connections may share it
+					 */
+};
+
+/* A namespace's connection tables (hash.c). */
+struct ktp_tables {
+	struct ktp_hbucket *ehash;	/* by 4-tuple */
+	struct ktp_hbucket *lhash;	/* listeners, by local port */
+	struct ktp_bhead *bhash;	/* ports */
+	unsigned int ehash_mask;
+	unsigned int lhash_mask;
+	unsigned int bhash_mask;
+	u32 seed;			/* keys the 4-tuple hash */
+	u32 port_counter;		/* RFC 6056 algorithm 3 */
+};
+
 /* Per network namespace state, from net_generic(). */
 struct ktp_net {
 	struct ktp_mib __percpu *mib;	/* counters, see ktp_mib_field */
-	struct inet_timewait_death_row death_row; /* TIME_WAIT entries */
+	struct ktp_tables tables;	/* sockets, requests, TIME_WAIT */
 	struct sock *rst_sk;		/* sends RSTs for no socket */
 	struct sock *rst_sk6;		/* the same over IPv6 */
 	struct ctl_table_header *sysctl_hdr;
@@ -273,6 +316,10 @@ struct ktp_sock {
 				 */
 		wscale_ok:1,	/* window scaling, as sack_ok */
 		cork:1;		/* KTP_CORK */
+	u8	in_lhash:1,	/* in the listen table, not established */
+		tw_handoff:1;	/* the connection went on in a TIME_WAIT
+				 * entry: its CLOSE is not the end
+				 */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
@@ -319,6 +366,19 @@ struct ktp_sock {
 				   * sk_write_queue holds what is not sent
 				   */
 
+	/* Ports, and a listener's queues (listen.c). queue_lock (BH off)
+	 * guards req_list, req_qlen and accept_queue; sk_ack_backlog
+	 * counts accept_queue.
+	 */
+	struct ktp_bind_bucket *bind_bucket; /* the port held, or NULL;
+					      * changed under its bhead lock
+					      */
+	spinlock_t	queue_lock;
+	struct hlist_head req_list;	/* request entries (SYN queue) */
+	int		req_qlen;	/* entries on req_list */
+	struct list_head accept_queue;	/* children not accepted yet */
+	struct list_head accept_node;	/* a child: on its listener's */
+
 	u32	total_retrans;	/* segments retransmitted */
 	u64	bytes_acked;	/* RFC 4898 */
 	u64	bytes_received;
@@ -337,34 +397,82 @@ struct ktp6_sock {
 	struct ipv6_pinfo inet6;
 };
 
-/* A listener's light entry for a connection in SYN_RECV. */
-struct ktp_request_sock {
-	struct inet_request_sock req;	/* must be first */
-	u32	snt_isn;		/* y: our ISN */
-	u32	rcv_isn;		/* x: the client's ISN */
-	u16	mss;			/* the client's MSS option */
-	s8	snd_wscale;		/* the client's shift, -1: none */
-	u8	rcv_wscale;		/* ours, if it sent one */
-	u8	sack_ok;		/* the client sent SACK-permitted */
-	u32	last_oow_ack_time;	/* rate limit of its ACKs */
+/**
+ * struct ktp_request - a listener's light entry for a connection in
+ * SYN_RECV, in the established table (skc_state KTP_NEW_SYN_RECV)
+ * @common: addresses, ports, family, interface (skc_bound_dev_if),
+ *	namespace and reference count, as a socket's
+ * @listener: the listener, referenced
+ * @listen_node: on the listener's req_list
+ * @timer: resends the SYN-ACK, then drops the entry
+ * @snt_isn: y, our ISN
+ * @rcv_isn: x, the client's ISN
+ * @mark: the SYN's mark, for routing
+ * @last_oow_ack_time: rate limit of its ACKs
+ * @mss: the client's MSS option
+ * @snd_wscale: the client's shift, -1: none
+ * @rcv_wscale: ours, if it sent one
+ * @sack_ok: the client sent SACK-permitted
+ * @num_timeout: SYN-ACKs resent
+ */
+struct ktp_request {
+	struct sock_common common;	/* must be first */
+	struct sock	*listener;
+	struct hlist_node listen_node;
+	struct timer_list timer;
+	u32	snt_isn;
+	u32	rcv_isn;
+	u32	mark;
+	u32	last_oow_ack_time;
+	u16	mss;
+	s8	snd_wscale;
+	u8	rcv_wscale;
+	u8	sack_ok;
+	u8	num_timeout;
 };
 
-static inline struct ktp_request_sock *ktp_rsk(const struct request_sock *r)
+static inline struct ktp_request *ktp_req(const struct sock *sk)
 {
-	return (struct ktp_request_sock *)r;
+	return (struct ktp_request *)sk;
 }
 
-/* The light TIME_WAIT entry that replaces a closed connection. */
-struct ktp_timewait_sock {
-	struct inet_timewait_sock tw;	/* must be first */
-	u32	rcv_nxt;		/* to re-ACK a retransmitted FIN */
-	u32	snd_nxt;		/* our FIN's seq + 1 */
-	u32	last_oow_ack_time;	/* rate limit of its ACKs */
+static inline struct sock *ktp_req_sk(const struct ktp_request *req)
+{
+	return (struct sock *)req;
+}
+
+static inline struct net *ktp_req_net(const struct ktp_request *req)
+{
+	return read_pnet(&req->common.skc_net);
+}
+
+/**
+ * struct ktp_tw - the light TIME_WAIT entry that replaces a closed
+ * connection in the established and bind tables
+ * @common: as the connection's, skc_state KTP_TIME_WAIT
+ * @timer: ends it after 2 MSL
+ * @tb: the port it holds
+ * @rcv_nxt: to re-ACK a retransmitted FIN
+ * @snd_nxt: our FIN's seq + 1
+ * @last_oow_ack_time: rate limit of its ACKs
+ */
+struct ktp_tw {
+	struct sock_common common;	/* must be first */
+	struct timer_list timer;
+	struct ktp_bind_bucket *tb;
+	u32	rcv_nxt;
+	u32	snd_nxt;
+	u32	last_oow_ack_time;
 };
 
-static inline struct ktp_timewait_sock *ktp_twsk(const struct sock *sk)
+static inline struct ktp_tw *ktp_tw(const struct sock *sk)
 {
-	return (struct ktp_timewait_sock *)sk;
+	return (struct ktp_tw *)sk;
+}
+
+static inline struct net *ktp_tw_net(const struct ktp_tw *tw)
+{
+	return read_pnet(&tw->common.skc_net);
 }
 
 /* A microsecond clock for RTT samples; wraps after 71 minutes. */
@@ -489,7 +597,7 @@ void ktp_advance_highest_sack(struct sock *sk, u32 seq);
 u32 ktp_pipe(const struct ktp_sock *kp);
 u32 ktp_select_window(struct sock *sk);
 struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
-				struct request_sock *req);
+				struct ktp_request *req);
 void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		      u32 seq, u32 ack, u8 flags, u16 window,
 		      const struct ktp_syn_opts *opts);
@@ -550,23 +658,66 @@ void ktp_send_probe(struct sock *sk);
 void ktp_rtt_sample(struct sock *sk, u32 rtt_us);
 bool ktp_out_of_resources(struct sock *sk, bool do_reset);
 
-/* ipv4.c */
-extern struct inet_hashinfo ktp_hashinfo;
+/* hash.c */
+int ktp_hash_init(void);
+void ktp_hash_exit(void);
+int ktp_tables_init(struct net *net);
+void ktp_tables_purge(struct net *net);
+void ktp_tables_exit(struct net *net);
+u32 ktp_ehashfn(const struct net *net, const struct sock_common *c);
+void ktp_entry_put(struct sock *sk);
+struct sock *ktp_lookup_established4(struct net *net, __be32 saddr,
+				     __be16 sport, __be32 daddr, u16 hnum,
+				     int dif, int sdif);
+struct sock *ktp_lookup_listener4(struct net *net, struct sk_buff *skb,
+				  int doff, __be32 saddr, __be16 sport,
+				  __be32 daddr, u16 hnum, int dif, int sdif);
+#if IS_ENABLED(CONFIG_IPV6)
+struct sock *ktp_lookup_established6(struct net *net,
+				     const struct in6_addr *saddr,
+				     __be16 sport,
+				     const struct in6_addr *daddr, u16 hnum,
+				     int dif, int sdif);
+struct sock *ktp_lookup_listener6(struct net *net, struct sk_buff *skb,
+				  int doff, const struct in6_addr *saddr,
+				  __be16 sport, const struct in6_addr *daddr,
+				  u16 hnum, int dif, int sdif);
+#endif
+bool ktp_ehash_insert(struct sock *sk, bool unique);
+bool ktp_ehash_remove(struct sock *sk);
+bool ktp_ehash_replace(struct sock *old, struct sock *new);
+int ktp_hash(struct sock *sk);
+void ktp_unhash(struct sock *sk);
+bool ktp_rcv_saddr_equal(const struct sock_common *c1,
+			 const struct sock_common *c2, bool wildcard);
+int ktp_get_port(struct sock *sk, unsigned short snum);
+void ktp_put_port(struct sock *sk);
+int ktp_inherit_port(const struct sock *listener, struct sock *child);
+int ktp_hash_connect(struct sock *sk);
+void ktp_tw_bind(struct ktp_tw *tw, struct sock *sk);
+void ktp_tw_unbind(struct ktp_tw *tw);
 
+/* listen.c */
+void ktp_listen_init(struct sock *sk);
+int ktp_listen_start(struct sock *sk);
+void ktp_listen_stop(struct sock *sk);
+struct sock *ktp_clone_child(const struct sock *sk,
+			     const struct ktp_request *req);
+bool ktp_accept_enqueue(struct sock *sk, struct sock *child);
+void ktp_child_forget(struct sock *sk, struct sock *child);
+struct sock *ktp_accept(struct sock *sk, int flags, int *err, bool kern);
+__poll_t ktp_listen_poll(const struct sock *sk);
+
+/* ipv4.c */
 int ktp_ipv4_init(void);
 void ktp_ipv4_exit(void);
-int ktp_hashinfo_init(void);
-void ktp_hashinfo_exit(void);
 extern const struct inet_connection_sock_af_ops ktp_ipv4_specific;
 
 int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
 int ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb);
 struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
-				  struct request_sock *req,
-				  struct dst_entry *dst,
-				  struct request_sock *req_unhash,
-				  bool *own_req,
+				  struct ktp_request *req,
 				  void (*opt_child_init)(struct sock *newsk,
 							 const struct sock *sk));
 struct sock *ktp_v4_lookup_listener(struct net *net, struct sk_buff *skb);
@@ -574,18 +725,19 @@ void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 		       u32 ack, u8 flags);
 void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
-int ktp_v4_rtx_synack(const struct sock *sk, struct request_sock *req);
+int ktp_v4_rtx_synack(const struct sock *sk, struct ktp_request *req);
+void ktp_reset_saddr(struct sock *sk);
 
 /* ipv6.c */
 #if IS_ENABLED(CONFIG_IPV6)
 extern struct proto ktpv6_prot;
-extern struct request_sock_ops ktp6_request_sock_ops;
-extern struct timewait_sock_ops ktp6_timewait_sock_ops;
 
 int ktp_ipv6_init(void);
 void ktp_ipv6_exit(void);
 void ktp_v6_init_sock_generic(struct sock *sk);
-int ktp_v6_rtx_synack(const struct sock *sk, struct request_sock *req);
+int ktp_v6_rtx_synack(const struct sock *sk, struct ktp_request *req);
+struct sock *ktp_v6_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
+				  struct ktp_request *req);
 struct sock *ktp_v6_lookup_listener(struct net *net, struct sk_buff *skb);
 void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 		       u32 ack, u8 flags);
@@ -626,9 +778,6 @@ static inline bool ktp_skb_v6(const struct sk_buff *skb)
 }
 
 /* minisocks.c */
-extern struct request_sock_ops ktp_request_sock_ops;
-extern struct timewait_sock_ops ktp_timewait_sock_ops;
-
 enum ktp_tw_status {
 	KTP_TW_SUCCESS,		/* drop the segment */
 	KTP_TW_ACK,		/* answer with an ACK */
@@ -636,26 +785,33 @@ enum ktp_tw_status {
 	KTP_TW_SYN,		/* a new SYN may reuse the 4-tuple */
 };
 
+int ktp_minisocks_init(void);
+void ktp_minisocks_exit(void);
 void ktp_time_wait(struct sock *sk, int timeo);
-enum ktp_tw_status ktp_timewait_state_process(struct inet_timewait_sock *tw,
+enum ktp_tw_status ktp_timewait_state_process(struct ktp_tw *tw,
 					      struct sk_buff *skb);
+void ktp_tw_kill(struct ktp_tw *tw, bool sync);
+void ktp_tw_free(struct ktp_tw *tw);
+
 /* What a family supplies to ktp_conn_request(). */
 struct ktp_request_af_ops {
-	struct request_sock_ops *rsk_ops;
-	void (*init_req)(struct request_sock *req, const struct sock *sk,
+	void (*init_req)(struct ktp_request *req, const struct sock *sk,
 			 struct sk_buff *skb);
 	struct dst_entry *(*route_req)(const struct sock *sk,
-				       struct request_sock *req);
+				       struct ktp_request *req);
 	int (*send_synack)(const struct sock *sk, struct dst_entry *dst,
-			   struct request_sock *req);
+			   struct ktp_request *req);
 };
 
 int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
 		     struct sk_buff *skb);
-void ktp_init_req(struct request_sock *req, const struct sock *sk,
+void ktp_init_req(struct ktp_request *req, const struct sock *sk,
 		  struct sk_buff *skb, u32 isn);
-void ktp_init_child(struct sock *newsk, const struct request_sock *req,
+void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 		    const struct sk_buff *skb);
+void ktp_req_drop(struct ktp_request *req, bool sync);
+void ktp_req_free(struct ktp_request *req);
+void ktp_drop_requests(struct sock *sk);
 
 /* A header-only answer to @skb, back the way it came. */
 static inline void ktp_send_reply(struct net *net, struct sk_buff *skb,
@@ -671,8 +827,8 @@ static inline void ktp_send_reply(struct net *net, struct sk_buff *skb,
 }
 
 void ktp_send_reset(const struct sock *sk, struct sk_buff *skb);
-void ktp_reqsk_ack(struct request_sock *req, struct sk_buff *skb);
-void ktp_timewait_ack(struct inet_timewait_sock *tw, struct sk_buff *skb);
+void ktp_reqsk_ack(struct ktp_request *req, struct sk_buff *skb);
+void ktp_timewait_ack(struct ktp_tw *tw, struct sk_buff *skb);
 
 static inline struct sock *ktp_lookup_listener(struct net *net,
 					       struct sk_buff *skb)
@@ -685,7 +841,7 @@ static inline struct sock *ktp_lookup_listener(struct net *net,
 }
 
 struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
-			   struct request_sock *req, bool *req_stolen);
+			   struct ktp_request *req, bool *req_stolen);
 int ktp_child_process(struct sock *parent, struct sock *child,
 		      struct sk_buff *skb);
 

@@ -11,10 +11,15 @@
 ko=/lib/modules/$(uname -r)/extra/ktp.ko
 modprobe_path=$(cat /proc/sys/kernel/modprobe)
 probe="$(dirname "$0")/ktp_sockprobe"
+leave="$(dirname "$0")/ktp_leave"
 CYCLES=20
+NS_S=ktpmodS
+NS_C=ktpmodC
 
 cleanup()
 {
+	ip netns del $NS_S 2>/dev/null
+	ip netns del $NS_C 2>/dev/null
 	echo "$modprobe_path" > /proc/sys/kernel/modprobe
 	grep -q '^ktp ' /proc/modules || insmod "$ko"
 }
@@ -25,8 +30,41 @@ loaded() { grep -q '^ktp ' /proc/modules; }
 no_trace() { ! loaded && ! grep -q '^KTP ' /proc/slabinfo; }
 no_autoload() { echo /nonexistent > /proc/sys/kernel/modprobe; }
 autoload() { echo "$modprobe_path" > /proc/sys/kernel/modprobe; }
+# Request and TIME_WAIT entries have caches of their own (never merged:
+# SLAB_TYPESAFE_BY_RCU); they go too.
+no_entries() { no_trace && ! grep -qE '^ktp_(request|timewait) ' /proc/slabinfo; }
 
-ktap_plan 9
+# rmmod as soon as nothing holds the module: a closed listener is freed
+# after an RCU grace period, so a few tries, 2 s at most.
+rmmod_soon()
+{
+	tries=0
+	while [ $tries -lt 20 ]; do
+		tries=$((tries + 1))
+		rmmod ktp 2>/dev/null && { diag "rmmod: try $tries"; return 0; }
+		sleep 0.1
+	done
+	diag "rmmod: still busy after $tries tries"
+	return 1
+}
+
+# Two namespaces on a veth pair; all the server sends is dropped, so its
+# SYN-ACKs never reach the client and its requests stay in SYN_RECV. The
+# client knows the server's MAC address: no ARP answer is needed.
+synq_net()
+{
+	ip netns add $NS_S && ip netns add $NS_C &&
+	ip link add vs netns $NS_S type veth peer name vc netns $NS_C &&
+	ip -n $NS_S addr add 10.98.0.2/24 dev vs &&
+	ip -n $NS_C addr add 10.98.0.1/24 dev vc &&
+	ip -n $NS_S link set vs up && ip -n $NS_C link set vc up || return 1
+	mac=$(ip -n $NS_S -o link show dev vs | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	[ -n "$mac" ] &&
+	ip -n $NS_C neigh add 10.98.0.2 lladdr "$mac" dev vc nud permanent &&
+	tc -n $NS_S qdisc add dev vs root netem loss 100%
+}
+
+ktap_plan 12
 
 loaded && rmmod ktp
 no_autoload
@@ -90,5 +128,35 @@ autoload
 
 insmod "$ko"
 ktap_check "reload_after_cycles" loaded
+
+# Entries no process holds do not pin the module: rmmod purges them.
+out=$($leave tw 7301)
+rmmod_soon
+rc=$?
+diag "time_wait: $out, rmmod $rc"
+ktap_check "rmmod_with_time_wait_entry" \
+	'[ "$out" = tw ] && [ $rc -eq 0 ] && no_entries'
+insmod "$ko"
+
+ip netns add $NS_C && ip -n $NS_C link set lo up
+out=$(ip netns exec $NS_C "$leave" tw 7302)
+ip netns del $NS_C
+rmmod_soon
+rc=$?
+diag "time_wait in a deleted namespace: $out, rmmod $rc"
+ktap_check "rmmod_after_namespace_with_time_wait_deleted" \
+	'[ "$out" = tw ] && [ $rc -eq 0 ] && no_entries'
+insmod "$ko"
+
+out=
+synq_net && out=$($leave synq $NS_S $NS_C 10.98.0.2 7303 8)
+rmmod_soon
+rc=$?
+diag "listener with requests: $out, rmmod $rc"
+ktap_check "rmmod_after_listener_with_requests_closed" \
+	'[ "$out" = "synq 8" ] && [ $rc -eq 0 ] && no_entries'
+ip netns del $NS_S
+ip netns del $NS_C
+insmod "$ko"
 
 ktap_finish
