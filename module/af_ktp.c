@@ -43,7 +43,6 @@ const struct proto_ops ktp_stream_ops = {
 	.sendmsg	= inet_sendmsg,
 	.recvmsg	= inet_recvmsg,
 	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
 };
 
 #if IS_ENABLED(CONFIG_IPV6)
@@ -67,7 +66,6 @@ const struct proto_ops ktp6_stream_ops = {
 	.sendmsg	= inet_sendmsg,
 	.recvmsg	= inet_recvmsg,
 	.mmap		= sock_no_mmap,
-	.sendpage	= sock_no_sendpage,
 };
 #endif
 
@@ -76,17 +74,14 @@ static void ktp_inet_init(struct sock *sk, struct net *net)
 {
 	struct inet_sock *inet = inet_sk(sk);
 
-	inet->is_icsk = 1;
-	inet->nodefrag = 0;
+	ktp_inet_init_flags(sk);
 	if (READ_ONCE(net->ipv4.sysctl_ip_no_pmtu_disc))
 		inet->pmtudisc = IP_PMTUDISC_DONT;
 	else
 		inet->pmtudisc = IP_PMTUDISC_WANT;
 	atomic_set(&inet->inet_id, 0);
 	inet->uc_ttl = -1;
-	inet->mc_loop = 1;
 	inet->mc_ttl = 1;
-	inet->mc_all = 1;
 	inet->mc_index = 0;
 	inet->mc_list = NULL;
 	inet->rcv_tos = 0;

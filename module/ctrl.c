@@ -32,7 +32,7 @@ static int ktp_rto_max = KTP_RTO_MAX;
 /* A time in seconds (proc_dointvec_jiffies()) or milliseconds
  * (proc_dointvec_ms_jiffies()), refused outside [extra1, extra2].
  */
-static int ktp_proc_time(struct ctl_table *table, int write, void *buffer,
+static int ktp_proc_time(KTP_CTL_CONST struct ctl_table *table, int write, void *buffer,
 			 size_t *lenp, loff_t *ppos, bool ms)
 {
 	int val = READ_ONCE(*(int *)table->data), err;
@@ -50,13 +50,13 @@ static int ktp_proc_time(struct ctl_table *table, int write, void *buffer,
 	return 0;
 }
 
-static int ktp_proc_secs(struct ctl_table *table, int write, void *buffer,
+static int ktp_proc_secs(KTP_CTL_CONST struct ctl_table *table, int write, void *buffer,
 			 size_t *lenp, loff_t *ppos)
 {
 	return ktp_proc_time(table, write, buffer, lenp, ppos, false);
 }
 
-static int ktp_proc_ms(struct ctl_table *table, int write, void *buffer,
+static int ktp_proc_ms(KTP_CTL_CONST struct ctl_table *table, int write, void *buffer,
 		       size_t *lenp, loff_t *ppos)
 {
 	return ktp_proc_time(table, write, buffer, lenp, ppos, true);
@@ -65,7 +65,7 @@ static int ktp_proc_ms(struct ctl_table *table, int write, void *buffer,
 /* net.ktp.rmem and wmem: min, default and max, each at least the
  * kernel's smallest buffer, in that order, or the write is refused.
  */
-static int ktp_proc_buf_triple(struct ctl_table *table, int write,
+static int ktp_proc_buf_triple(KTP_CTL_CONST struct ctl_table *table, int write,
 			       void *buffer, size_t *lenp, loff_t *ppos)
 {
 	int val[3], err;
@@ -87,7 +87,7 @@ static int ktp_proc_buf_triple(struct ctl_table *table, int write,
 }
 
 /* net.ktp.congestion_control: only a registered algorithm is taken. */
-static int ktp_proc_congestion(struct ctl_table *table, int write,
+static int ktp_proc_congestion(KTP_CTL_CONST struct ctl_table *table, int write,
 			       void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct ktp_net *kn = container_of(table->data, struct ktp_net,
@@ -111,7 +111,7 @@ static int ktp_proc_congestion(struct ctl_table *table, int write,
 }
 
 /* net.ktp.available_congestion_control, read only. */
-static int ktp_proc_available(struct ctl_table *table, int write,
+static int ktp_proc_available(KTP_CTL_CONST struct ctl_table *table, int write,
 			      void *buffer, size_t *lenp, loff_t *ppos)
 {
 	struct ctl_table tbl = { .maxlen = 128 };
@@ -358,7 +358,8 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[17].data = &kn->invalid_ratelimit;
 	table[18].data = &kn->orphan_retries;
 
-	kn->sysctl_hdr = register_net_sysctl(net, "net/ktp", table);
+	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
+					     ARRAY_SIZE(ktp_sysctl_template) - 1);
 	if (!kn->sysctl_hdr) {
 		kfree(table);
 		return -ENOMEM;
@@ -368,7 +369,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 
 static void ktp_sysctl_unregister(struct ktp_net *kn)
 {
-	struct ctl_table *table = kn->sysctl_hdr->ctl_table_arg;
+	const struct ctl_table *table = kn->sysctl_hdr->ctl_table_arg;
 
 	unregister_net_sysctl_table(kn->sysctl_hdr);
 	kfree(table);

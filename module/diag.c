@@ -292,7 +292,7 @@ static int ktp_diag_fill_sk(struct sock *sk, struct ktp_diag_out *out)
 	r->idiag_state = inet_sk_state_load(sk);
 	ktp_diag_timer(sk, r);
 	ktp_diag_queues(sk, r);
-	r->idiag_uid = from_kuid_munged(out->user_ns, sock_i_uid(sk));
+	r->idiag_uid = from_kuid_munged(out->user_ns, ktp_sk_uid(sk));
 	r->idiag_inode = sock_i_ino(sk);
 	if (ktp_diag_put_attrs(sk, out)) {
 		nlmsg_cancel(out->skb, nlh);

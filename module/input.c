@@ -10,7 +10,6 @@
  * Each consumes the skb it is given.
  */
 #include <linux/module.h>
-#include <asm/unaligned.h>
 #include <net/sock.h>
 #include <net/inet_common.h>
 

@@ -69,6 +69,47 @@ void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb)
 		th->check = ~th->check;
 }
 
+/**
+ * ktp_v4_send_pkt - put an IPv4 header on a segment and send it
+ * @skb: the segment, its route set, at its KTP header
+ * @sk: the socket it goes out for: a listener, or the control socket
+ * @saddr: source address
+ * @daddr: destination address
+ *
+ * For SYN-ACKs and answers without a connection, as TCP's go through
+ * ip_build_and_send_pkt() (not exported by every kernel): no IP options,
+ * never fragmented.
+ *
+ * Return: what ip_local_out() returns.
+ */
+static int ktp_v4_send_pkt(struct sk_buff *skb, const struct sock *sk,
+			   __be32 saddr, __be32 daddr)
+{
+	struct dst_entry *dst = skb_dst(skb);
+	struct net *net = sock_net(sk);
+	struct iphdr *iph;
+	int ttl;
+
+	skb_push(skb, sizeof(*iph));
+	skb_reset_network_header(skb);
+	iph = ip_hdr(skb);
+	iph->version = 4;
+	iph->ihl = sizeof(*iph) / 4;
+	iph->tos = READ_ONCE(inet_sk(sk)->tos);
+	ttl = READ_ONCE(inet_sk(sk)->uc_ttl);
+	iph->ttl = ttl < 0 ? ip4_dst_hoplimit(dst) : ttl;
+	iph->frag_off = htons(IP_DF);
+	iph->protocol = ktp_ipproto;
+	iph->saddr = saddr;
+	iph->daddr = daddr;
+	ip_select_ident(net, skb, NULL);
+	skb->priority = READ_ONCE(sk->sk_priority);
+	skb->mark = READ_ONCE(sk->sk_mark);
+	skb->protocol = htons(ETH_P_IP);
+	/* the socket is only read, as ip_build_and_send_pkt() reads it */
+	return ip_local_out(net, (struct sock *)sk, skb);
+}
+
 /* A route back to the sender of @skb, for segments without a socket. */
 static struct dst_entry *ktp_v4_route_reply(struct net *net, struct sock *sk,
 					    struct sk_buff *skb)
@@ -130,7 +171,7 @@ void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 
 	local_bh_disable();
 	bh_lock_sock(ctl_sk);
-	ip_build_and_send_pkt(skb, ctl_sk, rxiph->daddr, rxiph->saddr, NULL, 0);
+	ktp_v4_send_pkt(skb, ctl_sk, rxiph->daddr, rxiph->saddr);
 	bh_unlock_sock(ctl_sk);
 	local_bh_enable();
 	KTP_INC_STATS(net, KTP_MIB_OUTSEGS);
@@ -150,7 +191,7 @@ static struct dst_entry *ktp_v4_route_flow(const struct sock *sk,
 	struct rtable *rt;
 
 	flowi4_init_output(fl4, c->skc_bound_dev_if, req->mark,
-			   RT_CONN_FLAGS(sk), RT_SCOPE_UNIVERSE, ktp_ipproto,
+			   ktp_rt_tos(sk), RT_SCOPE_UNIVERSE, ktp_ipproto,
 			   inet_sk_flowi_flags(sk), c->skc_daddr,
 			   c->skc_rcv_saddr, c->skc_dport, htons(c->skc_num),
 			   sk->sk_uid);
@@ -177,8 +218,8 @@ static int ktp_v4_send_synack(const struct sock *sk, struct dst_entry *dst,
 	}
 	skb = ktp_make_synack(sk, dst, req);
 	if (skb) {
-		err = ip_build_and_send_pkt(skb, sk, req->common.skc_rcv_saddr,
-					    req->common.skc_daddr, NULL, 0);
+		err = ktp_v4_send_pkt(skb, sk, req->common.skc_rcv_saddr,
+				      req->common.skc_daddr);
 		err = net_xmit_eval(err);
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
 	}
@@ -297,12 +338,12 @@ static int ktp_v4_err(struct sk_buff *skb, u32 info)
  *
  * Return: 0, or the program's -errno (-EPERM when it refuses).
  */
-int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+int ktp_v4_pre_connect(struct sock *sk, struct ktp_uaddr *uaddr, int addr_len)
 {
 	if (addr_len < sizeof(struct sockaddr_in))
 		return -EINVAL;
 	sock_owned_by_me(sk);
-	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr);
+	return ktp_bpf_connect4(sk, (struct sockaddr *)uaddr, &addr_len);
 }
 
 /**
@@ -314,7 +355,7 @@ int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
  *
  * Return: 0, or -errno with the socket back in CLOSE.
  */
-int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len)
+int ktp_v4_connect(struct sock *sk, struct ktp_uaddr *uaddr, int addr_len)
 {
 	struct sockaddr_in *usin = (struct sockaddr_in *)uaddr;
 	struct inet_sock *inet = inet_sk(sk);
@@ -476,28 +517,15 @@ void ktp_reset_saddr(struct sock *sk)
 #endif
 }
 
-/* icsk_af_ops->addr2sockaddr: the peer as a struct sockaddr_in. */
-static void ktp_v4_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)uaddr;
-
-	sin->sin_family = AF_INET;
-	sin->sin_addr.s_addr = inet_sk(sk)->inet_daddr;
-	sin->sin_port = inet_sk(sk)->inet_dport;
-}
-
 /* What the connection-socket layer and KTP's common code call through
  * icsk_af_ops for an IPv4 socket.
  */
 const struct inet_connection_sock_af_ops ktp_ipv4_specific = {
 	.queue_xmit	= ip_queue_xmit,
-	.send_check	= ktp_v4_send_check,
 	.conn_request	= ktp_v4_conn_request,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,
 	.getsockopt	= ip_getsockopt,
-	.addr2sockaddr	= ktp_v4_addr2sockaddr,
-	.sockaddr_len	= sizeof(struct sockaddr_in),
 };
 
 static const struct net_protocol ktp_v4_protocol = {

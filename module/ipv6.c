@@ -64,7 +64,7 @@ static u32 ktp_v6_isn(const struct in6_addr *saddr,
 /* The checksum over the IPv6 pseudo-header (RFC 8200 8.1) and the
  * segment, offloaded only as ktp_v4_send_check() does.
  */
-static void ktp_v6_send_check(struct sock *sk, struct sk_buff *skb)
+void ktp_v6_send_check(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktphdr *th = ktp_hdr(skb);
 	__wsum csum = 0;
@@ -278,7 +278,7 @@ static struct ipv6_pinfo *ktp_v6_own_pinfo(struct sock *newsk,
 	/* nothing of the listener's lists or options is the child's */
 	newnp->ipv6_mc_list = NULL;
 	newnp->ipv6_ac_list = NULL;
-	newnp->ipv6_fl_list = NULL;
+	ktp_inet6_clear_fl_list(newsk, newnp);
 	newnp->pktoptions = NULL;
 	newnp->rxpmtu = NULL;
 	RCU_INIT_POINTER(newnp->opt, NULL);
@@ -416,13 +416,13 @@ static int ktp_v6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 /* cgroup connect programs, as tcp_v6_pre_connect() runs them: the
  * IPv6 ones, for a mapped peer too.
  */
-static int ktp_v6_pre_connect(struct sock *sk, struct sockaddr *uaddr,
+static int ktp_v6_pre_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 			      int addr_len)
 {
 	if (addr_len < SIN6_LEN_RFC2133)
 		return -EINVAL;
 	sock_owned_by_me(sk);
-	return BPF_CGROUP_RUN_PROG_INET6_CONNECT(sk, uaddr);
+	return ktp_bpf_connect6(sk, (struct sockaddr *)uaddr, &addr_len);
 }
 
 /* connect() to an IPv4-mapped address: the socket runs over IPv4. */
@@ -441,7 +441,7 @@ static int ktp_v6_connect_mapped(struct sock *sk,
 	sin.sin_addr.s_addr = usin->sin6_addr.s6_addr32[3];
 
 	icsk->icsk_af_ops = &ktp_ipv6_mapped;
-	err = ktp_v4_connect(sk, (struct sockaddr *)&sin, sizeof(sin));
+	err = ktp_v4_connect(sk, (struct ktp_uaddr *)&sin, sizeof(sin));
 	if (err) {
 		icsk->icsk_af_ops = &ktp_ipv6_specific;
 		return err;
@@ -454,7 +454,7 @@ static int ktp_v6_connect_mapped(struct sock *sk,
  * port, send SYN seq=x and enter SYN_SENT; 0, or -errno with the socket
  * back in CLOSE.
  */
-static int ktp_v6_connect(struct sock *sk, struct sockaddr *uaddr,
+static int ktp_v6_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 			  int addr_len)
 {
 	struct sockaddr_in6 *usin = (struct sockaddr_in6 *)uaddr;
@@ -552,28 +552,12 @@ failure:
 	return err;
 }
 
-/* icsk_af_ops->addr2sockaddr: the peer as a struct sockaddr_in6. */
-static void ktp_v6_addr2sockaddr(struct sock *sk, struct sockaddr *uaddr)
-{
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)uaddr;
-
-	memset(sin6, 0, sizeof(*sin6));
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_addr = sk->sk_v6_daddr;
-	sin6->sin6_port = inet_sk(sk)->inet_dport;
-	sin6->sin6_scope_id = ipv6_iface_scope_id(&sin6->sin6_addr,
-						  sk->sk_bound_dev_if);
-}
-
 static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 	.queue_xmit	= inet6_csk_xmit,
-	.send_check	= ktp_v6_send_check,
 	.conn_request	= ktp_v6_conn_request,
 	.net_header_len	= sizeof(struct ipv6hdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
-	.addr2sockaddr	= ktp_v6_addr2sockaddr,
-	.sockaddr_len	= sizeof(struct sockaddr_in6),
 };
 
 /* An IPv6 socket talking to an IPv4-mapped peer: IPv4 on the wire,
@@ -581,13 +565,10 @@ static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
  */
 static const struct inet_connection_sock_af_ops ktp_ipv6_mapped = {
 	.queue_xmit	= ip_queue_xmit,
-	.send_check	= ktp_v4_send_check,
 	.conn_request	= ktp_v6_conn_request,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
-	.addr2sockaddr	= ktp_v6_addr2sockaddr,
-	.sockaddr_len	= sizeof(struct sockaddr_in6),
 };
 
 static int ktp_v6_init_sock(struct sock *sk)
@@ -612,8 +593,7 @@ void ktp_v6_init_sock_generic(struct sock *sk)
 	inet_sk(sk)->pinet6 = np;
 	np->hop_limit = -1;
 	np->mcast_hops = IPV6_DEFAULT_MCASTHOPS;
-	np->mc_loop = 1;
-	np->mc_all = 1;
+	ktp_inet6_init_flags(sk, np);
 	np->pmtudisc = IPV6_PMTUDISC_WANT;
 	sk->sk_ipv6only = net->ipv6.sysctl.bindv6only;
 	sk->sk_destruct = inet6_sock_destruct;

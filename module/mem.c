@@ -144,8 +144,9 @@ int ktp_mem_init(void)
 	err = percpu_counter_init(&ktp_sockets_allocated, 0, GFP_KERNEL);
 	if (err)
 		return err;
-	ktp_mem_sysctl_hdr = register_net_sysctl(&init_net, "net/ktp",
-						 ktp_mem_table);
+	ktp_mem_sysctl_hdr = ktp_register_sysctl(&init_net, "net/ktp",
+						 ktp_mem_table,
+						 ARRAY_SIZE(ktp_mem_table) - 1);
 	if (!ktp_mem_sysctl_hdr) {
 		percpu_counter_destroy(&ktp_sockets_allocated);
 		return -ENOMEM;

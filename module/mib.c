@@ -73,9 +73,12 @@ int ktp_snmp_seq_show(struct seq_file *seq, void *v)
 	int i;
 
 	for (i = 1; i < __KTP_MIB_MAX; i++) {
-		long val = (long)snmp_fold_field(kn->mib, i);
+		unsigned long val = 0;
+		int cpu;
 
-		seq_printf(seq, "%s %ld\n", ktp_mib_names[i], val);
+		for_each_possible_cpu(cpu)
+			val += READ_ONCE(per_cpu_ptr(kn->mib, cpu)->mibs[i]);
+		seq_printf(seq, "%s %ld\n", ktp_mib_names[i], (long)val);
 	}
 	return 0;
 }

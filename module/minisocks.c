@@ -36,6 +36,8 @@ static struct kmem_cache *ktp_tw_cachep;
 static void ktp_common_init(struct sock_common *c, const struct net *net,
 			    unsigned short family, unsigned char state)
 {
+	/* unhashed; the forward pointer a stale lookup may follow stays */
+	c->skc_nulls_node.pprev = NULL;
 	c->skc_family = family;
 	c->skc_state = state;
 	c->skc_reuse = 0;
@@ -77,7 +79,7 @@ static void ktp_tw_unlink(struct ktp_tw *tw)
 /* 2 MSL are over. */
 static void ktp_tw_expire(struct timer_list *t)
 {
-	struct ktp_tw *tw = from_timer(tw, t, timer);
+	struct ktp_tw *tw = timer_container_of(tw, t, timer);
 
 	ktp_tw_unlink(tw);
 	ktp_entry_put((struct sock *)tw);
@@ -91,7 +93,7 @@ static void ktp_tw_expire(struct timer_list *t)
 void ktp_tw_kill(struct ktp_tw *tw, bool sync)
 {
 	ktp_tw_unlink(tw);
-	if (sync ? del_timer_sync(&tw->timer) : del_timer(&tw->timer))
+	if (sync ? timer_delete_sync(&tw->timer) : timer_delete(&tw->timer))
 		ktp_entry_put((struct sock *)tw);
 }
 
@@ -244,7 +246,7 @@ void ktp_req_drop(struct ktp_request *req, bool sync)
 
 	ktp_ehash_remove(sk);
 	ktp_req_dequeue(req);
-	if (sync ? del_timer_sync(&req->timer) : del_timer(&req->timer))
+	if (sync ? timer_delete_sync(&req->timer) : timer_delete(&req->timer))
 		ktp_entry_put(sk);
 }
 
@@ -265,7 +267,7 @@ static int ktp_req_rtx_synack(struct ktp_request *req)
  */
 static void ktp_req_timer(struct timer_list *t)
 {
-	struct ktp_request *req = from_timer(req, t, timer);
+	struct ktp_request *req = timer_container_of(req, t, timer);
 	struct sock *sk = ktp_req_sk(req);
 	struct sock *listener = req->listener;
 	struct ktp_net *kn = ktp_pernet(sock_net(listener));
@@ -550,7 +552,7 @@ static struct sock *ktp_req_complete(struct sock *sk, struct ktp_request *req,
 	ktp_set_state(child, KTP_ESTABLISHED);
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
 	ktp_req_dequeue(req);
-	if (del_timer(&req->timer))
+	if (timer_delete(&req->timer))
 		ktp_entry_put(ktp_req_sk(req));
 	if (!ktp_accept_enqueue(sk, child)) {
 		ktp_child_forget(sk, child);

@@ -9,7 +9,6 @@
  * stays for retransmission. Pure ACKs and RSTs are built on the fly.
  */
 #include <linux/module.h>
-#include <asm/unaligned.h>
 #include <net/ip.h>
 #include <net/route.h>
 #include <net/ip6_checksum.h>
@@ -314,7 +313,7 @@ u32 ktp_pipe(const struct ktp_sock *kp)
  * @window: receive window field, already scaled
  * @opts: SYN options to carry (MSS, window scale), or NULL
  *
- * The checksum is left to icsk_af_ops->send_check() or the caller.
+ * The checksum is left to ktp_send_check() or the caller.
  */
 void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		      u32 seq, u32 ack, u8 flags, u16 window,
@@ -525,7 +524,7 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 			 kp->rcv_nxt, cb->flags, window, o);
 	if (cb->flags & KTP_FLAG_ACK)
 		ktp_ack_sent(sk);
-	inet_csk(sk)->icsk_af_ops->send_check(sk, skb);
+	ktp_send_check(sk, skb);
 	kp->segs_out++;
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
 	if (cb->flags & KTP_FLAG_RST)

@@ -279,13 +279,13 @@ static void ktp_seq_show_sock(struct seq_file *f, struct sock *sk, int i)
 			   sk->sk_v6_daddr.s6_addr32[3],
 			   ntohs(inet->inet_dport));
 #endif
-	seq_printf(f, "%02X %08X:%08X %02X:%08lX %08X %5u %8d %lu %d %pK %lu %u %u %d",
+	seq_printf(f, "%02X %08X:%08X %02X:%08lX %08X %5u %8d %llu %d %pK %lu %u %u %d",
 		   state, READ_ONCE(kp->write_seq) - READ_ONCE(kp->snd_una),
 		   rx_queue, timer,
 		   jiffies_delta_to_clock_t(expires - jiffies),
 		   icsk->icsk_retransmits,
-		   from_kuid_munged(seq_user_ns(f), sock_i_uid(sk)),
-		   icsk->icsk_probes_out, sock_i_ino(sk),
+		   from_kuid_munged(seq_user_ns(f), ktp_sk_uid(sk)),
+		   icsk->icsk_probes_out, (unsigned long long)sock_i_ino(sk),
 		   refcount_read(&sk->sk_refcnt), sk,
 		   jiffies_to_clock_t(icsk->icsk_rto), 0,
 		   READ_ONCE(kp->snd_cwnd),

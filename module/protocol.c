@@ -99,7 +99,7 @@ void ktp_destroy_dead(struct sock *sk)
 	sk->sk_prot->destroy(sk);
 	sk_stream_kill_queues(sk);
 	xfrm_sk_free_policy(sk);
-	this_cpu_dec(*sk->sk_prot->orphan_count);
+	this_cpu_dec(ktp_orphan_count);
 	sock_put(sk);
 }
 
@@ -116,7 +116,7 @@ void ktp_prepare_forced_close(struct sock *sk)
 	bh_unlock_sock(sk);
 	sock_put(sk);
 	sock_set_flag(sk, SOCK_DEAD);
-	this_cpu_inc(*sk->sk_prot->orphan_count);
+	this_cpu_inc(ktp_orphan_count);
 	inet_sk(sk)->inet_num = 0;
 }
 
@@ -250,6 +250,29 @@ static bool ktp_unread_data(const struct sock *sk)
 	return !skb_queue_empty(&sk->sk_receive_queue);
 }
 
+/* Our FIN is out and not acknowledged yet. */
+static bool ktp_closing(const struct sock *sk)
+{
+	return (1 << READ_ONCE(sk->sk_state)) & KTPF_FIN_SENT;
+}
+
+/* SO_LINGER with a time: close() waits, up to @timeout, for the peer to
+ * acknowledge our FIN, or for a signal.
+ */
+static void ktp_wait_close(struct sock *sk, long timeout)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!timeout)
+		return;
+	add_wait_queue(sk_sleep(sk), &wait);
+	do {
+		if (sk_wait_event(sk, &timeout, !ktp_closing(sk), &wait))
+			break;
+	} while (!signal_pending(current) && timeout);
+	remove_wait_queue(sk_sleep(sk), &wait);
+}
+
 /* The orphan part of close(): from now on the socket is the stack's.
  * Called owning the socket. The state is taken before release_sock()
  * runs the backlog, which may finish the connection and destroy it.
@@ -318,7 +341,7 @@ static void ktp_close(struct sock *sk, long timeout)
 		ktp_queue_fin(sk);
 	}
 
-	sk_stream_wait_close(sk, timeout);
+	ktp_wait_close(sk, timeout);
 orphan:
 	ktp_close_orphan(sk);
 }
@@ -602,8 +625,16 @@ static int ktp_recv_wait_status(struct sock *sk, long timeo, int copied)
 	return 1;
 }
 
-static int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
-		       int flags, int *addr_len)
+/**
+ * ktp_recvmsg - proto.recvmsg, through ktp_proto_recvmsg()
+ * @sk: the socket
+ * @msg: where the data goes
+ * @len: at most this much
+ * @flags: MSG_*
+ *
+ * Return: bytes copied, or -errno.
+ */
+int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	int target, copied = 0, err = 0;
@@ -613,7 +644,7 @@ static int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len,
 	if (flags & MSG_OOB)
 		return -EOPNOTSUPP;
 	if (flags & MSG_ERRQUEUE)
-		return inet_recv_error(sk, msg, len, addr_len);
+		return ktp_recv_error(sk, msg, len);
 
 	lock_sock(sk);
 	if (sk->sk_state == KTP_LISTEN) {
@@ -761,7 +792,16 @@ void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 /* SIOCINQ (FIONREAD), SIOCOUTQ and SIOCOUTQNSD, as TCP answers them;
  * anything else is not ours (inet_ioctl() tries the device ioctls).
  */
-static int ktp_ioctl(struct sock *sk, int cmd, unsigned long arg)
+/**
+ * ktp_ioctl - proto.ioctl, through ktp_proto_ioctl(): SIOCINQ, SIOCOUTQ
+ * and SIOCOUTQNSD, as TCP answers them
+ * @sk: the socket
+ * @cmd: the request
+ * @karg: the answer
+ *
+ * Return: 0, -ENOIOCTLCMD for another request, -EINVAL on a listener.
+ */
+int ktp_ioctl(struct sock *sk, int cmd, int *karg)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	bool slow;
@@ -785,7 +825,8 @@ static int ktp_ioctl(struct sock *sk, int cmd, unsigned long arg)
 		answ = kp->write_seq - kp->snd_nxt;
 	}
 	unlock_sock_fast(sk, slow);
-	return put_user(answ, (int __user *)arg);
+	*karg = answ;
+	return 0;
 }
 
 static int ktp_get_info(struct sock *sk, char __user *optval,
@@ -1051,23 +1092,22 @@ struct proto ktp_prot = {
 	.pre_connect	= ktp_v4_pre_connect,
 	.connect	= ktp_v4_connect,
 	.disconnect	= ktp_disconnect,
-	.accept		= ktp_accept,
+	.accept		= ktp_proto_accept,
 	.init		= ktp_init_sock,
 	.destroy	= ktp_destroy_sock,
 	.shutdown	= ktp_shutdown,
 	.keepalive	= ktp_keepalive,
-	.ioctl		= ktp_ioctl,
+	.ioctl		= ktp_proto_ioctl,
 	.setsockopt	= ktp_setsockopt,
 	.getsockopt	= ktp_getsockopt,
 	.sendmsg	= ktp_sendmsg,
-	.recvmsg	= ktp_recvmsg,
+	.recvmsg	= ktp_proto_recvmsg,
 	.backlog_rcv	= ktp_do_rcv,
 	.release_cb	= ktp_release_cb,
 	.hash		= ktp_hash,
 	.unhash		= ktp_unhash,
 	.get_port	= ktp_get_port,
 	.put_port	= ktp_put_port,
-	.orphan_count	= &ktp_orphan_count,
 	.memory_allocated = &ktp_memory_allocated,
 	.per_cpu_fw_alloc = &ktp_memory_per_cpu_fw_alloc,
 	.sockets_allocated = &ktp_sockets_allocated,

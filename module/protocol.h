@@ -37,6 +37,8 @@
 #include <linux/ipv6.h>
 #include <uapi/linux/ktp.h>
 
+#include "compat.h"
+
 /* State sets as bit masks, for (1 << sk->sk_state) & KTPF_... tests. */
 #define KTPF(state)	(1 << (state))
 #define KTPF_ESTABLISHED	KTPF(KTP_ESTABLISHED)
@@ -705,7 +707,6 @@ struct sock *ktp_clone_child(const struct sock *sk,
 			     const struct ktp_request *req);
 bool ktp_accept_enqueue(struct sock *sk, struct sock *child);
 void ktp_child_forget(struct sock *sk, struct sock *child);
-struct sock *ktp_accept(struct sock *sk, int flags, int *err, bool kern);
 __poll_t ktp_listen_poll(const struct sock *sk);
 
 /* ipv4.c */
@@ -713,8 +714,8 @@ int ktp_ipv4_init(void);
 void ktp_ipv4_exit(void);
 extern const struct inet_connection_sock_af_ops ktp_ipv4_specific;
 
-int ktp_v4_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
-int ktp_v4_pre_connect(struct sock *sk, struct sockaddr *uaddr, int addr_len);
+int ktp_v4_connect(struct sock *sk, struct ktp_uaddr *uaddr, int addr_len);
+int ktp_v4_pre_connect(struct sock *sk, struct ktp_uaddr *uaddr, int addr_len);
 int ktp_v4_conn_request(struct sock *sk, struct sk_buff *skb);
 struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 				  struct ktp_request *req,
@@ -735,6 +736,7 @@ extern struct proto ktpv6_prot;
 int ktp_ipv6_init(void);
 void ktp_ipv6_exit(void);
 void ktp_v6_init_sock_generic(struct sock *sk);
+void ktp_v6_send_check(struct sock *sk, struct sk_buff *skb);
 int ktp_v6_rtx_synack(const struct sock *sk, struct ktp_request *req);
 struct sock *ktp_v6_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 				  struct ktp_request *req);
@@ -769,6 +771,21 @@ static inline bool ktp_csum_offload(struct sock *sk, struct sk_buff *skb)
 	skb->csum_start = skb_transport_header(skb) - skb->head;
 	skb->csum_offset = offsetof(struct ktphdr, check);
 	return true;
+}
+
+/* The checksum of an outgoing segment, the way the socket sends: IPv4
+ * for an IPv4 socket or an IPv6 one with a mapped peer.
+ */
+static inline void ktp_send_check(struct sock *sk, struct sk_buff *skb)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (inet_csk(sk)->icsk_af_ops->net_header_len ==
+	    sizeof(struct ipv6hdr)) {
+		ktp_v6_send_check(sk, skb);
+		return;
+	}
+#endif
+	ktp_v4_send_check(sk, skb);
 }
 
 /* Was @skb carried by IPv6? Answers go back the way it came. */

@@ -431,7 +431,7 @@ static void ktp_timer_run(struct sock *sk, int bit, void (*fn)(struct sock *))
 
 static void ktp_write_timer(struct timer_list *t)
 {
-	struct ktp_sock *kp = from_timer(kp, t, rtx_timer);
+	struct ktp_sock *kp = timer_container_of(kp, t, rtx_timer);
 
 	ktp_timer_run((struct sock *)kp, KTP_RETRANSMIT_DEFERRED,
 		      ktp_write_timer_handler);
@@ -452,7 +452,7 @@ static void ktp_delack_timer_handler(struct sock *sk)
 
 static void ktp_delack_timer(struct timer_list *t)
 {
-	struct ktp_sock *kp = from_timer(kp, t, delack_timer);
+	struct ktp_sock *kp = timer_container_of(kp, t, delack_timer);
 
 	ktp_timer_run((struct sock *)kp, KTP_DELACK_DEFERRED,
 		      ktp_delack_timer_handler);
@@ -460,7 +460,7 @@ static void ktp_delack_timer(struct timer_list *t)
 
 static void ktp_keepalive_timer(struct timer_list *t)
 {
-	struct ktp_sock *kp = from_timer(kp, t, keepalive_timer);
+	struct ktp_sock *kp = timer_container_of(kp, t, keepalive_timer);
 
 	ktp_timer_run((struct sock *)kp, KTP_FINWAIT2_DEFERRED,
 		      ktp_finwait2_timer);

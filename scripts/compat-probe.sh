@@ -13,6 +13,8 @@
 # defined when it compiles. The probes run in parallel; OUT is rewritten
 # only when its contents change.
 #
+# KTP_PROBE_LOGS=DIR keeps each probe's C file and compiler output there.
+#
 # To add one: a line "probe NAME 'what it tells'" followed by the C file on
 # standard input, written warning-free (the kernel's -Werror, if any, is
 # dropped; incompatible pointers and implicit declarations stay errors).
@@ -30,6 +32,8 @@ for f in "$@"; do
 done
 cc="$cc -Werror=incompatible-pointer-types -Werror=implicit-function-declaration"
 cc="$cc -Werror=int-conversion -fsyntax-only -x c"
+# as kbuild names a module's objects (dynamic debug's inlines use them)
+cc="$cc '-DKBUILD_MODNAME=\"ktp_probe\"' '-DKBUILD_BASENAME=\"ktp_probe\"'"
 
 # probe NAME TEXT < C file: compiles in the background; the result lands in
 # $tmp/<n>.h, numbered so that OUT keeps the order of this file.
@@ -45,6 +49,15 @@ probe()
 		fi > "$tmp/$n.h"
 	) &
 }
+
+probe TIMER_DELETE_SYNC 'timer_delete_sync() exists (6.1 has it; older kernels do not)' <<'EOF'
+#include <linux/timer.h>
+int ktp_probe(struct timer_list *t);
+int ktp_probe(struct timer_list *t)
+{
+	return timer_delete_sync(t);
+}
+EOF
 
 probe PROTO_OPS_SENDPAGE 'struct proto_ops has .sendpage (removed in 6.5)' <<'EOF'
 #include <linux/net.h>
@@ -115,6 +128,103 @@ probe LINUX_UNALIGNED_H '<linux/unaligned.h> replaces <asm/unaligned.h> (6.12)' 
 #endif
 EOF
 
+probe PROTO_IOCTL_KARG 'struct proto .ioctl takes int *karg (6.4)' <<'EOF'
+#include <net/sock.h>
+int ktp_probe(struct sock *sk, int cmd, int *karg);
+int ktp_probe(struct sock *sk, int cmd, int *karg)
+{
+	struct proto p = { .ioctl = ktp_probe };
+
+	return p.ioctl != NULL;
+}
+EOF
+
+probe PROTO_ACCEPT_ARG 'struct proto .accept takes struct proto_accept_arg (6.10)' <<'EOF'
+#include <net/sock.h>
+struct sock *ktp_probe(struct sock *sk, struct proto_accept_arg *arg);
+struct sock *ktp_probe(struct sock *sk, struct proto_accept_arg *arg)
+{
+	struct proto p = { .accept = ktp_probe };
+
+	return p.accept ? sk : NULL;
+}
+EOF
+
+probe SOCKADDR_UNSIZED 'struct proto .connect takes struct sockaddr_unsized (7.x)' <<'EOF'
+#include <net/sock.h>
+int ktp_probe(struct sock *sk, struct sockaddr_unsized *uaddr, int len);
+int ktp_probe(struct sock *sk, struct sockaddr_unsized *uaddr, int len)
+{
+	struct proto p = { .connect = ktp_probe };
+
+	return p.connect != NULL;
+}
+EOF
+
+probe CTL_TABLE_CONST 'proc_handler takes a const struct ctl_table (6.11)' <<'EOF'
+#include <linux/sysctl.h>
+int ktp_probe(const struct ctl_table *t, int w, void *b, size_t *l, loff_t *p);
+int ktp_probe(const struct ctl_table *t, int w, void *b, size_t *l, loff_t *p)
+{
+	proc_handler *h = ktp_probe;
+
+	return h != NULL;
+}
+EOF
+
+probe INET_RECV_ERROR_ADDR_LEN 'inet_recv_error() takes int *addr_len (gone in 7.x)' <<'EOF'
+#include <net/inet_common.h>
+int ktp_probe(struct sock *sk, struct msghdr *msg, int len);
+int ktp_probe(struct sock *sk, struct msghdr *msg, int len)
+{
+	int addr_len;
+
+	return inet_recv_error(sk, msg, len, &addr_len);
+}
+EOF
+
+probe BPF_CONNECT_ADDRLEN 'the cgroup connect hooks take the address length (6.7)' <<'EOF'
+#include <linux/bpf-cgroup.h>
+int ktp_probe(struct sock *sk, struct sockaddr *uaddr, int len);
+int ktp_probe(struct sock *sk, struct sockaddr *uaddr, int len)
+{
+	return BPF_CGROUP_RUN_PROG_INET4_CONNECT(sk, uaddr, &len);
+}
+EOF
+
+probe SK_UID 'sk_uid() reads a socket owner (sock_i_uid() is gone in 7.x)' <<'EOF'
+#include <net/sock.h>
+kuid_t ktp_probe(const struct sock *sk);
+kuid_t ktp_probe(const struct sock *sk)
+{
+	return sk_uid(sk);
+}
+EOF
+
+probe IP_SOCK_RT_TOS 'ip_sock_rt_tos() replaces RT_CONN_FLAGS()' <<'EOF'
+#include <net/route.h>
+__u8 ktp_probe(const struct sock *sk);
+__u8 ktp_probe(const struct sock *sk)
+{
+	return ip_sock_rt_tos(sk);
+}
+EOF
+
+probe INET6_SET_BIT 'ipv6_pinfo flags are bits behind inet6_set_bit() (6.7)' <<'EOF'
+#include <net/ipv6.h>
+void ktp_probe(struct sock *sk);
+void ktp_probe(struct sock *sk)
+{
+	inet6_set_bit(MC6_LOOP, sk);
+}
+EOF
+
+probe PROTO_MEMORY_H '<net/proto_memory.h> has sk_memory_allocated() (6.10)' <<'EOF'
+#if !__has_include(<net/proto_memory.h>)
+#error no net/proto_memory.h
+#endif
+EOF
+
 wait
 {
 	echo '/* SPDX-License-Identifier: GPL-2.0 */'
@@ -130,3 +240,6 @@ wait
 	echo '#endif /* _KTP_COMPAT_PROBE_H */'
 } > "$tmp/out.h"
 cmp -s "$tmp/out.h" "$out" || cp "$tmp/out.h" "$out"
+if [ -n "${KTP_PROBE_LOGS:-}" ]; then
+	mkdir -p "$KTP_PROBE_LOGS" && cp "$tmp"/*.c "$tmp"/*.log "$KTP_PROBE_LOGS"
+fi
