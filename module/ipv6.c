@@ -342,6 +342,8 @@ struct sock *ktp_v6_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 	ktp_inherit_congestion_control(newsk);
 	ktp_init_xmit_timers(newsk);
 	newnp = ktp_v6_own_pinfo(newsk, sk);
+	/* the flow its route was found with, as connect() leaves it */
+	inet_sk(newsk)->cork.fl.u.ip6 = fl6;
 
 	ip6_dst_store(newsk, dst, NULL, NULL);
 	newsk->sk_v6_daddr = c->skc_v6_daddr;
@@ -465,7 +467,7 @@ static int ktp_v6_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct ipv6_txoptions *opt;
 	struct dst_entry *dst;
-	struct flowi6 fl6;
+	struct flowi6 *fl6;
 	int addr_type, err;
 
 	if (addr_len < SIN6_LEN_RFC2133)
@@ -503,23 +505,27 @@ static int ktp_v6_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 
 	if (!ipv6_addr_any(&sk->sk_v6_rcv_saddr))
 		saddr = &sk->sk_v6_rcv_saddr;
-	memset(&fl6, 0, sizeof(fl6));
-	fl6.flowi6_proto = ktp_ipproto;
-	fl6.daddr = sk->sk_v6_daddr;
-	fl6.saddr = saddr ? *saddr : np->saddr;
-	fl6.flowi6_oif = sk->sk_bound_dev_if;
-	fl6.flowi6_mark = sk->sk_mark;
-	fl6.fl6_dport = usin->sin6_port;
-	fl6.fl6_sport = inet->inet_sport;
-	fl6.flowi6_uid = sk->sk_uid;
+	/* the socket's flow: newer kernels' inet6_csk_xmit() sends with
+	 * it while the route holds, as TCP's connect() leaves it
+	 */
+	fl6 = &inet->cork.fl.u.ip6;
+	memset(fl6, 0, sizeof(*fl6));
+	fl6->flowi6_proto = ktp_ipproto;
+	fl6->daddr = sk->sk_v6_daddr;
+	fl6->saddr = saddr ? *saddr : np->saddr;
+	fl6->flowi6_oif = sk->sk_bound_dev_if;
+	fl6->flowi6_mark = sk->sk_mark;
+	fl6->fl6_dport = usin->sin6_port;
+	fl6->fl6_sport = inet->inet_sport;
+	fl6->flowi6_uid = sk->sk_uid;
 	opt = rcu_dereference_protected(np->opt, lockdep_sock_is_held(sk));
-	final_p = fl6_update_dst(&fl6, opt, &final);
+	final_p = fl6_update_dst(fl6, opt, &final);
 
-	dst = ip6_dst_lookup_flow(sock_net(sk), sk, &fl6, final_p);
+	dst = ip6_dst_lookup_flow(sock_net(sk), sk, fl6, final_p);
 	if (IS_ERR(dst))
 		return PTR_ERR(dst);
 	if (!saddr) {
-		saddr = &fl6.saddr;
+		saddr = &fl6->saddr;
 		sk->sk_v6_rcv_saddr = *saddr;
 	}
 	np->saddr = *saddr;
@@ -532,6 +538,7 @@ static int ktp_v6_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 	err = ktp_hash_connect(sk);
 	if (err)
 		goto failure;
+	fl6->fl6_sport = inet->inet_sport;
 	ktp_set_state(sk, KTP_SYN_SENT);
 	ktp_init_mss(sk);
 	kp->iss = ktp_v6_isn(&np->saddr, &sk->sk_v6_daddr, inet->inet_sport,
