@@ -36,7 +36,7 @@ KSFT_INC = $(KTP_CACHE)/src/tools/testing/selftests
 # check runs the VM suite on KERNELS; check-kernels and build-kernels on
 # all of them unless KERNELS is given on the command line.
 ALL_KERNELS = 6.1 6.12 newest
-KERNELS ?= 6.1
+KERNELS ?= 6.1 newest
 some-kernels = $(if $(filter command line,$(origin KERNELS)),$(KERNELS),$(ALL_KERNELS))
 CHECKPATCH = $(KTP_CACHE)/src/scripts/checkpatch.pl
 
