@@ -9,7 +9,9 @@
 #   KTP_PLANT=uaf|leak   build the module with a planted bug (module/plant.c):
 #                        the run must fail and show KASAN's or kmemleak's
 #                        report. Off by default.
-#   KTP_FAULT_TESTS, KTP_FAULT_ROUNDS   passed to scripts/vm-debug.sh
+#   KTP_FAULT_TESTS, KTP_FAULT_ROUNDS, KTP_DEBUG_STAGES
+#                        passed to scripts/vm-debug.sh
+#   KTP_DEBUG_LOG=FILE   keep the whole console log of the debug VM there
 #   VM_TIMEOUT, VM_MEM   as for scripts/vm.sh
 #
 #   scripts/check-debug.sh -i   instead of the run, a shell in the debug VM
@@ -63,7 +65,7 @@ ${CC:-gcc} -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -static \
 	-o "$work/stage/fault_exec" selftests/fault_exec.c ||
 	give_up "building selftests/fault_exec.c"
 env=
-for v in KTP_FAULT_TESTS KTP_FAULT_ROUNDS; do
+for v in KTP_FAULT_TESTS KTP_FAULT_ROUNDS KTP_DEBUG_STAGES; do
 	[ -n "${!v:-}" ] && env+="$v='${!v}' "
 done
 
@@ -78,13 +80,16 @@ echo "== debug VM"
 vmout=$work/vm.out
 SECONDS=0
 # A failed allocation may print its own warning with a call trace
-# (warn_alloc): under fault injection that is the expected outcome.
+# (warn_alloc): under fault injection that is the expected outcome. So
+# may the sysctl core when a test's unshare(CLONE_NEWNET) loses the
+# allocation of a directory: it names it, then dumps the stack.
 # kmemleak's count of new suspects after a scan is judged by vm-debug.sh,
 # which fails the run on the ones that belong to ktp only.
 VM_SPLAT_ALLOW='page allocation failure: order:|vmalloc error: size|'
+VM_SPLAT_ALLOW+='sysctl could not get directory: |'
 VM_SPLAT_ALLOW+='kmemleak: [0-9]+ new suspected memory leaks'
 export VM_SPLAT_ALLOW
-VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-3600} \
+VM_LOG=${KTP_DEBUG_LOG:-} VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-5400} \
 	"${vm[@]}" -q -- "${env}./vm-debug.sh" 2>&1 | tee "$vmout"
 vmrc=${PIPESTATUS[0]}
 echo "# debug VM run: ${SECONDS}s"

@@ -17,6 +17,8 @@
 # Environment (set by scripts/check-debug.sh from the host's):
 #   KTP_FAULT_TESTS    programs to run under injection [all of tests.list]
 #   KTP_FAULT_ROUNDS   what:percent pairs, one run each [see ROUNDS below]
+#   KTP_DEBUG_STAGES   which stages run, in their order
+#                      ["selftests fault kmemleak"]
 
 cd "$(dirname "$0")" || exit 1
 
@@ -225,8 +227,11 @@ stage_kmemleak()
 		head -n 40 | sed 's/^/  # other: /'
 }
 
-stage_selftests
-stage_fault
-stage_kmemleak
+for stage in ${KTP_DEBUG_STAGES:-selftests fault kmemleak}; do
+	case $stage in
+	selftests|fault|kmemleak) "stage_$stage" ;;
+	*) not_ok "no stage $stage" ;;
+	esac
+done
 echo "# ktp-debug-totals: pass:$pass fail:$fail skip:$skip"
 [ "$fail" -eq 0 ]
