@@ -5,6 +5,7 @@
  * This file is the family's glue: module parameters, module init and exit,
  * and create(), which builds the socket behind socket(AF_KTP, ...).
  */
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/socket.h>
@@ -154,6 +155,40 @@ static struct net_proto_family ktp_family_ops = {
 	.create	= ktp_create,
 };
 
+/*
+ * Registered last, so that rmmod runs it first, for every namespace, while
+ * all that a connection uses is still there: the orphans, which do not pin
+ * the module (ktp_orphan_count_inc()), tell their peers and go. A dying
+ * namespace has none left, as each one pins its namespace.
+ */
+static struct pernet_operations ktp_orphan_ops = {
+	.exit	= ktp_orphans_abort,
+};
+
+/*
+ * rmmod: wait until the last orphan's memory is back in its cache. A
+ * segment still queued somewhere keeps its socket's memory, and
+ * sk_prot_free() gives back the module reference that ktp_destroy_dead()
+ * took only once the memory is back. try_stop_module() left the count
+ * at zero, which module_refcount() reads as -1.
+ */
+static void ktp_wait_orphans_freed(void)
+{
+	unsigned int waited = 0;
+
+	while (module_refcount(THIS_MODULE) >= 0) {
+		msleep(20);
+		waited += 20;
+		if (waited % 10000 == 0)
+			pr_warn("rmmod: waiting for %d sockets to be freed\n",
+				module_refcount(THIS_MODULE) + 1);
+	}
+	/* The CPU whose sock_put() freed the last one may still run the
+	 * rest of a timer handler of ours: it does so with preemption off.
+	 */
+	synchronize_rcu();
+}
+
 static int __init ktp_init(void)
 {
 	int err;
@@ -190,12 +225,17 @@ static int __init ktp_init(void)
 	err = ktp_diag_init();
 	if (err)
 		goto out_sock_unregister;
+	err = register_pernet_subsys(&ktp_orphan_ops);
+	if (err)
+		goto out_diag_exit;
 
 	ktp_plant_bug();
 	pr_info("KTP registered: family %d, IP protocol %d\n",
 		ktp_family, ktp_ipproto);
 	return 0;
 
+out_diag_exit:
+	ktp_diag_exit();
 out_sock_unregister:
 	sock_unregister(ktp_family);
 out_ipv6_exit:
@@ -217,6 +257,8 @@ out_hash_exit:
 
 static void __exit ktp_exit(void)
 {
+	unregister_pernet_subsys(&ktp_orphan_ops);
+	ktp_wait_orphans_freed();
 	ktp_diag_exit();
 	sock_unregister(ktp_family);
 	ktp_ipv6_exit();

@@ -212,7 +212,7 @@ void ktp_reno_cong_avoid(struct sock *sk, u32 acked)
 
 static struct ktp_congestion_ops ktp_reno = {
 	.name		= "reno",
-	.owner		= THIS_MODULE,
+	.owner		= NULL,		/* built in: struct ktp_congestion_ops */
 	.ssthresh	= ktp_reno_ssthresh,
 	.cong_avoid	= ktp_reno_cong_avoid,
 };

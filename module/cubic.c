@@ -132,7 +132,7 @@ static void ktp_cubic_cong_avoid(struct sock *sk, u32 acked)
 
 static struct ktp_congestion_ops ktp_cubic_ops = {
 	.name		= "cubic",
-	.owner		= THIS_MODULE,
+	.owner		= NULL,		/* built in: struct ktp_congestion_ops */
 	.init		= ktp_cubic_init,
 	.ssthresh	= ktp_cubic_ssthresh,
 	.cong_avoid	= ktp_cubic_cong_avoid,

@@ -1081,16 +1081,20 @@ int ktp_tables_init(struct net *net)
 	return 0;
 }
 
-/* The first TIME_WAIT or request entry of a bucket, with a reference. */
-static struct sock *ktp_purge_one(struct ktp_hbucket *b)
+/* The first entry of a bucket that is a full socket (@full), or a
+ * TIME_WAIT or request entry (!@full), with a reference.
+ */
+static struct sock *ktp_purge_one(struct ktp_hbucket *b, bool full)
 {
 	struct hlist_nulls_node *node;
 	struct sock *sk, *found = NULL;
 
 	spin_lock_bh(&b->lock);
 	sk_nulls_for_each(sk, node, &b->chain) {
-		if (sk->sk_state != KTP_TIME_WAIT &&
-		    sk->sk_state != KTP_NEW_SYN_RECV)
+		bool light = sk->sk_state == KTP_TIME_WAIT ||
+			     sk->sk_state == KTP_NEW_SYN_RECV;
+
+		if (light == full)
 			continue;
 		if (ktp_entry_hold(sk)) {
 			found = sk;
@@ -1102,9 +1106,33 @@ static struct sock *ktp_purge_one(struct ktp_hbucket *b)
 }
 
 /**
+ * ktp_orphans_abort - reset every connection left in a namespace
+ * @net: the namespace; the module is going away
+ *
+ * Only orphans can be left: a socket that a process holds pins the
+ * module (ktp_orphan_count_inc()). Each one tells its peer with a RST
+ * and is destroyed, its timers stopped and waited for.
+ */
+void ktp_orphans_abort(struct net *net)
+{
+	struct ktp_tables *t = ktp_tables(net);
+	unsigned int i;
+	struct sock *sk;
+
+	for (i = 0; i <= t->ehash_mask; i++) {
+		while ((sk = ktp_purge_one(&t->ehash[i], true))) {
+			ktp_abort_orphan(sk);
+			sock_put(sk);
+		}
+		cond_resched();
+	}
+}
+
+/**
  * ktp_tables_purge - end every TIME_WAIT and request entry of a namespace
- * @net: the namespace, going away: no process holds a socket in it, so
- *	 only light entries remain
+ * @net: the namespace, going away: no process holds a socket in it, and
+ *	 no orphan is left (ktp_orphans_abort()), so only light entries
+ *	 remain
  *
  * Their timers are stopped and waited for, so no timer of an entry of
  * this namespace runs after it returns.
@@ -1116,7 +1144,7 @@ void ktp_tables_purge(struct net *net)
 	struct sock *sk;
 
 	for (i = 0; i <= t->ehash_mask; i++) {
-		while ((sk = ktp_purge_one(&t->ehash[i]))) {
+		while ((sk = ktp_purge_one(&t->ehash[i], false))) {
 			if (sk->sk_state == KTP_TIME_WAIT)
 				ktp_tw_kill(ktp_tw(sk), true);
 			else

@@ -118,7 +118,7 @@ void ktp_child_forget(struct sock *sk, struct sock *child)
 {
 	child->sk_prot->disconnect(child, O_NONBLOCK);
 	sock_orphan(child);
-	this_cpu_inc(ktp_orphan_count);
+	ktp_orphan_count_inc();
 	if (child->sk_state == KTP_CLOSE)
 		ktp_destroy_dead(child);
 }

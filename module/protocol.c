@@ -100,7 +100,47 @@ void ktp_destroy_dead(struct sock *sk)
 	sk_stream_kill_queues(sk);
 	xfrm_sk_free_policy(sk);
 	this_cpu_dec(ktp_orphan_count);
+	/* for sk_prot_free() to give back (ktp_orphan_count_inc()) */
+	__module_get(THIS_MODULE);
 	sock_put(sk);
+}
+
+/**
+ * ktp_orphan_count_inc - a socket becomes an orphan: count it, unpin
+ *
+ * An orphan does not keep the module loaded: rmmod works as soon as no
+ * process holds a KTP socket, and ktp_orphans_abort() ends the orphans
+ * then. The reference that sk_alloc() took for the socket goes here
+ * and is taken again by ktp_destroy_dead(), so that sk_prot_free()'s
+ * module_put(), after the memory is back in the cache, stays the last
+ * thing done for the socket; ktp_exit() waits for it.
+ *
+ * Called where the module is still pinned otherwise: in close(), by the
+ * socket's struct socket; for a listener's child, by the listener.
+ */
+void ktp_orphan_count_inc(void)
+{
+	this_cpu_inc(ktp_orphan_count);
+	module_put(THIS_MODULE);
+}
+
+/**
+ * ktp_abort_orphan - rmmod: an orphan tells its peer and goes
+ * @sk: the orphan, referenced by the caller (process context)
+ *
+ * Its timers are stopped and waited for first: no handler of this
+ * socket runs once it returns.
+ */
+void ktp_abort_orphan(struct sock *sk)
+{
+	lock_sock(sk);
+	ktp_stop_timers_sync(sk);
+	ktp_forget_deferred(sk);
+	if (sk->sk_state != KTP_CLOSE) {
+		ktp_send_active_reset(sk, GFP_KERNEL);
+		ktp_done(sk);
+	}
+	release_sock(sk);
 }
 
 /**
@@ -116,7 +156,7 @@ void ktp_prepare_forced_close(struct sock *sk)
 	bh_unlock_sock(sk);
 	sock_put(sk);
 	sock_set_flag(sk, SOCK_DEAD);
-	this_cpu_inc(ktp_orphan_count);
+	ktp_orphan_count_inc();
 	inet_sk(sk)->inet_num = 0;
 }
 
@@ -284,7 +324,7 @@ static void ktp_close_orphan(struct sock *sk)
 
 	sock_hold(sk);
 	sock_orphan(sk);
-	this_cpu_inc(ktp_orphan_count);
+	ktp_orphan_count_inc();
 	release_sock(sk);
 
 	local_bh_disable();

@@ -143,7 +143,9 @@ struct ktp_mib {
  * struct ktp_congestion_ops - a congestion-control algorithm
  * @list: in the registry, cong.c
  * @name: what KTP_CONGESTION and net.ktp.congestion_control take
- * @owner: module that provides it, pinned while a socket uses it
+ * @owner: module that provides it, pinned while a socket uses it; NULL
+ *	   for the ones built into ktp.ko, which an orphan must not pin
+ *	   (ktp_orphan_count_inc())
  * @init: a socket starts using it (optional); ca_priv is zeroed
  * @release: a socket stops using it (optional)
  * @ssthresh: on loss: the new slow-start threshold, in segments
@@ -539,6 +541,8 @@ void ktp_set_state(struct sock *sk, int state);
 int ktp_init_sock(struct sock *sk);
 void ktp_done(struct sock *sk);
 void ktp_destroy_dead(struct sock *sk);
+void ktp_orphan_count_inc(void);
+void ktp_abort_orphan(struct sock *sk);
 void ktp_prepare_forced_close(struct sock *sk);
 void ktp_reset(struct sock *sk);
 int ktp_listen(struct socket *sock, int backlog);
@@ -645,6 +649,7 @@ void ktp_mem_exit(void);
 /* timer.c */
 void ktp_init_xmit_timers(struct sock *sk);
 void ktp_clear_xmit_timers(struct sock *sk);
+void ktp_stop_timers_sync(struct sock *sk);
 void ktp_reset_rtx_timer(struct sock *sk, int event, unsigned long when);
 void ktp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void ktp_delete_keepalive_timer(struct sock *sk);
@@ -664,6 +669,7 @@ bool ktp_out_of_resources(struct sock *sk, bool do_reset);
 int ktp_hash_init(void);
 void ktp_hash_exit(void);
 int ktp_tables_init(struct net *net);
+void ktp_orphans_abort(struct net *net);
 void ktp_tables_purge(struct net *net);
 void ktp_tables_exit(struct net *net);
 u32 ktp_ehashfn(const struct net *net, const struct sock_common *c);

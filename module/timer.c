@@ -76,6 +76,28 @@ void ktp_clear_xmit_timers(struct sock *sk)
 }
 
 /**
+ * ktp_stop_timers_sync - stop every timer and wait for a running handler
+ * @sk: the socket, owned by the caller (process context)
+ *
+ * Owning the socket keeps a handler that runs meanwhile from more than
+ * deferring its work to release_sock() (ktp_timer_run()), so no timer is
+ * armed again. Each stopped timer gives back its reference.
+ */
+void ktp_stop_timers_sync(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (timer_delete_sync(&kp->rtx_timer))
+		__sock_put(sk);
+	if (timer_delete_sync(&kp->delack_timer))
+		__sock_put(sk);
+	if (timer_delete_sync(&kp->keepalive_timer))
+		__sock_put(sk);
+	kp->rtx_pending = KTP_RTX_NONE;
+	kp->ack_pending = 0;
+}
+
+/**
  * ktp_rearm_rto - run the retransmission timer iff something is in flight
  * @sk: the socket, owned by the caller
  */

@@ -12,6 +12,14 @@
  *	from CLI_NS whose SYN-ACKs do not come back (the caller drops them):
  *	N request entries. Prints "synq N" once SRV_NS's /proc/net/ktp
  *	shows them, then closes every socket.
+ *   ktp_leave orphans SRV_NS CLI_NS ADDR PORT CUT
+ *	three connections from CLI_NS to a listener on ADDR:PORT in SRV_NS,
+ *	closed so that every socket is left an orphan that waits for its
+ *	peer: the shell command CUT (run with system()) cuts the wire once
+ *	the client of the first has its FIN acked. That one leaves FIN_WAIT2
+ *	and LAST_ACK; the second FIN_WAIT1 on both sides; the third too,
+ *	its client with 64 KiB unsent. Prints "orphans FW1 FW2 LAST_ACK",
+ *	the rows of both namespaces, once all seven show.
  *
  * Exits 0 when the entries were seen, 1 otherwise, 2 on bad usage. Every
  * wait is bounded (5 s).
@@ -31,6 +39,7 @@
 
 #define WAIT_MS	5000
 #define MAX_N	64
+#define ORPHANS	3
 
 /* Say which step failed, and why, on stderr; 1 for main(). */
 static int fail(const char *what)
@@ -232,6 +241,75 @@ static int leave_synq(const char *srv_ns, const char *cli_ns,
 	return seen == n ? 0 : 1;
 }
 
+/* Rows in @state for @port in namespaces @a and @b; enters @b. */
+static int rows_both(const char *a, const char *b, int port, int state)
+{
+	int n;
+
+	if (ns_enter(a))
+		return -1;
+	n = proc_rows(port, state);
+	if (ns_enter(b))
+		return -1;
+	return n + proc_rows(port, state);
+}
+
+static int leave_orphans(const char *srv_ns, const char *cli_ns,
+			 const char *addr, int port, const char *cut)
+{
+	int cli[ORPHANS], srv[ORPHANS], lfd, i, fw1, fw2, lack;
+	static char data[65536];
+	struct sockaddr_in sin;
+	long long end;
+
+	if (ns_enter(srv_ns))
+		return fail(srv_ns);
+	lfd = listener(addr, port, ORPHANS);
+	if (lfd < 0)
+		return fail("listener");
+	if (ns_enter(cli_ns))
+		return fail(cli_ns);
+	set_addr(&sin, addr, port);
+	for (i = 0; i < ORPHANS; i++) {
+		cli[i] = ktp_socket(0);
+		if (cli[i] < 0 ||
+		    connect(cli[i], (struct sockaddr *)&sin, sizeof(sin)))
+			return fail("connect");
+		srv[i] = accept(lfd, NULL, NULL);
+		if (srv[i] < 0)
+			return fail("accept");
+	}
+	close(lfd);
+	/* the first: the client's FIN is acked before the cut */
+	close(cli[0]);
+	if (read_eof(srv[0]))
+		return fail("server's EOF");
+	if (wait_rows(port, KTP_FIN_WAIT2, 1) != 1)
+		return fail("FIN_WAIT2");
+	if (system(cut))
+		return fail("cutting the wire");
+	close(srv[0]);
+	close(cli[1]);
+	close(srv[1]);
+	fcntl(cli[2], F_SETFL, O_NONBLOCK);
+	if (send(cli[2], data, sizeof(data), 0) <= 0)
+		return fail("send");
+	close(cli[2]);
+	close(srv[2]);
+
+	end = now_ms() + WAIT_MS;
+	do {
+		fw1 = rows_both(srv_ns, cli_ns, port, KTP_FIN_WAIT1);
+		fw2 = rows_both(srv_ns, cli_ns, port, KTP_FIN_WAIT2);
+		lack = rows_both(srv_ns, cli_ns, port, KTP_LAST_ACK);
+		if (fw1 == 4 && fw2 == 1 && lack == 1)
+			break;
+		sleep_ms(10);
+	} while (now_ms() < end);
+	printf("orphans %d %d %d\n", fw1, fw2, lack);
+	return fw1 == 4 && fw2 == 1 && lack == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "tw"))
@@ -239,7 +317,11 @@ int main(int argc, char **argv)
 	if (argc == 7 && !strcmp(argv[1], "synq"))
 		return leave_synq(argv[2], argv[3], argv[4], atoi(argv[5]),
 				  atoi(argv[6]));
+	if (argc == 7 && !strcmp(argv[1], "orphans"))
+		return leave_orphans(argv[2], argv[3], argv[4], atoi(argv[5]),
+				     argv[6]);
 	fprintf(stderr, "usage: ktp_leave tw PORT | "
-		"ktp_leave synq SRV_NS CLI_NS ADDR PORT N\n");
+		"ktp_leave synq SRV_NS CLI_NS ADDR PORT N | "
+		"ktp_leave orphans SRV_NS CLI_NS ADDR PORT CUT\n");
 	return 2;
 }

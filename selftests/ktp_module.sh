@@ -48,10 +48,9 @@ rmmod_soon()
 	return 1
 }
 
-# Two namespaces on a veth pair; all the server sends is dropped, so its
-# SYN-ACKs never reach the client and its requests stay in SYN_RECV. The
-# client knows the server's MAC address: no ARP answer is needed.
-synq_net()
+# Two namespaces on a veth pair. The client knows the server's MAC
+# address: no ARP answer is needed, before a cut or after.
+veth_net()
 {
 	ip netns add $NS_S && ip netns add $NS_C &&
 	ip link add vs netns $NS_S type veth peer name vc netns $NS_C &&
@@ -60,11 +59,17 @@ synq_net()
 	ip -n $NS_S link set vs up && ip -n $NS_C link set vc up || return 1
 	mac=$(ip -n $NS_S -o link show dev vs | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	[ -n "$mac" ] &&
-	ip -n $NS_C neigh add 10.98.0.2 lladdr "$mac" dev vc nud permanent &&
-	tc -n $NS_S qdisc add dev vs root netem loss 100%
+	ip -n $NS_C neigh add 10.98.0.2 lladdr "$mac" dev vc nud permanent
 }
 
-ktap_plan 12
+# All the server sends is dropped, so its SYN-ACKs never reach the
+# client and its requests stay in SYN_RECV.
+synq_net()
+{
+	veth_net && tc -n $NS_S qdisc add dev vs root netem loss 100%
+}
+
+ktap_plan 13
 
 loaded && rmmod ktp
 no_autoload
@@ -155,6 +160,21 @@ rc=$?
 diag "listener with requests: $out, rmmod $rc"
 ktap_check "rmmod_after_listener_with_requests_closed" \
 	'[ "$out" = "synq 8" ] && [ $rc -eq 0 ] && no_entries'
+ip netns del $NS_S
+ip netns del $NS_C
+insmod "$ko"
+
+# Orphans do not pin the module either: rmmod resets them, and nothing
+# of theirs is left (their slab caches go with the module).
+cut="/usr/sbin/tc -n $NS_S qdisc add dev vs root netem loss 100% &&"
+cut="$cut /usr/sbin/tc -n $NS_C qdisc add dev vc root netem loss 100%"
+out=
+veth_net && out=$($leave orphans $NS_S $NS_C 10.98.0.2 7304 "$cut")
+rmmod_soon
+rc=$?
+diag "orphans (FIN_WAIT1 FIN_WAIT2 LAST_ACK): $out, rmmod $rc"
+ktap_check "rmmod_with_orphans_in_closing_states" \
+	'[ "$out" = "orphans 4 1 1" ] && [ $rc -eq 0 ] && no_entries'
 ip netns del $NS_S
 ip netns del $NS_C
 insmod "$ko"
