@@ -113,6 +113,7 @@ fault_round()
 	     "ok, $(grep -c '^not ok ' $out) not ok (allowed under injection)"
 	case $rc in
 	4) skipped "$name"; return ;;
+	5) bad="the syscall trace lost events" ;;
 	124|137) bad="timed out after ${timeout}s" ;;
 	*) [ "$rc" -gt 128 ] && bad="killed by signal $((rc - 128))" ;;
 	esac
@@ -150,10 +151,13 @@ stage_fault()
 		# The clean run: which errors this program provokes on purpose.
 		./fault_inject.sh -w none -e "/tmp/ktp-fault.$t.base" -- \
 			"./$t" > /tmp/ktp-fault.out 2>&1
-		if [ $? = 4 ]; then
-			skipped "fault: $t: no fault injection in this kernel"
-			continue
-		fi
+		case $? in
+		4)	skipped "fault: $t: no fault injection in this kernel"
+			continue ;;
+		5)	grep '^# fault_inject:' /tmp/ktp-fault.out
+			not_ok "fault: $t: the clean run's syscall trace lost events"
+			continue ;;
+		esac
 		sort -u -o "/tmp/ktp-fault.$t.base" "/tmp/ktp-fault.$t.base"
 		for r in $ROUNDS; do
 			fault_round "$t" "${r%%:*}" "${r#*:}"

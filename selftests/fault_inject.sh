@@ -19,9 +19,10 @@
 #                (raw_syscalls:sys_exit)
 #
 # Prints "# fault_inject: ..." lines with what was injected and exits with
-# the program's status, or 4 (kselftest skip) when the kernel has no fault
-# injection. Injected failures are not logged (verbose=0): a stack dump per
-# failure would bury the console and read as a splat.
+# the program's status, 4 (kselftest skip) when the kernel has no fault
+# injection, or 5 when -e's trace lost events. Injected failures are not
+# logged (verbose=0): a stack dump per failure would bury the console and
+# read as a splat.
 
 here=$(cd "$(dirname "$0")" && pwd)
 dbg=/sys/kernel/debug
@@ -98,9 +99,16 @@ disarm()
 	echo "$((budget - left))"
 }
 
+# The ring buffer must hold a whole run: a long program (the conformance
+# scripts poll, and fail with EAGAIN, thousands of times) overwrote the
+# oldest events of the default 1.4 MB, and the clean run then lacked an
+# error it had made on purpose. 32 MB a CPU; what was lost anyway is said.
+TRACE_KB=32768
+
 trace_start()
 {
 	echo 0 > $tr/tracing_on
+	echo $TRACE_KB > $tr/buffer_size_kb
 	echo > $tr/trace
 	echo 1 > $tr/options/event-fork
 	echo 'ret < 0' > $tr/events/raw_syscalls/sys_exit/filter
@@ -117,6 +125,8 @@ trace_stop()
 	echo > $tr/set_event_pid
 	sed -n 's/.* sys_exit: NR \([0-9]*\) = -\([0-9]*\)$/\1 \2/p' \
 		$tr/trace > "$errfile"
+	lost=$(cat $tr/per_cpu/cpu*/stats 2>/dev/null |
+		awk '/^overrun:/ { n += $2 } END { print n + 0 }')
 	echo > $tr/trace
 }
 
@@ -143,4 +153,9 @@ for a in $attrs; do
 done
 [ -n "$errfile" ] && trace_stop
 echo "# fault_inject: $1: p=$prob% interval=$interval space=$space,${msg:- no injection,} exit $rc"
+# A record with holes cannot be judged: say so, and exit 5.
+if [ -n "$errfile" ] && [ "${lost:-0}" -gt 0 ]; then
+	echo "# fault_inject: the trace lost $lost events (-e is incomplete)"
+	exit 5
+fi
 exit $rc

@@ -20,6 +20,12 @@
  *	and LAST_ACK; the second FIN_WAIT1 on both sides; the third too,
  *	its client with 64 KiB unsent. Prints "orphans FW1 FW2 LAST_ACK",
  *	the rows of both namespaces, once all seven show.
+ *   ktp_leave every SRV_NS CLI_NS ADDR PORT CUT N
+ *	every state that outlives its process, with CUT dropping only what
+ *	the server sends: in CLI_NS a TIME_WAIT entry over 127.0.0.1:PORT+1,
+ *	FIN_WAIT2 (its FIN acked before the cut), FIN_WAIT1 twice; in
+ *	SRV_NS, LAST_ACK twice, CLOSING, and N requests in SYN_RECV.
+ *	Prints "every TW SYN_RECV FW1 FW2 CLOSING LAST_ACK" once they show.
  *
  * Exits 0 when the entries were seen, 1 otherwise, 2 on bad usage. Every
  * wait is bounded (5 s).
@@ -167,7 +173,8 @@ static int read_eof(int fd)
 	return -1;
 }
 
-static int leave_tw(int port)
+/* A TIME_WAIT entry over 127.0.0.1:@port, and nothing else of it. */
+static int make_tw(int port)
 {
 	struct sockaddr_in sin;
 	int lfd, cli, srv;
@@ -205,6 +212,13 @@ static int leave_tw(int port)
 		}
 		sleep_ms(10);
 	}
+	return 0;
+}
+
+static int leave_tw(int port)
+{
+	if (make_tw(port))
+		return 1;
 	printf("tw\n");
 	return 0;
 }
@@ -310,6 +324,104 @@ static int leave_orphans(const char *srv_ns, const char *cli_ns,
 	return fw1 == 4 && fw2 == 1 && lack == 1 ? 0 : 1;
 }
 
+/* The states of leave_every(), and how many of each it leaves. */
+static const struct {
+	unsigned int state;
+	int want;
+} every[] = {
+	{ KTP_TIME_WAIT, 1 },
+	{ KTP_SYN_RECV, 0 },	/* N, from the command line */
+	{ KTP_FIN_WAIT1, 2 },
+	{ KTP_FIN_WAIT2, 1 },
+	{ KTP_CLOSING, 1 },
+	{ KTP_LAST_ACK, 2 },
+};
+
+#define N_EVERY	(sizeof(every) / sizeof(every[0]))
+
+static int leave_every(const char *srv_ns, const char *cli_ns,
+		       const char *addr, int port, const char *cut, int n)
+{
+	int cli[ORPHANS], srv[ORPHANS], syn[MAX_N], got[N_EVERY];
+	int lfd, i, done;
+	struct sockaddr_in sin;
+	long long end;
+
+	if (n < 1 || n > MAX_N)
+		return 2;
+	if (ns_enter(cli_ns))
+		return fail(cli_ns);
+	if (make_tw(port + 1))
+		return 1;
+	if (ns_enter(srv_ns))
+		return fail(srv_ns);
+	lfd = listener(addr, port, MAX_N);
+	if (lfd < 0)
+		return fail("listener");
+	if (ns_enter(cli_ns))
+		return fail(cli_ns);
+	set_addr(&sin, addr, port);
+	for (i = 0; i < ORPHANS; i++) {
+		cli[i] = ktp_socket(0);
+		if (cli[i] < 0 ||
+		    connect(cli[i], (struct sockaddr *)&sin, sizeof(sin)))
+			return fail("connect");
+		srv[i] = accept(lfd, NULL, NULL);
+		if (srv[i] < 0)
+			return fail("accept");
+	}
+	/* FIN_WAIT2: the client's FIN is acked before the cut */
+	close(cli[0]);
+	if (read_eof(srv[0]))
+		return fail("server's EOF");
+	if (wait_rows(port, KTP_FIN_WAIT2, 1) != 1)
+		return fail("FIN_WAIT2");
+	if (system(cut))
+		return fail("cutting the wire");
+	/* LAST_ACK: the server's FIN is lost */
+	close(srv[0]);
+	/* FIN_WAIT1 and LAST_ACK: the client's FIN arrives, no ACK does */
+	close(cli[1]);
+	if (read_eof(srv[1]))
+		return fail("server's second EOF");
+	close(srv[1]);
+	/* CLOSING and FIN_WAIT1: the FINs cross, only the client's arrives */
+	close(srv[2]);
+	close(cli[2]);
+	/* requests whose SYN-ACKs are lost */
+	for (i = 0; i < n; i++) {
+		syn[i] = ktp_socket(SOCK_NONBLOCK);
+		if (syn[i] < 0)
+			return fail("socket");
+		connect(syn[i], (struct sockaddr *)&sin, sizeof(sin));
+	}
+
+	end = now_ms() + WAIT_MS;
+	do {
+		done = 1;
+		for (i = 0; i < (int)N_EVERY; i++) {
+			int p = every[i].state == KTP_TIME_WAIT ? port + 1 :
+								  port;
+			int want = every[i].state == KTP_SYN_RECV ? n :
+								    every[i].want;
+
+			got[i] = rows_both(srv_ns, cli_ns, p, every[i].state);
+			done &= got[i] == want;
+		}
+		if (done)
+			break;
+		sleep_ms(10);
+	} while (now_ms() < end);
+	for (i = 0; i < n; i++)
+		close(syn[i]);
+	close(lfd);
+	printf("every");
+	for (i = 0; i < (int)N_EVERY; i++)
+		printf(" %d", got[i]);
+	printf("\n");
+	return done ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "tw"))
@@ -320,8 +432,12 @@ int main(int argc, char **argv)
 	if (argc == 7 && !strcmp(argv[1], "orphans"))
 		return leave_orphans(argv[2], argv[3], argv[4], atoi(argv[5]),
 				     argv[6]);
+	if (argc == 8 && !strcmp(argv[1], "every"))
+		return leave_every(argv[2], argv[3], argv[4], atoi(argv[5]),
+				   argv[6], atoi(argv[7]));
 	fprintf(stderr, "usage: ktp_leave tw PORT | "
 		"ktp_leave synq SRV_NS CLI_NS ADDR PORT N | "
-		"ktp_leave orphans SRV_NS CLI_NS ADDR PORT CUT\n");
+		"ktp_leave orphans SRV_NS CLI_NS ADDR PORT CUT | "
+		"ktp_leave every SRV_NS CLI_NS ADDR PORT CUT N\n");
 	return 2;
 }

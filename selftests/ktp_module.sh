@@ -13,6 +13,7 @@ modprobe_path=$(cat /proc/sys/kernel/modprobe)
 probe="$(dirname "$0")/ktp_sockprobe"
 leave="$(dirname "$0")/ktp_leave"
 CYCLES=20
+EVERY_CYCLES=100
 NS_S=ktpmodS
 NS_C=ktpmodC
 
@@ -48,15 +49,17 @@ rmmod_soon()
 	return 1
 }
 
-# Two namespaces on a veth pair. The client knows the server's MAC
-# address: no ARP answer is needed, before a cut or after.
+# Two namespaces on a veth pair, the client's loopback up. The client
+# knows the server's MAC address: no ARP answer is needed, before a cut
+# or after.
 veth_net()
 {
 	ip netns add $NS_S && ip netns add $NS_C &&
 	ip link add vs netns $NS_S type veth peer name vc netns $NS_C &&
 	ip -n $NS_S addr add 10.98.0.2/24 dev vs &&
 	ip -n $NS_C addr add 10.98.0.1/24 dev vc &&
-	ip -n $NS_S link set vs up && ip -n $NS_C link set vc up || return 1
+	ip -n $NS_S link set vs up && ip -n $NS_C link set vc up &&
+	ip -n $NS_C link set lo up || return 1
 	mac=$(ip -n $NS_S -o link show dev vs | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	[ -n "$mac" ] &&
 	ip -n $NS_C neigh add 10.98.0.2 lladdr "$mac" dev vc nud permanent
@@ -69,7 +72,7 @@ synq_net()
 	veth_net && tc -n $NS_S qdisc add dev vs root netem loss 100%
 }
 
-ktap_plan 13
+ktap_plan 14
 
 loaded && rmmod ktp
 no_autoload
@@ -175,6 +178,40 @@ rc=$?
 diag "orphans (FIN_WAIT1 FIN_WAIT2 LAST_ACK): $out, rmmod $rc"
 ktap_check "rmmod_with_orphans_in_closing_states" \
 	'[ "$out" = "orphans 4 1 1" ] && [ $rc -eq 0 ] && no_entries'
+ip netns del $NS_S
+ip netns del $NS_C
+
+# Load, use and unload, again and again, with every state that outlives
+# its process left behind each time: TIME_WAIT, SYN_RECV, FIN_WAIT1,
+# FIN_WAIT2, CLOSING, LAST_ACK. Only what the server sends is dropped.
+cut="/usr/sbin/tc -n $NS_S qdisc add dev vs root netem loss 100%"
+bad=0
+i=0
+if veth_net; then
+	while [ $i -lt $EVERY_CYCLES ]; do
+		i=$((i + 1))
+		tc -n $NS_S qdisc del dev vs root 2>/dev/null
+		if ! insmod "$ko"; then
+			diag "cycle $i: insmod failed"
+			bad=$((bad + 1))
+			break
+		fi
+		out=$($leave every $NS_S $NS_C 10.98.0.2 7310 "$cut" 4)
+		# TIME_WAIT SYN_RECV FIN_WAIT1 FIN_WAIT2 CLOSING LAST_ACK
+		[ "$out" = "every 1 4 2 1 1 2" ] ||
+			{ diag "cycle $i: $out"; bad=$((bad + 1)); }
+		if ! rmmod_soon >/dev/null; then
+			diag "cycle $i: rmmod failed"
+			bad=$((bad + 1))
+			break
+		fi
+		no_entries ||
+			{ diag "cycle $i: module or a cache left behind"; bad=$((bad + 1)); }
+	done
+fi
+diag "$i cycles, $bad bad"
+ktap_check "every_state_${EVERY_CYCLES}_load_use_unload_cycles" \
+	'[ $bad -eq 0 ] && [ $i -eq $EVERY_CYCLES ]'
 ip netns del $NS_S
 ip netns del $NS_C
 insmod "$ko"
