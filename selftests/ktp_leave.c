@@ -268,31 +268,56 @@ static int rows_both(const char *a, const char *b, int port, int state)
 	return n + proc_rows(port, state);
 }
 
-static int leave_orphans(const char *srv_ns, const char *cli_ns,
-			 const char *addr, int port, const char *cut)
+/*
+ * ORPHANS connections from @cli_ns to a listener on @addr:@port in
+ * @srv_ns with @backlog: their ends in @cli and @srv. Return: the
+ * listener, in @cli_ns, or -1.
+ */
+static int open_pairs(const char *srv_ns, const char *cli_ns,
+		      const char *addr, int port, int backlog, int *cli,
+		      int *srv)
 {
-	int cli[ORPHANS], srv[ORPHANS], lfd, i, fw1, fw2, lack;
-	static char data[65536];
+	const char *what = srv_ns;
 	struct sockaddr_in sin;
-	long long end;
+	int lfd = -1, i;
 
 	if (ns_enter(srv_ns))
-		return fail(srv_ns);
-	lfd = listener(addr, port, ORPHANS);
+		goto err;
+	what = "listener";
+	lfd = listener(addr, port, backlog);
 	if (lfd < 0)
-		return fail("listener");
+		goto err;
+	what = cli_ns;
 	if (ns_enter(cli_ns))
-		return fail(cli_ns);
+		goto err;
 	set_addr(&sin, addr, port);
 	for (i = 0; i < ORPHANS; i++) {
+		what = "connect";
 		cli[i] = ktp_socket(0);
 		if (cli[i] < 0 ||
 		    connect(cli[i], (struct sockaddr *)&sin, sizeof(sin)))
-			return fail("connect");
+			goto err;
+		what = "accept";
 		srv[i] = accept(lfd, NULL, NULL);
 		if (srv[i] < 0)
-			return fail("accept");
+			goto err;
 	}
+	return lfd;
+err:
+	fail(what);
+	return -1;
+}
+
+static int leave_orphans(const char *srv_ns, const char *cli_ns,
+			 const char *addr, int port, const char *cut)
+{
+	int cli[ORPHANS], srv[ORPHANS], lfd, fw1, fw2, lack;
+	static char data[65536];
+	long long end;
+
+	lfd = open_pairs(srv_ns, cli_ns, addr, port, ORPHANS, cli, srv);
+	if (lfd < 0)
+		return 1;
 	close(lfd);
 	/* the first: the client's FIN is acked before the cut */
 	close(cli[0]);
@@ -353,23 +378,10 @@ static int leave_every(const char *srv_ns, const char *cli_ns,
 		return fail(cli_ns);
 	if (make_tw(port + 1))
 		return 1;
-	if (ns_enter(srv_ns))
-		return fail(srv_ns);
-	lfd = listener(addr, port, MAX_N);
+	lfd = open_pairs(srv_ns, cli_ns, addr, port, MAX_N, cli, srv);
 	if (lfd < 0)
-		return fail("listener");
-	if (ns_enter(cli_ns))
-		return fail(cli_ns);
+		return 1;
 	set_addr(&sin, addr, port);
-	for (i = 0; i < ORPHANS; i++) {
-		cli[i] = ktp_socket(0);
-		if (cli[i] < 0 ||
-		    connect(cli[i], (struct sockaddr *)&sin, sizeof(sin)))
-			return fail("connect");
-		srv[i] = accept(lfd, NULL, NULL);
-		if (srv[i] < 0)
-			return fail("accept");
-	}
 	/* FIN_WAIT2: the client's FIN is acked before the cut */
 	close(cli[0]);
 	if (read_eof(srv[0]))
