@@ -522,11 +522,53 @@ static void ktp_sack_new_ofo(struct ktp_sock *kp, u32 start, u32 end)
 	kp->num_sacks = n;
 }
 
-/* RCV.NXT moved: blocks it reached are no longer beyond a hole. */
+/*
+ * Segments of the out-of-order queue that one look at it walks, each way:
+ * a sender of tiny segments must not make every arrival cost a walk over
+ * all of them. A run longer than that is told in part, which RFC 2018
+ * allows for any block but the first.
+ */
+#define KTP_SACK_WALK	64
+
+/* The contiguous run of held data around @skb, just queued. */
+static void ktp_ooo_run(struct sk_buff *skb, u32 *start, u32 *end)
+{
+	struct rb_node *node;
+	int n;
+
+	*start = KTP_SKB_CB(skb)->seq;
+	*end = KTP_SKB_CB(skb)->end_seq;
+	for (node = rb_prev(&skb->rbnode), n = 0; node && n < KTP_SACK_WALK;
+	     node = rb_prev(node), n++) {
+		const struct ktp_skb_cb *cb = KTP_SKB_CB(rb_to_skb(node));
+
+		if (ktp_before(cb->end_seq, *start))
+			break;
+		if (ktp_before(cb->seq, *start))
+			*start = cb->seq;
+	}
+	for (node = rb_next(&skb->rbnode), n = 0; node && n < KTP_SACK_WALK;
+	     node = rb_next(node), n++) {
+		const struct ktp_skb_cb *cb = KTP_SKB_CB(rb_to_skb(node));
+
+		if (ktp_after(cb->seq, *end))
+			break;
+		if (ktp_after(cb->end_seq, *end))
+			*end = cb->end_seq;
+	}
+}
+
+/*
+ * RCV.NXT moved: blocks it reached are no longer beyond a hole. Room that
+ * frees is filled with held runs that no block tells (a fifth pushed
+ * them out), in sequence order, from the queue's head.
+ */
 static void ktp_sack_remove(struct ktp_sock *kp)
 {
 	struct ktp_sack_block *sp = kp->selective_acks;
-	int n = kp->num_sacks, i;
+	int n = kp->num_sacks, i, walked = 0;
+	struct rb_node *node;
+	u32 start, end;
 
 	for (i = 0; i < n; ) {
 		if (ktp_after(sp[i].start, kp->rcv_nxt)) {
@@ -535,6 +577,30 @@ static void ktp_sack_remove(struct ktp_sock *kp)
 		}
 		memmove(&sp[i], &sp[i + 1], (n - i - 1) * sizeof(*sp));
 		n--;
+	}
+
+	node = rb_first(&kp->ooo_queue);
+	while (node && n < KTP_MAX_SACKS && walked < KTP_SACK_WALK) {
+		start = KTP_SKB_CB(rb_to_skb(node))->seq;
+		end = KTP_SKB_CB(rb_to_skb(node))->end_seq;
+		for (node = rb_next(node), walked++;
+		     node && walked < KTP_SACK_WALK;
+		     node = rb_next(node), walked++) {
+			const struct ktp_skb_cb *cb =
+				KTP_SKB_CB(rb_to_skb(node));
+
+			if (ktp_after(cb->seq, end))
+				break;
+			if (ktp_after(cb->end_seq, end))
+				end = cb->end_seq;
+		}
+		for (i = 0; i < n && !ktp_sack_touch(&sp[i], start, end); i++)
+			;
+		if (i == n) {
+			sp[n].start = start;
+			sp[n].end = end;
+			n++;
+		}
 	}
 	kp->num_sacks = n;
 }
@@ -565,6 +631,10 @@ static bool ktp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 	skb_set_owner_r(skb, sk);
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_color(&skb->rbnode, &kp->ooo_queue);
+	/* RFC 2018 4: the first block is all the contiguous data held
+	 * around this segment, a block no longer told included
+	 */
+	ktp_ooo_run(skb, &seq, &end);
 	ktp_sack_new_ofo(kp, seq, end);
 	return true;
 }
