@@ -354,7 +354,7 @@ static void ktp_update_window(struct ktp_sock *kp, const struct sk_buff *skb)
 
 	if (ktp_before(kp->snd_wl1, cb->seq) ||
 	    (kp->snd_wl1 == cb->seq && !ktp_before(cb->ack_seq, kp->snd_wl2))) {
-		kp->snd_wnd = ktp_peer_window(kp, skb);
+		ktp_set_snd_wnd(kp, ktp_peer_window(kp, skb));
 		kp->snd_wl1 = cb->seq;
 		kp->snd_wl2 = cb->ack_seq;
 	}
@@ -385,7 +385,7 @@ static int ktp_rcv_synrecv_ack(struct sock *sk, struct sk_buff *skb)
 	}
 	kp->snd_wl1 = KTP_SKB_CB(skb)->seq;
 	kp->snd_wl2 = ack;
-	kp->snd_wnd = ktp_peer_window(kp, skb);
+	ktp_set_snd_wnd(kp, ktp_peer_window(kp, skb));
 	ktp_set_state(sk, KTP_ESTABLISHED);
 	if (!sock_flag(sk, SOCK_DEAD)) {
 		sk->sk_state_change(sk);
@@ -408,6 +408,15 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		return -1;
 	if (ktp_after(ack, kp->snd_nxt)) {
 		/* acknowledges something not yet sent */
+		ktp_send_challenge_ack(sk);
+		return -1;
+	}
+	if (ktp_before(ack, kp->snd_una - kp->max_window)) {
+		/* RFC 5961 5.2: older than any window the peer offered, so
+		 * not from the peer: a blind attacker's data goes, and a
+		 * real peer learns where we are
+		 */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_TOOOLDACK);
 		ktp_send_challenge_ack(sk);
 		return -1;
 	}
@@ -813,7 +822,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->copied_seq = kp->rcv_nxt;
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->snd_wl1 = cb->seq;
-	kp->snd_wnd = cb->window;
+	ktp_set_snd_wnd(kp, cb->window);
 	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	/* Only what we offered and the peer took (RFC 2018 2). */

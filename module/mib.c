@@ -46,6 +46,7 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_ACKSKIPPEDTIMEWAIT]	= "AckSkippedTimeWait",
 	[KTP_MIB_ACKSKIPPEDSYNRECV]	= "AckSkippedSynRecv",
 	[KTP_MIB_ABORTONMEMORY]		= "AbortOnMemory",
+	[KTP_MIB_TOOOLDACK]		= "TooOldAck",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -491,7 +491,7 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->wscale_ok = req->snd_wscale >= 0;
 	kp->rcv_wscale = req->rcv_wscale;
 	kp->rcv_wnd = ktp_select_window(newsk);
-	kp->snd_wnd = (u32)cb->window << kp->snd_wscale;
+	ktp_set_snd_wnd(kp, (u32)cb->window << kp->snd_wscale);
 	kp->srtt_us = 0;
 	kp->rttvar_us = 0;
 	kp->snd_cwnd = KTP_INIT_CWND;

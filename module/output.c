@@ -811,6 +811,7 @@ int ktp_connect_send_syn(struct sock *sk)
 	kp->snd_nxt = kp->iss;
 	kp->write_seq = kp->iss;
 	kp->snd_wnd = 0;
+	kp->max_window = 0;
 	kp->rcv_nxt = 0;
 	kp->rcv_wnd = 0;
 	skb = ktp_queue_control(sk, KTP_FLAG_SYN, sk->sk_allocation);

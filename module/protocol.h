@@ -130,6 +130,7 @@ enum ktp_mib_field {
 	KTP_MIB_ACKSKIPPEDTIMEWAIT, /* TIME_WAIT ACK not sent: rate limit */
 	KTP_MIB_ACKSKIPPEDSYNRECV, /* SYN_RECV ACK not sent: rate limit */
 	KTP_MIB_ABORTONMEMORY,	/* orphan reset: too many or no memory */
+	KTP_MIB_TOOOLDACK,	/* ACK below SND.UNA - MAX.SND.WND: dropped */
 	__KTP_MIB_MAX
 };
 
@@ -291,6 +292,7 @@ struct ktp_sock {
 	u32	snd_nxt;	/* next to send */
 	u32	write_seq;	/* end of the data queued by the user */
 	u32	snd_wnd;	/* the peer's window */
+	u32	max_window;	/* the largest it offered: MAX.SND.WND */
 	u32	snd_wl1;	/* seq of the last window update */
 	u32	snd_wl2;	/* ack of the last window update */
 
@@ -393,6 +395,14 @@ struct ktp_sock {
 static inline struct ktp_sock *ktp_sk(const struct sock *sk)
 {
 	return (struct ktp_sock *)sk;
+}
+
+/* The peer's window, and the largest it ever offered (RFC 5961 5.2). */
+static inline void ktp_set_snd_wnd(struct ktp_sock *kp, u32 wnd)
+{
+	kp->snd_wnd = wnd;
+	if (wnd > kp->max_window)
+		kp->max_window = wnd;
 }
 
 /* An IPv6 socket: inet6_sk_generic() wants ipv6_pinfo last. */
