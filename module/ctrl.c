@@ -303,6 +303,17 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.extra1		= &ktp_zero,
 		.extra2		= &ktp_max_retries,
 	},
+	{
+		/* challenge ACKs a second for the whole namespace, on top
+		 * of invalid_ratelimit's per socket; each second's budget
+		 * is drawn at random from [limit/2, limit*3/2]; 0: none
+		 */
+		.procname	= "challenge_ack_limit",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+	},
 	{}
 };
 
@@ -325,6 +336,7 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->min_snd_mss = KTP_MIN_SND_MSS;	/* as tcp_min_snd_mss */
 	kn->invalid_ratelimit = HZ / 2;	/* as tcp_invalid_ratelimit */
 	kn->orphan_retries = 0;		/* as tcp_orphan_retries */
+	kn->challenge_ack_limit = 1000;	/* tcp_challenge_ack_limit's, 5.x */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -357,6 +369,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[16].data = &kn->min_snd_mss;
 	table[17].data = &kn->invalid_ratelimit;
 	table[18].data = &kn->orphan_retries;
+	table[19].data = &kn->challenge_ack_limit;
 
 	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
 					     ARRAY_SIZE(ktp_sysctl_template) - 1);

@@ -151,9 +151,36 @@ bool ktp_oow_rate_limited(struct net *net, const struct sk_buff *skb,
 	return __ktp_oow_rate_limited(net, mib, last_oow_ack_time);
 }
 
+/*
+ * The namespace's budget of challenge ACKs for this second: drawn anew
+ * each second from [limit/2, limit*3/2), so that an attacker who counts
+ * the answers learns nothing of what other connections spent (the side
+ * channel of CVE-2016-5696). Racy on purpose, as TCP's was: a lost
+ * update costs one ACK more or less.
+ */
+static bool ktp_challenge_budget(struct net *net)
+{
+	struct ktp_net *kn = ktp_pernet(net);
+	u32 now = jiffies / HZ, count;
+
+	if (now != READ_ONCE(kn->challenge_stamp)) {
+		u32 limit = READ_ONCE(kn->challenge_ack_limit);
+
+		WRITE_ONCE(kn->challenge_stamp, now);
+		WRITE_ONCE(kn->challenge_count,
+			   (limit + 1) / 2 + get_random_u32_below(limit + 1));
+	}
+	count = READ_ONCE(kn->challenge_count);
+	if (!count)
+		return false;
+	WRITE_ONCE(kn->challenge_count, count - 1);
+	return true;
+}
+
 /* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
  * expected is answered with an ACK; a real peer answers that with the
- * exact RST, a blind attacker cannot. Rate-limited per socket.
+ * exact RST, a blind attacker cannot. Rate-limited per socket, then per
+ * namespace.
  */
 static void ktp_send_challenge_ack(struct sock *sk)
 {
@@ -162,6 +189,10 @@ static void ktp_send_challenge_ack(struct sock *sk)
 	if (__ktp_oow_rate_limited(net, KTP_MIB_ACKSKIPPEDCHALLENGE,
 				   &ktp_sk(sk)->last_oow_ack_time))
 		return;
+	if (!ktp_challenge_budget(net)) {
+		KTP_INC_STATS(net, KTP_MIB_ACKSKIPPEDCHALLENGE);
+		return;
+	}
 	KTP_INC_STATS(net, KTP_MIB_CHALLENGEACK);
 	ktp_send_ack(sk);
 }

@@ -224,6 +224,9 @@ struct ktp_net {
 					 * invalid segments, per socket
 					 */
 	int orphan_retries;		/* RTOs of an orphan; 0: 8 */
+	int challenge_ack_limit;	/* challenge ACKs a second, about */
+	u32 challenge_stamp;		/* the second the budget is for */
+	u32 challenge_count;		/* what is left of its budget */
 	spinlock_t ca_lock;		/* protects congestion_control */
 	char congestion_control[KTP_CA_NAME_MAX]; /* default algorithm */
 };
