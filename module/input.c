@@ -177,24 +177,36 @@ static bool ktp_challenge_budget(struct net *net)
 	return true;
 }
 
-/* RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
+/**
+ * ktp_challenge_ack_allowed - may a challenge ACK go out now?
+ * @net: the namespace
+ * @last_oow_ack_time: the socket's or request entry's last answer
+ *
+ * RFC 5961 3.2 and 4.2: an in-window RST or any SYN that is not exactly
  * expected is answered with an ACK; a real peer answers that with the
- * exact RST, a blind attacker cannot. Rate-limited per socket, then per
- * namespace.
+ * exact RST, a blind attacker cannot. Rate-limited per socket or entry,
+ * then per namespace; counted either way.
+ *
+ * Return: true when the caller is to send it.
  */
-static void ktp_send_challenge_ack(struct sock *sk)
+bool ktp_challenge_ack_allowed(struct net *net, u32 *last_oow_ack_time)
 {
-	struct net *net = sock_net(sk);
-
 	if (__ktp_oow_rate_limited(net, KTP_MIB_ACKSKIPPEDCHALLENGE,
-				   &ktp_sk(sk)->last_oow_ack_time))
-		return;
+				   last_oow_ack_time))
+		return false;
 	if (!ktp_challenge_budget(net)) {
 		KTP_INC_STATS(net, KTP_MIB_ACKSKIPPEDCHALLENGE);
-		return;
+		return false;
 	}
 	KTP_INC_STATS(net, KTP_MIB_CHALLENGEACK);
-	ktp_send_ack(sk);
+	return true;
+}
+
+static void ktp_send_challenge_ack(struct sock *sk)
+{
+	if (ktp_challenge_ack_allowed(sock_net(sk),
+				      &ktp_sk(sk)->last_oow_ack_time))
+		ktp_send_ack(sk);
 }
 
 /* Free what the peer acknowledged, take an RTT sample from it (Karn's

@@ -578,7 +578,10 @@ forced_close:
  *
  * RFC 9293 3.10.7.4 for SYN-RECEIVED: a repeated SYN gets the SYN-ACK
  * again, a RST at the right place drops the entry, a wrong ACK gets a
- * RST, and the ACK of y+1 makes the connection.
+ * RST, and the ACK of y+1 makes the connection. RFC 5961 3.2 and 4.2: a
+ * RST elsewhere in the window, and a SYN with another ISN, get a
+ * challenge ACK, which a real peer answers with the exact RST (Linux
+ * drops the entry instead, which a blind attacker can do as well).
  *
  * Return: the new connection, bh-locked, or NULL.
  */
@@ -591,14 +594,22 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 	if (cb->flags & KTP_FLAG_RST) {
 		if (cb->seq == req->rcv_isn + 1)
 			ktp_req_drop(req, false);
+		else if (cb->seq - (req->rcv_isn + 1) < ktp_synack_window(sk) &&
+			 ktp_challenge_ack_allowed(sock_net(sk),
+						   &req->last_oow_ack_time))
+			ktp_reqsk_ack(req, skb);
 		return NULL;
 	}
 	if (cb->flags & KTP_FLAG_SYN) {
-		if (cb->seq == req->rcv_isn &&
-		    !ktp_oow_rate_limited(sock_net(sk), skb,
-					  KTP_MIB_ACKSKIPPEDSYNRECV,
-					  &req->last_oow_ack_time))
+		if (cb->seq != req->rcv_isn) {
+			if (ktp_challenge_ack_allowed(sock_net(sk),
+						      &req->last_oow_ack_time))
+				ktp_reqsk_ack(req, skb);
+		} else if (!ktp_oow_rate_limited(sock_net(sk), skb,
+						 KTP_MIB_ACKSKIPPEDSYNRECV,
+						 &req->last_oow_ack_time)) {
 			ktp_req_rtx_synack(req);
+		}
 		return NULL;
 	}
 	if (!(cb->flags & KTP_FLAG_ACK))

@@ -964,7 +964,7 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 	ktp_build_header(skb, htons(c->skc_num), c->skc_dport,
 			 req->snt_isn, req->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,
-			 min_t(int, sk->sk_rcvbuf / 2, KTP_MAX_WINDOW), &opts);
+			 ktp_synack_window(sk), &opts);
 	len = skb->len;
 	th = ktp_hdr(skb);
 #if IS_ENABLED(CONFIG_IPV6)

@@ -463,6 +463,12 @@ static inline struct net *ktp_req_net(const struct ktp_request *req)
 	return read_pnet(&req->common.skc_net);
 }
 
+/* The window a listener's SYN-ACK offers (never scaled, RFC 7323 2.2). */
+static inline u32 ktp_synack_window(const struct sock *listener)
+{
+	return min_t(u32, READ_ONCE(listener->sk_rcvbuf) / 2, KTP_MAX_WINDOW);
+}
+
 /**
  * struct ktp_tw - the light TIME_WAIT entry that replaces a closed
  * connection in the established and bind tables
@@ -581,6 +587,7 @@ struct ktp_syn_opts {
 };
 
 int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb);
+bool ktp_challenge_ack_allowed(struct net *net, u32 *last_oow_ack_time);
 bool ktp_oow_rate_limited(struct net *net, const struct sk_buff *skb,
 			  int mib, u32 *last_oow_ack_time);
 
