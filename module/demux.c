@@ -301,14 +301,21 @@ static struct sock *ktp_rcv_tw(struct sock *sk, struct sk_buff *skb)
  * if a process owns it
  * @net: the namespace it arrived in
  * @sk: the socket
- * @skb: the segment; consumed
+ * @skb: the segment; consumed unless the caller must look again
+ *
+ * The connection may have ended between the lookup and the lock: a timer
+ * on another CPU sent its RST and unhashed it while this segment waited.
+ * Such a socket is no answer (RFC 9293: no TCB); the segment is looked up
+ * again and meets a listener, a newer connection, or the no-socket RST.
+ *
+ * Return: true when the caller must look @skb up again.
  */
-static void ktp_deliver(struct net *net, struct sock *sk,
+static bool ktp_deliver(struct net *net, struct sock *sk,
 			struct sk_buff *skb)
 {
 	if (!ktp_policy_ok(sk, skb) || !ktp_filter(sk, skb)) {
 		kfree_skb(skb);
-		return;
+		return false;
 	}
 	nf_reset_ct(skb);
 	if (sk->sk_state == KTP_LISTEN) {
@@ -320,10 +327,14 @@ static void ktp_deliver(struct net *net, struct sock *sk,
 		 */
 		ktp_listen_rcv(sk, skb);
 		kfree_skb(skb);
-		return;
+		return false;
 	}
 	bh_lock_sock_nested(sk);
 	if (!sock_owned_by_user(sk)) {
+		if (sk->sk_state == KTP_CLOSE && sk_unhashed(sk)) {
+			bh_unlock_sock(sk);
+			return true;
+		}
 		ktp_do_rcv(sk, skb);
 	} else if (sk_add_backlog(sk, skb, KTP_RMEM_LIMIT(sk) +
 					   READ_ONCE(sk->sk_sndbuf))) {
@@ -331,6 +342,7 @@ static void ktp_deliver(struct net *net, struct sock *sk,
 		kfree_skb(skb);
 	}
 	bh_unlock_sock(sk);
+	return false;
 }
 
 /**
@@ -395,8 +407,8 @@ bool ktp_rcv_found(struct net *net, struct sock *sk, struct sk_buff *skb,
 		ktp_rcv_req(sk, skb, &relookup);
 		return relookup;
 	}
-	ktp_deliver(net, sk, skb);
+	relookup = ktp_deliver(net, sk, skb);
 	if (refcounted)
 		sock_put(sk);
-	return false;
+	return relookup;
 }
