@@ -11,6 +11,7 @@
 #include <linux/siphash.h>
 #include <net/ip.h>
 #include <net/route.h>
+#include <net/icmp.h>
 #include <net/checksum.h>
 #include <net/inet_common.h>
 #include <net/protocol.h>
@@ -324,9 +325,116 @@ static int ktp_v4_rcv(struct sk_buff *skb)
 	return 0;
 }
 
+/**
+ * ktp_v4_err - IP's error handler: an ICMP error quoting a KTP segment
+ * @skb: the ICMP message, at the IP header it quotes, which IP checked,
+ *	with the 8 bytes after it (ports and sequence number) pulled
+ * @info: for fragmentation needed, the next hop's MTU
+ *
+ * Return: 0, or -ENOENT when no connection sent the quoted segment.
+ */
 static int ktp_v4_err(struct sk_buff *skb, u32 info)
 {
+	const struct iphdr *iph = (const struct iphdr *)skb->data;
+	const struct ktphdr *th = (const void *)skb->data + (iph->ihl << 2);
+	struct ktp_icmp_msg msg = { .seq = ntohl(th->seq) };
+	int type = icmp_hdr(skb)->type, code = icmp_hdr(skb)->code;
+	struct net *net = dev_net(skb->dev);
+	struct sock *sk;
+
+	switch (type) {
+	case ICMP_DEST_UNREACH:
+		if (code > NR_ICMP_UNREACH)
+			return 0;
+		if (code == ICMP_FRAG_NEEDED) {
+			msg.mtu = info;
+			break;
+		}
+		/* A host without KTP answers protocol unreachable, where
+		 * TCP would meet port unreachable: the same refusal.
+		 */
+		msg.err = code == ICMP_PROT_UNREACH ? ECONNREFUSED :
+			  icmp_err_convert[code].errno;
+		msg.fatal = icmp_err_convert[code].fatal;
+		break;
+	case ICMP_PARAMETERPROB:
+		msg.err = EPROTO;
+		msg.fatal = true;
+		break;
+	case ICMP_TIME_EXCEEDED:
+		msg.err = EHOSTUNREACH;
+		break;
+	default:
+		/* source quench (RFC 6633), redirects, anything else */
+		return 0;
+	}
+	sk = ktp_lookup_established4(net, iph->daddr, th->dest, iph->saddr,
+				     ntohs(th->source), inet_iif(skb), 0);
+	if (!sk)
+		return -ENOENT;
+	ktp_icmp_rcv(sk, &msg);
 	return 0;
+}
+
+/* A route for a connected socket, as ip_queue_xmit() finds one, stored
+ * in the socket; NULL if there is none.
+ */
+static struct dst_entry *ktp_v4_route_socket(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct flowi4 *fl4 = &inet->cork.fl.u.ip4;
+	const struct ip_options_rcu *opt;
+	__be32 daddr = inet->inet_daddr;
+	struct rtable *rt;
+
+	rcu_read_lock();
+	opt = rcu_dereference(inet->inet_opt);
+	if (opt && opt->opt.srr)
+		daddr = opt->opt.faddr;
+	flowi4_init_output(fl4, sk->sk_bound_dev_if, READ_ONCE(sk->sk_mark),
+			   ktp_rt_tos(sk), RT_SCOPE_UNIVERSE, ktp_ipproto,
+			   inet_sk_flowi_flags(sk), daddr, inet->inet_saddr,
+			   inet->inet_dport, inet->inet_sport, sk->sk_uid);
+	rt = ip_route_output_flow(sock_net(sk), fl4, sk);
+	rcu_read_unlock();
+	if (IS_ERR(rt)) {
+		sk->sk_route_caps = 0;
+		return NULL;
+	}
+	sk_setup_caps(sk, &rt->dst);
+	return &rt->dst;
+}
+
+/**
+ * ktp_v4_mtu_reduced - icsk_af_ops->mtu_reduced of IPv4 and mapped
+ * sockets: a path MTU message (ktp_icmp_rcv()) left mtu_info; the route
+ * learns it, and the MSS follows the route
+ * @sk: the socket, owned by the caller
+ */
+void ktp_v4_mtu_reduced(struct sock *sk)
+{
+	struct inet_sock *inet = inet_sk(sk);
+	struct dst_entry *dst;
+	u32 mtu;
+
+	if ((1 << sk->sk_state) & (KTPF_LISTEN | KTPF_CLOSE))
+		return;
+	mtu = READ_ONCE(ktp_sk(sk)->mtu_info);
+	dst = __sk_dst_check(sk, 0) ? : ktp_v4_route_socket(sk);
+	if (!dst)
+		return;
+	dst->ops->update_pmtu(dst, sk, NULL, mtu, true);
+	/* the route the update made, if it made a new one */
+	dst = __sk_dst_check(sk, 0) ? : ktp_v4_route_socket(sk);
+	if (!dst)
+		return;
+	/* below what the route may go (net.ipv4.route.min_pmtu): sent
+	 * without DF from now on, and said so if that cannot be
+	 */
+	if (mtu < dst_mtu(dst) && ip_dont_fragment(sk, dst))
+		WRITE_ONCE(sk->sk_err_soft, EMSGSIZE);
+	if (inet->pmtudisc != IP_PMTUDISC_DONT && ip_sk_accept_pmtu(sk))
+		ktp_pmtu_lowered(sk, dst_mtu(dst));
 }
 
 /**
@@ -523,6 +631,7 @@ void ktp_reset_saddr(struct sock *sk)
 const struct inet_connection_sock_af_ops ktp_ipv4_specific = {
 	.queue_xmit	= ip_queue_xmit,
 	.conn_request	= ktp_v4_conn_request,
+	.mtu_reduced	= ktp_v4_mtu_reduced,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ip_setsockopt,
 	.getsockopt	= ip_getsockopt,

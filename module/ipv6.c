@@ -23,6 +23,7 @@
 #include <net/ip6_checksum.h>
 #include <net/ip6_route.h>
 #include <net/ipv6.h>
+#include <net/ndisc.h>
 #include <net/protocol.h>
 #include <net/transp_v6.h>
 #include <linux/bpf-cgroup.h>
@@ -409,10 +410,100 @@ static int ktp_v6_rcv(struct sk_buff *skb)
 	return 0;
 }
 
+/**
+ * ktp_v6_err - IPv6's error handler: an ICMPv6 error quoting a KTP segment
+ * @skb: the ICMPv6 message, at the IPv6 header it quotes
+ * @opt: unused
+ * @type: the ICMPv6 type
+ * @code: its code
+ * @offset: where the quoted KTP header starts in @skb, its first 8 bytes
+ *	(ports and sequence number) pulled
+ * @info: for packet too big, the MTU
+ *
+ * Return: 0, or -ENOENT when no connection sent the quoted segment.
+ */
 static int ktp_v6_err(struct sk_buff *skb, struct inet6_skb_parm *opt,
 		      u8 type, u8 code, int offset, __be32 info)
 {
+	const struct ipv6hdr *hdr = (const struct ipv6hdr *)skb->data;
+	const struct ktphdr *th = (const void *)skb->data + offset;
+	struct ktp_icmp_msg msg = { .seq = ntohl(th->seq) };
+	struct net *net = dev_net(skb->dev);
+	struct sock *sk;
+
+	if (type == NDISC_REDIRECT)
+		return 0;
+	if (type == ICMPV6_PKT_TOOBIG) {
+		msg.mtu = ntohl(info);
+		/* IPv6 links carry 1280 bytes (RFC 8200 5) */
+		if (msg.mtu < IPV6_MIN_MTU)
+			return 0;
+	} else {
+		msg.fatal = icmpv6_err_convert(type, code, &msg.err);
+		/* a host without KTP: unrecognized next header (RFC 8200
+		 * 4), which TCP would meet as port unreachable
+		 */
+		if (type == ICMPV6_PARAMPROB && code == ICMPV6_UNK_NEXTHDR)
+			msg.err = ECONNREFUSED;
+	}
+	sk = ktp_lookup_established6(net, &hdr->daddr, th->dest, &hdr->saddr,
+				     ntohs(th->source), skb->dev->ifindex,
+				     inet6_sdif(skb));
+	if (!sk)
+		return -ENOENT;
+	ktp_icmp_rcv(sk, &msg);
 	return 0;
+}
+
+/* A route for a connected IPv6 socket, looked up afresh and stored in
+ * the socket; NULL if there is none.
+ */
+static struct dst_entry *ktp_v6_route_socket(struct sock *sk)
+{
+	struct ipv6_pinfo *np = inet6_sk(sk);
+	struct inet_sock *inet = inet_sk(sk);
+	struct in6_addr *final_p, final;
+	struct dst_entry *dst;
+	struct flowi6 fl6;
+
+	memset(&fl6, 0, sizeof(fl6));
+	fl6.flowi6_proto = ktp_ipproto;
+	fl6.daddr = sk->sk_v6_daddr;
+	fl6.saddr = np->saddr;
+	fl6.flowi6_oif = sk->sk_bound_dev_if;
+	fl6.flowi6_mark = READ_ONCE(sk->sk_mark);
+	fl6.fl6_dport = inet->inet_dport;
+	fl6.fl6_sport = inet->inet_sport;
+	fl6.flowi6_uid = sk->sk_uid;
+	rcu_read_lock();
+	final_p = fl6_update_dst(&fl6, rcu_dereference(np->opt), &final);
+	rcu_read_unlock();
+	dst = ip6_dst_lookup_flow(sock_net(sk), sk, &fl6, final_p);
+	if (IS_ERR(dst)) {
+		sk->sk_route_caps = 0;
+		return NULL;
+	}
+	ip6_dst_store(sk, dst, NULL, NULL);
+	return dst;
+}
+
+/* icsk_af_ops->mtu_reduced of an IPv6 socket: as ktp_v4_mtu_reduced(). */
+static void ktp_v6_mtu_reduced(struct sock *sk)
+{
+	struct dst_entry *dst;
+	u32 mtu;
+
+	if ((1 << sk->sk_state) & (KTPF_LISTEN | KTPF_CLOSE))
+		return;
+	mtu = READ_ONCE(ktp_sk(sk)->mtu_info);
+	dst = ktp_v6_route_socket(sk);
+	if (!dst)
+		return;
+	dst->ops->update_pmtu(dst, sk, NULL, mtu, true);
+	/* the exception route the update made */
+	dst = ktp_v6_route_socket(sk);
+	if (dst)
+		ktp_pmtu_lowered(sk, dst_mtu(dst));
 }
 
 /* cgroup connect programs, as tcp_v6_pre_connect() runs them: the
@@ -562,6 +653,7 @@ failure:
 static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 	.queue_xmit	= inet6_csk_xmit,
 	.conn_request	= ktp_v6_conn_request,
+	.mtu_reduced	= ktp_v6_mtu_reduced,
 	.net_header_len	= sizeof(struct ipv6hdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,
@@ -573,6 +665,7 @@ static const struct inet_connection_sock_af_ops ktp_ipv6_specific = {
 static const struct inet_connection_sock_af_ops ktp_ipv6_mapped = {
 	.queue_xmit	= ip_queue_xmit,
 	.conn_request	= ktp_v6_conn_request,
+	.mtu_reduced	= ktp_v4_mtu_reduced,
 	.net_header_len	= sizeof(struct iphdr),
 	.setsockopt	= ipv6_setsockopt,
 	.getsockopt	= ipv6_getsockopt,

@@ -47,6 +47,9 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_ACKSKIPPEDSYNRECV]	= "AckSkippedSynRecv",
 	[KTP_MIB_ABORTONMEMORY]		= "AbortOnMemory",
 	[KTP_MIB_TOOOLDACK]		= "TooOldAck",
+	[KTP_MIB_OUTOFWINDOWICMPS]	= "OutOfWindowIcmps",
+	[KTP_MIB_ICMPABORTS]		= "IcmpAborts",
+	[KTP_MIB_PMTUREDUCED]		= "PmtuReduced",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -86,13 +86,12 @@ struct sk_buff *ktp_rtx_first(const struct sock *sk)
 	return skb_rb_first(&ktp_sk(sk)->rtx_queue);
 }
 
-/* A segment just sent leaves the write queue for the rtx queue. */
-static void ktp_rtx_insert(struct sock *sk, struct sk_buff *skb)
+/* Put @skb, on no list, in its place in the rtx queue. */
+static void ktp_rtx_link(struct sock *sk, struct sk_buff *skb)
 {
 	struct rb_node **p = &ktp_sk(sk)->rtx_queue.rb_node, *parent = NULL;
 	u32 seq = KTP_SKB_CB(skb)->seq;
 
-	__skb_unlink(skb, &sk->sk_write_queue);
 	while (*p) {
 		parent = *p;
 		KTP_SKB_CB(rb_to_skb(parent))->unsacked +=
@@ -106,6 +105,13 @@ static void ktp_rtx_insert(struct sock *sk, struct sk_buff *skb)
 	rb_link_node(&skb->rbnode, parent, p);
 	rb_insert_augmented(&skb->rbnode, &ktp_sk(sk)->rtx_queue,
 			    &ktp_rtx_augment);
+}
+
+/* A segment just sent leaves the write queue for the rtx queue. */
+static void ktp_rtx_insert(struct sock *sk, struct sk_buff *skb)
+{
+	__skb_unlink(skb, &sk->sk_write_queue);
+	ktp_rtx_link(sk, skb);
 }
 
 /**
@@ -584,6 +590,76 @@ void ktp_send_active_reset(struct sock *sk, gfp_t gfp)
 			 gfp);
 }
 
+/* Cut @skb so that its first @len bytes stay in it; the rest, returned,
+ * carries the marks it had, and its PSH and FIN. @skb must not be shared
+ * with a copy in flight. NULL when memory is short.
+ */
+static struct sk_buff *ktp_split(struct sock *sk, struct sk_buff *skb,
+				 u32 len)
+{
+	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 moved = skb->len - len;
+	struct sk_buff *buff;
+
+	buff = alloc_skb_fclone(KTP_MAX_HEADER, GFP_ATOMIC);
+	if (!buff)
+		return NULL;
+	skb_reserve(buff, KTP_MAX_HEADER);
+	sk_wmem_queued_add(sk, buff->truesize);
+	sk_mem_charge(sk, buff->truesize);
+	skb_split(skb, buff, len);
+	buff->truesize += moved;
+	skb->truesize -= moved;
+
+	*KTP_SKB_CB(buff) = *cb;
+	KTP_SKB_CB(buff)->seq = cb->seq + len;
+	cb->end_seq = cb->seq + len;
+	cb->flags &= ~(KTP_FLAG_FIN | KTP_FLAG_PSH);
+	return buff;
+}
+
+/* Cut an unsent segment so that its first @len bytes go alone; the rest
+ * becomes the next segment on the queue.
+ */
+static int ktp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct sk_buff *buff = ktp_split(sk, skb, len);
+
+	if (!buff)
+		return -ENOBUFS;
+	__skb_queue_after(&sk->sk_write_queue, skb, buff);
+	return 0;
+}
+
+/* The same for a segment in flight, sent before the path MTU shrank: the
+ * rest joins the rtx queue behind it, counted as what @skb was (in
+ * flight; a hole below the highest SACK; resent in this recovery).
+ */
+static int ktp_rtx_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct ktp_skb_cb *cb;
+	struct sk_buff *buff;
+
+	/* a copy still in a queue below shares the frags split would move */
+	if (skb_unclone(skb, GFP_ATOMIC))
+		return -ENOBUFS;
+	buff = ktp_split(sk, skb, len);
+	if (!buff)
+		return -ENOBUFS;
+	cb = KTP_SKB_CB(buff);
+	kp->packets_out++;
+	if (cb->sacked) {
+		kp->sacked_out++;
+	} else if (ktp_before(cb->seq, kp->highest_sack)) {
+		kp->lost_out++;
+		if (cb->lost_retx)
+			kp->retrans_out++;
+	}
+	ktp_rtx_link(sk, buff);
+	return 0;
+}
+
 /**
  * ktp_retransmit_skb - send a segment of the retransmission queue again
  * @sk: the socket, owned by the caller
@@ -596,6 +672,12 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	struct ktp_sock *kp = ktp_sk(sk);
 	int err;
 
+	/* sent before the path MTU shrank (ktp_simple_retransmit()) */
+	if (skb->len > kp->mss) {
+		err = ktp_rtx_fragment(sk, skb, kp->mss);
+		if (err)
+			return err;
+	}
 	err = ktp_transmit_skb(sk, skb, true);
 	if (!err) {
 		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
@@ -635,33 +717,6 @@ static bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
 	if (skb->len == 0)
 		return true;
 	return !ktp_after(end, kp->snd_una + kp->snd_wnd);
-}
-
-/* Cut an unsent segment so that its first @len bytes go alone; the rest
- * becomes the next segment on the queue and keeps PSH and FIN.
- */
-static int ktp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
-{
-	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
-	u32 moved = skb->len - len;
-	struct sk_buff *buff;
-
-	buff = alloc_skb_fclone(KTP_MAX_HEADER, GFP_ATOMIC);
-	if (!buff)
-		return -ENOBUFS;
-	skb_reserve(buff, KTP_MAX_HEADER);
-	sk_wmem_queued_add(sk, buff->truesize);
-	sk_mem_charge(sk, buff->truesize);
-	skb_split(skb, buff, len);
-	buff->truesize += moved;
-	skb->truesize -= moved;
-
-	*KTP_SKB_CB(buff) = *cb;
-	KTP_SKB_CB(buff)->seq = cb->seq + len;
-	cb->end_seq = cb->seq + len;
-	cb->flags &= ~(KTP_FLAG_FIN | KTP_FLAG_PSH);
-	__skb_queue_after(&sk->sk_write_queue, skb, buff);
-	return 0;
 }
 
 /* The head of the unsent data does not fit the peer's window. Send the

@@ -131,6 +131,9 @@ enum ktp_mib_field {
 	KTP_MIB_ACKSKIPPEDSYNRECV, /* SYN_RECV ACK not sent: rate limit */
 	KTP_MIB_ABORTONMEMORY,	/* orphan reset: too many or no memory */
 	KTP_MIB_TOOOLDACK,	/* ACK below SND.UNA - MAX.SND.WND: dropped */
+	KTP_MIB_OUTOFWINDOWICMPS, /* ICMP quoting a sequence not in flight */
+	KTP_MIB_ICMPABORTS,	/* connection or request ended by ICMP */
+	KTP_MIB_PMTUREDUCED,	/* MSS lowered by a path MTU message */
 	__KTP_MIB_MAX
 };
 
@@ -273,6 +276,7 @@ enum {
 	KTP_RETRANSMIT_DEFERRED,
 	KTP_FINWAIT2_DEFERRED,
 	KTP_DELACK_DEFERRED,
+	KTP_MTU_REDUCED_DEFERRED,	/* not a timer: an ICMP (icmp.c) */
 };
 
 /* What ktp_sock.rtx_timer is armed for. */
@@ -333,6 +337,7 @@ struct ktp_sock {
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
 	u16	user_mss;	/* KTP_MAXSEG, 0: none */
+	u32	mtu_info;	/* the MTU a path MTU message reported */
 	u32	keepalive_time;	/* KTP_KEEPIDLE, jiffies, 0: sysctl */
 	u32	keepalive_intvl; /* KTP_KEEPINTVL, jiffies, 0: sysctl */
 	u8	keepalive_probes; /* KTP_KEEPCNT, 0: sysctl */
@@ -630,6 +635,28 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 u8 ktp_choose_wscale(const struct sock *sk);
 void ktp_init_syn_opts(struct sock *sk);
 void ktp_enter_loss(struct sock *sk);
+void ktp_simple_retransmit(struct sock *sk);
+
+/* icmp.c */
+
+/**
+ * struct ktp_icmp_msg - an ICMP or ICMPv6 error about a segment of ours,
+ * in KTP's terms
+ * @seq: the sequence number of the segment it quotes
+ * @mtu: a path MTU message (fragmentation needed, packet too big): the
+ *	MTU it reports; else 0
+ * @err: otherwise, the errno it means
+ * @fatal: it is a hard error (RFC 1122 4.2.3.9): ends a request entry
+ */
+struct ktp_icmp_msg {
+	u32	seq;
+	u32	mtu;
+	int	err;
+	bool	fatal;
+};
+
+void ktp_icmp_rcv(struct sock *sk, const struct ktp_icmp_msg *msg);
+void ktp_pmtu_lowered(struct sock *sk, u32 mtu);
 
 /* cong.c, cubic.c */
 int ktp_register_congestion_control(struct ktp_congestion_ops *ca);
@@ -754,6 +781,7 @@ void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
 int ktp_v4_rtx_synack(const struct sock *sk, struct ktp_request *req);
 void ktp_reset_saddr(struct sock *sk);
+void ktp_v4_mtu_reduced(struct sock *sk);
 
 /* ipv6.c */
 #if IS_ENABLED(CONFIG_IPV6)

@@ -165,6 +165,37 @@ void ktp_enter_loss(struct sock *sk)
 }
 
 /**
+ * ktp_simple_retransmit - the path MTU shrank under segments in flight:
+ * they are lost, but not to congestion
+ * @sk: the socket, owned by the caller, its MSS already lowered
+ *
+ * Everything not SACKed is a hole to resend, in segments that fit
+ * (ktp_retransmit_skb() cuts them), as in ktp_enter_loss(); but the
+ * congestion window stays, and is where it returns to when recovery
+ * ends (tcp_simple_retransmit() does the same).
+ */
+void ktp_simple_retransmit(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (!kp->packets_out)
+		return;
+	kp->highest_sack = kp->snd_nxt;
+	ktp_rtx_reset_marks(sk);
+	if (!kp->in_recovery) {
+		kp->snd_ssthresh = max(kp->snd_cwnd, 2U);
+		kp->recover = kp->snd_nxt;
+		kp->dupacks = 0;
+		kp->in_recovery = 1;
+	}
+	if (kp->sack_ok)
+		ktp_sack_retransmit(sk);
+	else
+		ktp_retransmit_head(sk);
+	ktp_rearm_rto(sk);
+}
+
+/**
  * ktp_schedule_ack - data arrived in order: ACK it now or a little later
  * @sk: the socket, owned by the caller
  *
@@ -521,6 +552,8 @@ void ktp_forget_deferred(struct sock *sk)
 		__sock_put(sk);
 	if (test_and_clear_bit(KTP_FINWAIT2_DEFERRED, &kp->deferred))
 		__sock_put(sk);
+	if (test_and_clear_bit(KTP_MTU_REDUCED_DEFERRED, &kp->deferred))
+		__sock_put(sk);
 }
 
 /**
@@ -541,6 +574,11 @@ void ktp_release_cb(struct sock *sk)
 	}
 	if (test_and_clear_bit(KTP_FINWAIT2_DEFERRED, &kp->deferred)) {
 		ktp_finwait2_timer(sk);
+		__sock_put(sk);
+	}
+	/* a path MTU message came while the process owned it (icmp.c) */
+	if (test_and_clear_bit(KTP_MTU_REDUCED_DEFERRED, &kp->deferred)) {
+		inet_csk(sk)->icsk_af_ops->mtu_reduced(sk);
 		__sock_put(sk);
 	}
 }

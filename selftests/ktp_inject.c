@@ -56,6 +56,10 @@
 #define SNMP_FILE	"/proc/net/ktp_snmp"
 #define TRACE_LINES	64
 #define PKT_MAX		(65535 + 64)
+/* What an ICMP error quotes at most: its datagram within 576 bytes
+ * (RFC 1812 4.3.2.3), as Linux's icmp_send() does.
+ */
+#define ICMP_QUOTE_MAX	(576 - 20 - 8)
 
 enum { PASS = 0, FAIL = 1, BAD = 2 };
 
@@ -84,6 +88,9 @@ struct run {
 	uint32_t kisn;
 	bool have_knxt;
 	uint32_t knxt;		/* the kernel's highest seq + len seen */
+	uint8_t klast[ICMP_QUOTE_MAX]; /* the start of its last datagram */
+	size_t klast_len;	/* for icmp to quote; 0: none yet */
+	size_t klast_ktp;	/* where its KTP header starts */
 
 	int fd[SK_MAX];
 	bool nonblock[SK_MAX];
@@ -527,6 +534,10 @@ static int next_seg(struct run *r, double deadline, struct ktp_seg *seg,
 				r->knxt = end;
 			}
 		}
+		r->klast_len = (size_t)n < sizeof(r->klast) ? (size_t)n :
+			       sizeof(r->klast);
+		memcpy(r->klast, buf, r->klast_len);
+		r->klast_ktp = (size_t)(buf[0] & 0x0f) * 4;
 		fmt_seg(r, seg, true, line, sizeof(line));
 		trace(r, "kernel  %s", line);
 		return 1;
@@ -610,6 +621,60 @@ static int do_inject(struct run *r, const struct stmt *st)
 			r->peer_nxt = end;
 	}
 	return PASS;
+}
+
+/* An ICMP error from the peer's address about the kernel's last
+ * segment: the IP header and as much of the datagram as fits (RFC 792),
+ * its sequence number rewritten if the statement says so.
+ */
+static int do_icmp(struct run *r, const struct stmt *st)
+{
+	static const char *const what[] = { [3] = "unreach", [4] = "quench",
+					    [11] = "time-exceeded",
+					    [12] = "param-problem" };
+	const struct icmp_stmt *ic = &st->icmp;
+	uint8_t pkt[20 + 8 + ICMP_QUOTE_MAX];
+	uint8_t *m = pkt + 20;
+	size_t qlen = r->klast_len;
+	uint32_t seq;
+
+	if (!qlen || r->klast_ktp + 8 > qlen)
+		return report(r, BAD, "icmp: no segment from the kernel to "
+			      "quote yet");
+	memset(m, 0, 8);
+	m[0] = ic->type;
+	m[1] = ic->code;
+	if (ic->type == 3 && ic->code == 4) {
+		m[6] = (uint8_t)(ic->mtu >> 8);
+		m[7] = (uint8_t)ic->mtu;
+	}
+	if (ic->type == 12)
+		m[4] = 9;	/* the pointer: the quoted protocol field */
+	memcpy(m + 8, r->klast, qlen);
+	if (ic->seq_set)
+		put32(m + 8 + r->klast_ktp + 4,
+		      (r->have_kisn ? r->kisn : 0) + ic->seq);
+	seq = (uint32_t)m[8 + r->klast_ktp + 4] << 24 |
+	      (uint32_t)m[8 + r->klast_ktp + 5] << 16 |
+	      (uint32_t)m[8 + r->klast_ktp + 6] << 8 |
+	      m[8 + r->klast_ktp + 7];
+	{
+		uint16_t c = (uint16_t)~ktp_csum_fold(ktp_csum_add(0, m,
+								  8 + qlen));
+
+		m[2] = (uint8_t)(c >> 8);
+		m[3] = (uint8_t)c;
+	}
+	ktp_ip4_wrap(pkt, r->paddr, r->laddr, IPPROTO_ICMP, 8 + qlen,
+		     r->ip_id++);
+	trace(r, "icmp    %s code %u%s quoting seq %u (%zu bytes)",
+	      what[ic->type], ic->code, ic->code == 4 && ic->type == 3 ?
+	      " (frag-needed)" : "", seq - (r->have_kisn ? r->kisn : 0),
+	      qlen);
+	r->tact = now();
+	r->tact_inject = true;
+	r->have_tinj = false;
+	return send_ip(r, pkt, 20 + 8 + qlen);
 }
 
 /* The peer acknowledges @ack, bypassing the script's numbering; for
@@ -1249,6 +1314,8 @@ static int run_stmt(struct run *r, const struct stmt *st)
 		return do_expect(r, st);
 	case ST_EXPECT_NONE:
 		return do_expect_none(r, st);
+	case ST_ICMP:
+		return do_icmp(r, st);
 	case ST_USE:
 		r->cur = st->num;
 		return PASS;

@@ -156,6 +156,20 @@ static const struct {
 	{ "info", ST_INFO }, { "inject", ST_INJECT },
 	{ "inject-raw", ST_INJECT_RAW }, { "expect", ST_EXPECT },
 	{ "expect-none", ST_EXPECT_NONE }, { "transfer", ST_TRANSFER },
+	{ "icmp", ST_ICMP },
+};
+
+/* ICMP's types and codes (RFC 792, RFC 1812 5.2.7.1), by what they say */
+static const struct {
+	const char *name;
+	uint8_t type;
+	uint8_t code;
+} icmp_kinds[] = {
+	{ "net-unreach", 3, 0 }, { "host-unreach", 3, 1 },
+	{ "proto-unreach", 3, 2 }, { "port-unreach", 3, 3 },
+	{ "frag-needed", 3, 4 }, { "admin-prohibited", 3, 13 },
+	{ "source-quench", 4, 0 }, { "time-exceeded", 11, 0 },
+	{ "param-problem", 12, 0 },
 };
 
 static const struct {
@@ -530,6 +544,38 @@ static int parse_call_expect(struct parser *p, struct stmt *st,
 	return 0;
 }
 
+/* icmp KIND [mtu=N] [seq=N] */
+static int parse_icmp(struct parser *p, struct stmt *st, char **tok, int n)
+{
+	struct icmp_stmt *ic = &st->icmp;
+	size_t i;
+	int k;
+
+	for (i = 0; n && i < sizeof(icmp_kinds) / sizeof(icmp_kinds[0]); i++)
+		if (!strcmp(icmp_kinds[i].name, tok[0]))
+			break;
+	if (!n || i == sizeof(icmp_kinds) / sizeof(icmp_kinds[0]))
+		return fail(p, "icmp KIND [mtu=N] [seq=N]: KIND is one of "
+			    "net-unreach, host-unreach, proto-unreach, "
+			    "port-unreach, frag-needed, admin-prohibited, "
+			    "source-quench, time-exceeded, param-problem");
+	ic->type = icmp_kinds[i].type;
+	ic->code = icmp_kinds[i].code;
+	for (k = 1; k < n; k++) {
+		if (!strncmp(tok[k], "mtu=", 4) && ic->code == 4 &&
+		    ic->type == 3 && parse_u32(tok[k] + 4, 65535, &ic->mtu))
+			continue;
+		if (!strncmp(tok[k], "seq=", 4) && !ic->seq_set &&
+		    parse_u32(tok[k] + 4, UINT32_MAX, &ic->seq)) {
+			ic->seq_set = true;
+			continue;
+		}
+		return fail(p, "icmp: bad '%s' (mtu= is frag-needed's)",
+			    tok[k]);
+	}
+	return 0;
+}
+
 static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 {
 	uint32_t v;
@@ -682,6 +728,8 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 	case ST_INJECT_RAW:
 	case ST_EXPECT:
 		return parse_seg(p, st, tok, n);
+	case ST_ICMP:
+		return parse_icmp(p, st, tok, n);
 	}
 	return fail(p, "internal: statement kind %d", st->kind);
 }

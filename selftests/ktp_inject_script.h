@@ -43,6 +43,16 @@ enum stmt_kind {
 	ST_INJECT_RAW,
 	ST_EXPECT,
 	ST_EXPECT_NONE,
+	ST_ICMP,
+};
+
+/* An ICMP error the peer's side sends about the kernel's last segment. */
+struct icmp_stmt {
+	uint8_t type;
+	uint8_t code;
+	uint32_t mtu;		/* frag-needed: the next hop's MTU */
+	bool seq_set;		/* the quoted sequence number, rewritten, */
+	uint32_t seq;		/* relative to the kernel's ISN */
 };
 
 /* The two sockets a script can hold: "sock" and the accepted "child". */
@@ -141,6 +151,7 @@ struct stmt {
 	double secs;		/* sleep, expect-none; state's timeout= */
 	struct call_expect ret;
 	struct seg_stmt seg;
+	struct icmp_stmt icmp;
 };
 
 struct script {
