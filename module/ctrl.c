@@ -16,6 +16,7 @@ unsigned int ktp_net_id __read_mostly;
 
 static int ktp_zero;
 static int ktp_one = 1;
+static int ktp_two = 2;
 static int ktp_max_retries = 255;
 static int ktp_min_mss_floor = KTP_MIN_SND_MSS;	/* tcp_min_snd_mss's */
 static int ktp_min_mss_ceiling = 1024;		/* as TCP's, too */
@@ -314,6 +315,17 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.proc_handler	= proc_dointvec_minmax,
 		.extra1		= &ktp_zero,
 	},
+	{
+		/* SYN cookies (syncookies.c): 0 never, 1 when a
+		 * listener's SYN queue is full, 2 always
+		 */
+		.procname	= "syncookies",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_two,
+	},
 	{}
 };
 
@@ -337,6 +349,7 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->invalid_ratelimit = HZ / 2;	/* as tcp_invalid_ratelimit */
 	kn->orphan_retries = 0;		/* as tcp_orphan_retries */
 	kn->challenge_ack_limit = 1000;	/* tcp_challenge_ack_limit's, 5.x */
+	kn->syncookies = 1;		/* as tcp_syncookies */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -370,6 +383,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[17].data = &kn->invalid_ratelimit;
 	table[18].data = &kn->orphan_retries;
 	table[19].data = &kn->challenge_ack_limit;
+	table[20].data = &kn->syncookies;
 
 	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
 					     ARRAY_SIZE(ktp_sysctl_template) - 1);

@@ -136,19 +136,29 @@ void ktp_reqsk_ack(struct ktp_request *req, struct sk_buff *skb)
 		       req->rcv_isn + 1, KTP_FLAG_ACK);
 }
 
-/* LISTEN, RFC 9293 3.10.7.2. The caller frees the skb. */
-static void ktp_listen_rcv(struct sock *sk, struct sk_buff *skb)
+/* LISTEN, RFC 9293 3.10.7.2; an ACK may be the third of a handshake
+ * answered with a SYN cookie. Return: true if @skb was consumed (it went
+ * to the new connection), else the caller frees it.
+ */
+static bool ktp_listen_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	u8 flags = KTP_SKB_CB(skb)->flags;
+	struct sock *child;
 
 	if (flags & KTP_FLAG_RST)
-		return;
+		return false;
 	if (flags & KTP_FLAG_ACK) {
+		child = flags & KTP_FLAG_SYN ? NULL : ktp_cookie_ack(sk, skb);
+		if (child) {
+			ktp_child_process(sk, child, skb);
+			return true;
+		}
 		ktp_send_reset(sk, skb);
-		return;
+		return false;
 	}
 	if (flags & KTP_FLAG_SYN)
 		inet_csk(sk)->icsk_af_ops->conn_request(sk, skb);
+	return false;
 }
 
 /**
@@ -168,9 +178,9 @@ int ktp_do_rcv(struct sock *sk, struct sk_buff *skb)
 {
 	if (sk->sk_state == KTP_LISTEN) {
 		local_bh_disable();
-		ktp_listen_rcv(sk, skb);
+		if (!ktp_listen_rcv(sk, skb))
+			kfree_skb(skb);
 		local_bh_enable();
-		kfree_skb(skb);
 		return 0;
 	}
 	return ktp_rcv_state_process(sk, skb);
@@ -325,8 +335,8 @@ static bool ktp_deliver(struct net *net, struct sock *sk,
 		 * would run them with BH on, holding table locks that
 		 * softirq takes on the same CPU.
 		 */
-		ktp_listen_rcv(sk, skb);
-		kfree_skb(skb);
+		if (!ktp_listen_rcv(sk, skb))
+			kfree_skb(skb);
 		return false;
 	}
 	bh_lock_sock_nested(sk);

@@ -265,7 +265,7 @@ static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
 	return ktp_v4_route_flow(sk, req, &fl4);
 }
 
-static const struct ktp_request_af_ops ktp_v4_request_af = {
+const struct ktp_request_af_ops ktp_v4_request_af = {
 	.init_req	= ktp_v4_init_req,
 	.route_req	= ktp_v4_route_req,
 	.send_synack	= ktp_v4_send_synack,

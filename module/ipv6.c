@@ -246,7 +246,7 @@ static struct dst_entry *ktp_v6_route_req(const struct sock *sk,
 	return ktp_v6_route_flow(sk, req, &fl6);
 }
 
-static const struct ktp_request_af_ops ktp_v6_request_af = {
+const struct ktp_request_af_ops ktp_v6_request_af = {
 	.init_req	= ktp_v6_init_req,
 	.route_req	= ktp_v6_route_req,
 	.send_synack	= ktp_v6_send_synack,

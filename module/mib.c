@@ -50,6 +50,9 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_OUTOFWINDOWICMPS]	= "OutOfWindowIcmps",
 	[KTP_MIB_ICMPABORTS]		= "IcmpAborts",
 	[KTP_MIB_PMTUREDUCED]		= "PmtuReduced",
+	[KTP_MIB_SYNCOOKIESSENT]	= "SyncookiesSent",
+	[KTP_MIB_SYNCOOKIESRECV]	= "SyncookiesRecv",
+	[KTP_MIB_SYNCOOKIESFAILED]	= "SyncookiesFailed",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

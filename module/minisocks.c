@@ -355,6 +355,52 @@ static bool ktp_synq_full(const struct sock *sk)
 	       READ_ONCE(sk->sk_max_ack_backlog);
 }
 
+/* How long after a listener last sent a SYN cookie it takes ACKs that
+ * carry one: the cookie's own lifetime (syncookies.c).
+ */
+#define KTP_COOKIE_WINDOW	(2 * 60 * HZ)
+
+/* A request for a SYN, or for the third ACK of a cookie, on the stack:
+ * never published, so no reference, queue or timer.
+ */
+static void ktp_req_init_cookie(struct ktp_request *req, struct sock *sk,
+				const struct sk_buff *skb)
+{
+	memset(req, 0, sizeof(*req));
+	ktp_common_init(&req->common, sock_net(sk),
+			ktp_skb_v6(skb) ? AF_INET6 : AF_INET,
+			KTP_NEW_SYN_RECV);
+	req->listener = sk;
+	req->cookie = 1;
+}
+
+/* The SYN queue is full, or cookies are always on: answer with a cookie
+ * and keep nothing (RFC 4987 3.6). The stamp is written at most once a
+ * jiffy: a flood's CPUs would otherwise fight over its cache line.
+ */
+static void ktp_conn_request_cookie(const struct ktp_request_af_ops *af,
+				    struct sock *sk, struct sk_buff *skb)
+{
+	struct ktp_sock *kl = ktp_sk(sk);
+	unsigned long now = jiffies ? : 1;
+	struct ktp_request req;
+	struct dst_entry *dst;
+
+	ktp_req_init_cookie(&req, sk, skb);
+	af->init_req(&req, sk, skb);
+	req.snt_isn = ktp_cookie_make(&req);
+	dst = af->route_req(sk, &req);
+	if (!dst) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_LISTENDROPS);
+		return;
+	}
+	if (READ_ONCE(kl->cookie_stamp) != now)
+		WRITE_ONCE(kl->cookie_stamp, now);
+	if (!af->send_synack(sk, dst, &req))
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_SYNCOOKIESSENT);
+	dst_release(dst);
+}
+
 /**
  * ktp_conn_request - LISTEN and a SYN arrives (RFC 9293 3.10.7.2): keep a
  * light request entry in the SYN queue and answer SYN=1 ACK=1 seq=y
@@ -363,20 +409,29 @@ static bool ktp_synq_full(const struct sock *sk)
  * @sk: the listener
  * @skb: the SYN
  *
+ * With the SYN queue at the backlog, or net.ktp.syncookies 2, y is a SYN
+ * cookie and nothing is kept (syncookies.c); with net.ktp.syncookies 0
+ * the SYN is dropped then (ListenOverflows).
+ *
  * Return: 0; a SYN that cannot be taken is dropped and counted, and the
  * client retries it.
  */
 int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
 		     struct sk_buff *skb)
 {
+	int cookies = READ_ONCE(ktp_pernet(sock_net(sk))->syncookies);
 	struct net *net = sock_net(sk);
 	struct ktp_request *req;
 	struct dst_entry *dst;
 
-	if (ktp_synq_full(sk) || sk_acceptq_is_full(sk)) {
-		/* the client retries its SYN */
+	/* no room for the child: the client retries its SYN, as TCP's */
+	if (sk_acceptq_is_full(sk) || (!cookies && ktp_synq_full(sk))) {
 		KTP_INC_STATS(net, KTP_MIB_LISTENOVERFLOWS);
 		goto drop;
+	}
+	if (cookies == 2 || ktp_synq_full(sk)) {
+		ktp_conn_request_cookie(af, sk, skb);
+		return 0;
 	}
 	req = ktp_req_alloc(sk, ktp_skb_v6(skb) ? AF_INET6 : AF_INET);
 	if (!req)
@@ -535,25 +590,31 @@ static struct sock *ktp_syn_recv_sock(struct sock *sk, struct sk_buff *skb,
 
 /*
  * The third ACK made @child: it takes the request's place in the tables
- * and goes to the accept queue. Return: @child, or NULL when another CPU
- * completed the entry first (*@req_stolen) or the listener went.
+ * (a cookie's request has none: it goes in) and goes to the accept queue.
+ * Return: @child, or NULL when another CPU completed the entry first
+ * (*@req_stolen) or the listener went.
  */
 static struct sock *ktp_req_complete(struct sock *sk, struct ktp_request *req,
 				     struct sock *child, bool *req_stolen)
 {
 	if (ktp_inherit_port(sk, child) < 0)
 		goto forced_close;
-	if (!ktp_ehash_replace(ktp_req_sk(req), child)) {
-		*req_stolen = true;
+	if (req->cookie ? !ktp_ehash_insert(child, true) :
+			  !ktp_ehash_replace(ktp_req_sk(req), child)) {
+		/* a cookie's twin (a retransmitted third ACK) was first */
+		if (!req->cookie)
+			*req_stolen = true;
 		ktp_put_port(child);
 		goto forced_close;
 	}
 	/* Still bh-locked: nobody sees SYN_RECV on the full socket. */
 	ktp_set_state(child, KTP_ESTABLISHED);
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_PASSIVEOPENS);
-	ktp_req_dequeue(req);
-	if (timer_delete(&req->timer))
-		ktp_entry_put(ktp_req_sk(req));
+	if (!req->cookie) {
+		ktp_req_dequeue(req);
+		if (timer_delete(&req->timer))
+			ktp_entry_put(ktp_req_sk(req));
+	}
 	if (!ktp_accept_enqueue(sk, child)) {
 		ktp_child_forget(sk, child);
 		bh_unlock_sock(child);
@@ -631,6 +692,53 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 	if (!child)
 		return NULL;
 	return ktp_req_complete(sk, req, child, req_stolen);
+}
+
+/**
+ * ktp_cookie_ack - an ACK reached a listener: the third ACK of a
+ * handshake it answered with a SYN cookie?
+ * @sk: the listener
+ * @skb: the ACK, neither SYN nor RST; not consumed
+ *
+ * Only while cookies are on and the listener sent one lately, as TCP
+ * does: otherwise such an ACK is no more than one to reset.
+ *
+ * Return: the new connection, bh-locked, or NULL.
+ */
+struct sock *ktp_cookie_ack(struct sock *sk, struct sk_buff *skb)
+{
+	const struct ktp_request_af_ops *af = &ktp_v4_request_af;
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	unsigned long stamp = READ_ONCE(ktp_sk(sk)->cookie_stamp);
+	struct net *net = sock_net(sk);
+	struct ktp_request req;
+	struct sock *child;
+
+	if (!READ_ONCE(ktp_pernet(net)->syncookies) || !stamp ||
+	    time_after(jiffies, stamp + KTP_COOKIE_WINDOW))
+		return NULL;
+#if IS_ENABLED(CONFIG_IPV6)
+	if (ktp_skb_v6(skb)) {
+		/* as a SYN from such a source is refused */
+		if (ipv6_addr_v4mapped(&ipv6_hdr(skb)->saddr))
+			return NULL;
+		af = &ktp_v6_request_af;
+	}
+#endif
+	ktp_req_init_cookie(&req, sk, skb);
+	af->init_req(&req, sk, skb);
+	req.rcv_isn = cb->seq - 1;
+	req.snt_isn = cb->ack_seq - 1;
+	if (ktp_cookie_decode(&req, req.snt_isn)) {
+		KTP_INC_STATS(net, KTP_MIB_SYNCOOKIESFAILED);
+		return NULL;
+	}
+	req.rcv_wscale = req.snd_wscale >= 0 ? ktp_choose_wscale(sk) : 0;
+	KTP_INC_STATS(net, KTP_MIB_SYNCOOKIESRECV);
+	child = ktp_syn_recv_sock(sk, skb, &req);
+	if (!child)
+		return NULL;
+	return ktp_req_complete(sk, &req, child, NULL);
 }
 
 /**

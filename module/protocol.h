@@ -134,6 +134,9 @@ enum ktp_mib_field {
 	KTP_MIB_OUTOFWINDOWICMPS, /* ICMP quoting a sequence not in flight */
 	KTP_MIB_ICMPABORTS,	/* connection or request ended by ICMP */
 	KTP_MIB_PMTUREDUCED,	/* MSS lowered by a path MTU message */
+	KTP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs with a cookie */
+	KTP_MIB_SYNCOOKIESRECV,	/* third ACKs with a good cookie */
+	KTP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad one */
 	__KTP_MIB_MAX
 };
 
@@ -228,6 +231,7 @@ struct ktp_net {
 					 */
 	int orphan_retries;		/* RTOs of an orphan; 0: 8 */
 	int challenge_ack_limit;	/* challenge ACKs a second, about */
+	int syncookies;			/* 0 never, 1 SYN queue full, 2 always */
 	u32 challenge_stamp;		/* the second the budget is for */
 	u32 challenge_count;		/* what is left of its budget */
 	spinlock_t ca_lock;		/* protects congestion_control */
@@ -390,6 +394,9 @@ struct ktp_sock {
 	spinlock_t	queue_lock;
 	struct hlist_head req_list;	/* request entries (SYN queue) */
 	int		req_qlen;	/* entries on req_list */
+	unsigned long	cookie_stamp;	/* jiffies a SYN cookie was last
+					 * sent, 0: never (lockless)
+					 */
 	struct list_head accept_queue;	/* children not accepted yet */
 	struct list_head accept_node;	/* a child: on its listener's */
 
@@ -436,6 +443,8 @@ struct ktp6_sock {
  * @rcv_wscale: ours, if it sent one
  * @sack_ok: the client sent SACK-permitted
  * @num_timeout: SYN-ACKs resent
+ * @cookie: built on the stack from a SYN cookie (syncookies.c): in no
+ *	table, on no queue, no timer
  */
 struct ktp_request {
 	struct sock_common common;	/* must be first */
@@ -451,6 +460,7 @@ struct ktp_request {
 	u8	rcv_wscale;
 	u8	sack_ok;
 	u8	num_timeout;
+	u8	cookie;
 };
 
 static inline struct ktp_request *ktp_req(const struct sock *sk)
@@ -874,6 +884,9 @@ struct ktp_request_af_ops {
 			   struct ktp_request *req);
 };
 
+extern const struct ktp_request_af_ops ktp_v4_request_af;
+extern const struct ktp_request_af_ops ktp_v6_request_af;
+
 int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
 		     struct sk_buff *skb);
 void ktp_init_req(struct ktp_request *req, const struct sock *sk,
@@ -881,6 +894,11 @@ void ktp_init_req(struct ktp_request *req, const struct sock *sk,
 void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 		    const struct sk_buff *skb);
 void ktp_req_drop(struct ktp_request *req, bool sync);
+struct sock *ktp_cookie_ack(struct sock *sk, struct sk_buff *skb);
+
+/* syncookies.c */
+u32 ktp_cookie_make(struct ktp_request *req);
+int ktp_cookie_decode(struct ktp_request *req, u32 cookie);
 void ktp_req_free(struct ktp_request *req);
 void ktp_drop_requests(struct sock *sk);
 

@@ -871,6 +871,8 @@ TEST(sysctl_ranges)
 	EXPECT_EQ(EINVAL, sysctl_write_err("ktp/max_orphans", "-1"));
 	EXPECT_EQ(EINVAL, sysctl_write_err("ktp/orphan_retries", "-1"));
 	EXPECT_EQ(EINVAL, sysctl_write_err("ktp/challenge_ack_limit", "-1"));
+	EXPECT_EQ(EINVAL, sysctl_write_err("ktp/syncookies", "3"));
+	EXPECT_EQ(EINVAL, sysctl_write_err("ktp/syncookies", "-1"));
 	ktp_sysctls_restore();
 	EXPECT_EQ(0, sysctl_write_err("ktp/synack_retries", "5"));
 }
