@@ -10,8 +10,10 @@
  *   attacker must guess one, as for a RST (OutOfWindowIcmps);
  * - an unreachable destination, protocol or port fails connect() at
  *   once; on a synchronized connection any error is soft: SO_ERROR
- *   reports it, and the retransmission time-out returns it instead of
- *   ETIMEDOUT if the connection dies;
+ *   reports it once, and the connection goes on; if it dies of its
+ *   retransmission time-out, that is ETIMEDOUT all the same (TCP would
+ *   report the soft error there; a peer that vanished must read the
+ *   same whether or not the neighbour layer noticed);
  * - a smaller path MTU lowers the MSS and resends what was in flight, in
  *   segments that fit (the caller's mtu_reduced, via
  *   ktp_pmtu_lowered()).

@@ -493,7 +493,9 @@ static void ktp_v6_mtu_reduced(struct sock *sk)
 	struct dst_entry *dst;
 	u32 mtu;
 
-	if ((1 << sk->sk_state) & (KTPF_LISTEN | KTPF_CLOSE))
+	/* IPV6_MTU_DISCOVER: interface or omit ignores path MTU news */
+	if ((1 << sk->sk_state) & (KTPF_LISTEN | KTPF_CLOSE) ||
+	    !ip6_sk_accept_pmtu(sk))
 		return;
 	mtu = READ_ONCE(ktp_sk(sk)->mtu_info);
 	dst = ktp_v6_route_socket(sk);

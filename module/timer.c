@@ -286,8 +286,13 @@ void ktp_retransmit_timer(struct sock *sk)
 	if (sock_flag(sk, SOCK_DEAD) && ktp_out_of_resources(sk, true))
 		return;
 	if (ktp_out_of_retries(sk)) {
+		/* ETIMEDOUT, whatever soft error an ICMP left (SO_ERROR
+		 * told it): a peer that vanished timed out, the same way
+		 * whether or not a router or the neighbour layer said so
+		 * (TCP would report the ICMP's error here)
+		 */
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_ABORTONTIMEOUT);
-		sk->sk_err = READ_ONCE(sk->sk_err_soft) ? : ETIMEDOUT;
+		sk->sk_err = ETIMEDOUT;
 		ktp_purge_write_queue(sk);
 		if (!sock_flag(sk, SOCK_DEAD))
 			sk_error_report(sk);
