@@ -17,6 +17,8 @@
 #                   with its toolchain, in build/<abi>/ (docs/kernels.md)
 #   make check KERNELS="6.1 newest"   the VM suite on those kernels
 #   make check-kernels  the VM suite on every supported kernel
+#   make check-wire     KTP between two VMs on a virtual wire, 6.1 and the
+#                   newest kernel, clean and under netem loss
 #   make build-kernels  per kernel: fetched? toolchain? the module's errors
 #   make dkms-install   the module into dkms, rebuilt with each new kernel
 #   make dkms-check     dkms build against each supported kernel's headers
@@ -89,6 +91,13 @@ check-kernels: deps all
 	@scripts/deps.sh kernels
 	KTP_KERNELS="$(some-kernels)" scripts/check.sh --vm-only
 
+# Two VMs, Debian's 6.1 and the newest kernel, each with its ktp.ko,
+# joined by a virtio-net wire; scripts/wire-test.sh builds the newest
+# kernel's module when it is missing or out of date.
+check-wire: deps all
+	@scripts/deps.sh kernels
+	scripts/wire-test.sh
+
 # BOOT=1 boots each kernel too.
 build-kernels: deps
 	@scripts/deps.sh kernels
@@ -129,5 +138,5 @@ clean:
 	rm -rf build
 
 .PHONY: all deps deps-build deps-debug deps-kernels module userspace \
-	install selftests sparse checkpatch check check-kernels build-kernels \
-	dkms-install dkms-check check-debug demo bench vm clean
+	install selftests sparse checkpatch check check-kernels check-wire \
+	build-kernels dkms-install dkms-check check-debug demo bench vm clean

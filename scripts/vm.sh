@@ -20,6 +20,11 @@
 #   -q        print only the command's output and splats, not the boot log
 #   -i        interactive shell on the console
 #   -a ARGS   extra kernel command line                     [VM_APPEND]
+#   -w ARGS   a NIC: extra qemu arguments, split at blanks, e.g.
+#             "-netdev socket,id=w0,listen=127.0.0.1:PORT
+#              -device virtio-net-pci,netdev=w0" (scripts/wire-test.sh);
+#             the stock virtio_pci and virtio_net modules (when they are
+#             modules) go in too, for the command to modprobe   [VM_WIRE]
 #
 # The run fails when the console shows a kernel splat, when the time-out
 # hits, or when the command's exit marker never arrives. VM_SPLAT_ALLOW,
@@ -42,6 +47,7 @@ VM_APPEND=${VM_APPEND:-}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-2}
 VM_SPLAT_ALLOW=${VM_SPLAT_ALLOW:-}
+VM_WIRE=${VM_WIRE:-}
 load=1 quiet=0 interactive=0
 dirs=()
 
@@ -57,7 +63,7 @@ SPLAT+='double-free'
 
 die() { echo "vm: $*" >&2; exit 2; }
 
-while getopts "k:m:o:d:t:l:a:nqi" opt; do
+while getopts "k:m:o:d:t:l:a:w:nqi" opt; do
 	case $opt in
 	k) VM_KERNEL=$OPTARG ;;
 	m) VM_MODDIR=$OPTARG ;;
@@ -66,6 +72,7 @@ while getopts "k:m:o:d:t:l:a:nqi" opt; do
 	t) VM_TIMEOUT=$OPTARG ;;
 	l) VM_LOG=$OPTARG ;;
 	a) VM_APPEND="$VM_APPEND $OPTARG" ;;
+	w) VM_WIRE=$OPTARG ;;
 	n) load=0 ;;
 	q) quiet=1 ;;
 	i) interactive=1 ;;
@@ -135,6 +142,11 @@ ln -sf ../bin/busybox "$root/sbin/modprobe"
 for m in veth sch_netem tun xfrm_user; do
 	copy_mod "$m"
 done
+# the NIC's driver, for a VM on a wire (-w)
+if [ -n "$VM_WIRE" ]; then
+	copy_mod virtio_pci
+	copy_mod virtio_net
+fi
 cp "$VM_MODDIR"/modules.builtin* "$VM_MODDIR"/modules.order \
 	"$root/lib/modules/$release/" 2>/dev/null || true
 # Always in the tree, loaded or not, so that modprobe and the family's
@@ -165,6 +177,10 @@ qemu=(qemu-system-x86_64 -machine pc -accel tcg,thread=multi -cpu max
       -smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-reboot -display none
       -net none -kernel "$VM_KERNEL" -initrd "$work/initrd"
       -append "$append")
+if [ -n "$VM_WIRE" ]; then
+	read -ra wire <<<"$VM_WIRE"
+	qemu+=("${wire[@]}")
+fi
 
 if [ $interactive = 1 ]; then
 	exec "${qemu[@]}" -serial mon:stdio
