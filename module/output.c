@@ -463,11 +463,15 @@ static u16 ktp_advertise_window(struct sock *sk, bool syn)
 	 */
 	if (offered > 0 && win < offered)
 		win = round_up(offered, 1U << kp->rcv_wscale);
+	/* What the field carries is what is offered: a SYN's unscaled
+	 * (the peer may not scale at all: then rcv_wscale becomes 0 and
+	 * this is the edge to keep), any other's in the scale.
+	 */
+	win = min(win, syn ? KTP_MAX_WINDOW :
+		       KTP_MAX_WINDOW << kp->rcv_wscale);
 	kp->rcv_wnd = win;
 	kp->rcv_wup = kp->rcv_nxt;
-	if (syn)
-		return min(kp->rcv_wnd, KTP_MAX_WINDOW);
-	return kp->rcv_wnd >> kp->rcv_wscale;
+	return syn ? win : win >> kp->rcv_wscale;
 }
 
 /* Every segment carries an ACK: whatever was owed is paid now. */
