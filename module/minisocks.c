@@ -310,6 +310,7 @@ static struct ktp_request *ktp_req_alloc(struct sock *listener,
 	INIT_HLIST_NODE(&req->listen_node);
 	timer_setup(&req->timer, ktp_req_timer, 0);
 	req->num_timeout = 0;
+	req->cookie = 0;
 	return req;
 }
 
