@@ -7,6 +7,8 @@
 #   make check      checkpatch, host unit tests, then every selftest in the VM
 #   make check-debug  every selftest on a KASAN/lockdep/kmemleak kernel, with
 #                   fault injection (builds that kernel once, ~20 min)
+#   make fuzz       the fuzzers (selftests/ktp_fuzz_*), KTP_FUZZ_N segments
+#                   or calls each (1000000), on that kernel, then kmemleak
 #   make vm         interactive shell in the test VM with ktp.ko loaded
 #   make bench      KTP against Linux TCP in the VM, as ratios
 #   make deps       install prerequisites from Debian and prepare the VM kit
@@ -120,6 +122,17 @@ dkms-check: deps
 check-debug: deps-debug userspace selftests
 	KTP_PLANT="$(KTP_PLANT)" scripts/check-debug.sh
 
+# check-debug's VM with two stages: every selftests/out/ktp_fuzz_* with
+# -n KTP_FUZZ_N, then kmemleak before and after rmmod. Each fuzzer gets
+# 240 s and a second for every 50 segments or calls (-t), ten minutes
+# more before it counts as hung; the VM their sum and half an hour.
+KTP_FUZZ_N ?= 1000000
+fuzzers = $(words $(wildcard selftests/ktp_fuzz_*.c))
+fuzz-vm-secs = $(fuzzers) * (840 + $(KTP_FUZZ_N) / 50) + 1800
+fuzz: deps-debug userspace selftests
+	KTP_PLANT= KTP_DEBUG_STAGES="fuzz kmemleak" KTP_FUZZ_N="$(KTP_FUZZ_N)" \
+	VM_TIMEOUT="$${VM_TIMEOUT:-$$(($(fuzz-vm-secs)))}" scripts/check-debug.sh
+
 demo: deps all
 	scripts/demo.sh
 
@@ -139,4 +152,5 @@ clean:
 
 .PHONY: all deps deps-build deps-debug deps-kernels module userspace \
 	install selftests sparse checkpatch check check-kernels check-wire \
-	build-kernels dkms-install dkms-check check-debug demo bench vm clean
+	build-kernels dkms-install dkms-check check-debug fuzz demo bench vm \
+	clean

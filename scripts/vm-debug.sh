@@ -9,6 +9,7 @@
 #   fault injection  each test again under failslab and fail_page_alloc,
 #                    limited to its processes that opened a KTP socket
 #   kmemleak         two scans before rmmod ktp, rmmod, two scans after
+#   fuzz             (make fuzz) each ktp_fuzz_* program, -n KTP_FUZZ_N
 #
 # The last line totals every test point as
 # "# ktp-debug-totals: pass:N fail:N skip:N"; kernel splats are judged by
@@ -18,7 +19,8 @@
 #   KTP_FAULT_TESTS    programs to run under injection [all of tests.list]
 #   KTP_FAULT_ROUNDS   what:percent pairs, one run each [see ROUNDS below]
 #   KTP_DEBUG_STAGES   which stages run, in their order
-#                      ["selftests fault kmemleak"]
+#                      ["selftests fault kmemleak"; make fuzz: "fuzz kmemleak"]
+#   KTP_FUZZ_N         segments or calls for each fuzzer [1000000]
 
 cd "$(dirname "$0")" || exit 1
 
@@ -169,6 +171,33 @@ stage_fault()
 	done
 }
 
+# Every fuzzer (selftests/ktp_fuzz_*) with -n KTP_FUZZ_N and -t, its own
+# bound, of 240 s and a second for every 50 segments or calls (a rate the
+# debug kernel keeps above); one test point each, from its exit status,
+# its own KTAP shown nested. Ten minutes past its bound, it has hung.
+stage_fuzz()
+{
+	local f rc size=${KTP_FUZZ_N:-1000000} found=0 secs
+
+	echo "== fuzz"
+	secs=$((240 + size / 50))
+	for f in ktp_fuzz_*; do
+		[ -x "$f" ] || continue
+		found=1
+		# streamed, for a run of hours
+		{ /usr/bin/timeout -k 5 $((secs + 600)) \
+			"./$f" -n "$size" -t "$secs" 2>&1
+		  echo $? > /tmp/ktp-fuzz.rc; } | sed 's/^/  /'
+		rc=$(cat /tmp/ktp-fuzz.rc)
+		case $rc in
+		0) ok "fuzz: $f -n $size" ;;
+		124|137) not_ok "fuzz: $f -n $size: hung ($((secs + 600))s)" ;;
+		*) not_ok "fuzz: $f -n $size: exit status $rc" ;;
+		esac
+	done
+	[ $found = 1 ] || not_ok "fuzz: no ktp_fuzz_* program"
+}
+
 # Print kmemleak's report blocks that belong to ktp: a frame in ktp, or a
 # frame kallsyms cannot name in module space (an unloaded module: only
 # ktp is ever unloaded in this VM).
@@ -237,7 +266,7 @@ stage_kmemleak()
 
 for stage in ${KTP_DEBUG_STAGES:-selftests fault kmemleak}; do
 	case $stage in
-	selftests|fault|kmemleak) "stage_$stage" ;;
+	selftests|fault|kmemleak|fuzz) "stage_$stage" ;;
 	*) not_ok "no stage $stage" ;;
 	esac
 done

@@ -40,18 +40,16 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <linux/if_packet.h>
-#include <linux/if_tun.h>
 #include <net/ethernet.h>
 
 #include "ktp.h"
 #include "ktp_seg.h"
 #include "ktp_inject_script.h"
+#include "ktp_tun.h"
 
 #define SNMP_FILE	"/proc/net/ktp_snmp"
 #define TRACE_LINES	64
@@ -209,44 +207,6 @@ static void fmt_seg(struct run *r, const struct ktp_seg *seg, bool from_kernel,
 	ktp_seg_format(buf, size, seg, &ctx, KTP_SEQ_RELATIVE, false);
 }
 
-static int if_up(int s, const char *name)
-{
-	struct ifreq ifr = { 0 };
-
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr))
-		return -1;
-	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-	return ioctl(s, SIOCSIFFLAGS, &ifr);
-}
-
-static int set_addr(int s, const char *name, unsigned long req,
-		    const void *addr)
-{
-	struct ifreq ifr = { 0 };
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
-
-	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-	sin->sin_family = AF_INET;
-	memcpy(&sin->sin_addr, addr, 4);
-	return ioctl(s, req, &ifr);
-}
-
-static int open_tun(void)
-{
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-
-	if (fd < 0 && errno == ENOENT) {
-		/* no udev: make the node; opening it loads tun.ko */
-		mkdir("/dev/net", 0755);
-		if (mknod("/dev/net/tun", S_IFCHR | 0600, makedev(10, 200)) &&
-		    errno != EEXIST)
-			return -1;
-		fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-	}
-	return fd;
-}
-
 /*
  * CLOCK_REALTIME - CLOCK_MONOTONIC. A reading between two of the other
  * clock is bracketed; of many, the tightest bracket wins, so that being
@@ -360,23 +320,20 @@ static ssize_t read_seg(struct run *r, uint8_t *buf, size_t size,
 static int setup_tun(struct run *r)
 {
 	static const uint8_t mask[4] = { 255, 255, 255, 0 };
-	struct ifreq ifr = { 0 };
-	char path[128];
+	char path[128], ifname[IFNAMSIZ];
 	int s, fd;
 
-	fd = open_tun();
+	fd = ktp_tun_open();
 	if (fd < 0)
 		return report(r, FAIL, "no tun device (/dev/net/tun: %s)",
 			      strerror(errno));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-	strcpy(ifr.ifr_name, "ktpinj%d");
-	if (ioctl(fd, TUNSETIFF, &ifr)) {
+	if (ktp_tun_attach(fd, "ktpinj%d", ifname)) {
 		close(fd);
 		return report(r, FAIL, "TUNSETIFF: %s", strerror(errno));
 	}
 	/* no IPv6 chatter (router solicitations, MLD) on the link */
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 ifr.ifr_name);
+		 ifname);
 	s = open(path, O_WRONLY | O_CLOEXEC);
 	if (s >= 0) {
 		if (write(s, "1", 1) != 1)
@@ -384,10 +341,10 @@ static int setup_tun(struct run *r)
 		close(s);
 	}
 	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0 || set_addr(s, ifr.ifr_name, SIOCSIFADDR, r->laddr) ||
-	    set_addr(s, ifr.ifr_name, SIOCSIFNETMASK, mask) ||
-	    if_up(s, ifr.ifr_name)) {
-		report(r, BAD, "configuring %s: %s", ifr.ifr_name,
+	if (s < 0 || ktp_if_addr4(s, ifname, SIOCSIFADDR, r->laddr) ||
+	    ktp_if_addr4(s, ifname, SIOCSIFNETMASK, mask) ||
+	    ktp_if_up(s, ifname)) {
+		report(r, BAD, "configuring %s: %s", ifname,
 		       strerror(errno));
 		close(fd);
 		if (s >= 0)
@@ -398,12 +355,12 @@ static int setup_tun(struct run *r)
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	r->tunfd = fd;
 	r->rcvfd = fd;
-	if (open_tap(r, ifr.ifr_name))
+	if (open_tap(r, ifname))
 		return report(r, FAIL, "packet socket on %s: %s",
-			      ifr.ifr_name, strerror(errno));
+			      ifname, strerror(errno));
 	if (r->verbose)
 		printf("peer behind %s: kernel 192.0.2.1, peer 192.0.2.2\n",
-		       ifr.ifr_name);
+		       ifname);
 	return PASS;
 }
 
@@ -427,7 +384,7 @@ static int setup(struct run *r)
 			       "using the current one\n", strerror(errno));
 		} else {
 			s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-			if (s < 0 || if_up(s, "lo"))
+			if (s < 0 || ktp_if_up(s, "lo"))
 				return report(r, BAD, "bringing lo up: %s",
 					      strerror(errno));
 			close(s);
