@@ -40,8 +40,10 @@ ROUNDS=${KTP_FAULT_ROUNDS:-"slab:3 all:15"}
 CLEAN_ERRNOS=" 12 105 23 9 4 512 513 514 516 "
 # The same for one call only, as "syscall:errno": bind() (49) answers
 # EADDRINUSE (98) when the port's bind bucket cannot be allocated
-# (inet_csk_get_port() fails with its default -EADDRINUSE).
-CLEAN_SYSCALL_ERRNOS=" 49:98 "
+# (inet_csk_get_port() fails with its default -EADDRINUSE); execve()
+# (59) answers E2BIG (7) when a page for the arguments cannot be had
+# (copy_strings()), which the shell reports as "Argument list too long".
+CLEAN_SYSCALL_ERRNOS=" 49:98 59:7 "
 # ktp_conformance.sh plays the peer itself, segment by scripted segment:
 # a segment it injects may be lost to a failed allocation (ENOBUFS from
 # the tun write), and the script then goes on against a connection that
