@@ -11,19 +11,28 @@
  *		 keepalive and FIN_WAIT2; RTT and RTO; orphan limits
  *   ipv4.c	 the IPv4 protocol handler, connect, SYN handling, tables
  *   ipv6.c	 the same for IPv6, and IPv4-mapped addresses on IPv6 sockets
+ *   demux.c	 checking a segment and handing it to what the lookup
+ *		 found, either family; RSTs for segments without a socket
  *   proc.c	 /proc/net/ktp, /proc/net/ktp6 and /proc/net/ktp_snmp
  *   hash.c	 the connection tables of a namespace: established,
  *		 listen and bind (ports); their lock rules
  *   listen.c	 listen(), the accept queue, accept(), new connections
- *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries
+ *   minisocks.c TIME_WAIT entries and request (SYN_RECV) entries, and
+ *		 the requests SYN cookies stand for
+ *   syncookies.c making and checking SYN cookies
+ *   icmp.c	 ICMP and ICMPv6 errors about our segments; path MTU
  *   ctrl.c	 per-netns state, sysctls, the reset socket
  *   mib.c	 counters and /proc/net/ktp_snmp
  *   diag.c	 sock_diag: the sockets over NETLINK_SOCK_DIAG, for ktpss
+ *   cong.c	 congestion control: the registry, and NewReno
+ *   cubic.c	 CUBIC
+ *   mem.c	 memory accounting: net.ktp.mem and the sk_mem_* pools
  *
  * Locking, as in TCP: process context owns a socket with lock_sock();
- * softirq input and timers take bh_lock_sock() and, when the socket is
- * owned by a process, defer the work (input to the socket backlog, timers
- * to ktp_sk(sk)->deferred) to release_sock(), which runs it.
+ * softirq input, ICMP errors and timers take bh_lock_sock() and, when the
+ * socket is owned by a process, defer the work (input to the socket
+ * backlog, timers and path MTU news to ktp_sk(sk)->deferred) to
+ * release_sock(), which runs it.
  */
 #ifndef __KTP_PROTOCOL_H
 #define __KTP_PROTOCOL_H
