@@ -219,9 +219,10 @@ static int __init ktp_init(void)
 	err = ktp_ipv6_init();
 	if (err)
 		goto out_ipv4_exit;
+	ktp_offload_init();
 	err = sock_register(&ktp_family_ops);
 	if (err)
-		goto out_ipv6_exit;
+		goto out_offload_exit;
 	err = ktp_diag_init();
 	if (err)
 		goto out_sock_unregister;
@@ -238,7 +239,8 @@ out_diag_exit:
 	ktp_diag_exit();
 out_sock_unregister:
 	sock_unregister(ktp_family);
-out_ipv6_exit:
+out_offload_exit:
+	ktp_offload_exit();
 	ktp_ipv6_exit();
 out_ipv4_exit:
 	ktp_ipv4_exit();
@@ -261,6 +263,7 @@ static void __exit ktp_exit(void)
 	ktp_wait_orphans_freed();
 	ktp_diag_exit();
 	sock_unregister(ktp_family);
+	ktp_offload_exit();
 	ktp_ipv6_exit();
 	ktp_ipv4_exit();
 	ktp_ctrl_exit();

@@ -55,6 +55,16 @@ int ktp_ioctl(struct sock *sk, int cmd, int *karg);
 	from_timer(var, callback_timer, timer_fieldname)
 #endif
 
+/* A route's device: dst->dev up to 6.15, dst_dev() from 6.16 (and in
+ * the stable kernels that took the data-race annotations).
+ */
+#ifndef HAVE_DST_DEV
+static inline struct net_device *dst_dev(const struct dst_entry *dst)
+{
+	return READ_ONCE(dst->dev);
+}
+#endif
+
 /* A sysctl handler's table: writable up to 6.10, const from 6.11. */
 #ifdef HAVE_CTL_TABLE_CONST
 #define KTP_CTL_CONST	const

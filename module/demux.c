@@ -367,7 +367,9 @@ bool ktp_rcv_prepare(struct net *net, struct sk_buff *skb)
 {
 	if (skb->pkt_type != PACKET_HOST)
 		goto discard;
-	__KTP_INC_STATS(net, KTP_MIB_INSEGS);
+	/* a super-segment a software device carried whole (offload.c) */
+	__KTP_ADD_STATS(net, KTP_MIB_INSEGS,
+			max_t(u16, skb_shinfo(skb)->gso_segs, 1));
 	if (!ktp_segment_ok(net, skb))
 		goto discard;
 	ktp_fill_cb(skb);

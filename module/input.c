@@ -1004,7 +1004,7 @@ int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	kp->segs_in++;
+	kp->segs_in += max_t(u16, skb_shinfo(skb)->gso_segs, 1);
 
 	switch (sk->sk_state) {
 	case KTP_CLOSE:

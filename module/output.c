@@ -491,7 +491,7 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	struct ktp_syn_opts opts, *o = NULL;
 	struct sk_buff *skb = oskb;
 	bool syn = cb->flags & KTP_FLAG_SYN;
-	u16 window;
+	u16 window, segs;
 	int err;
 
 	if (clone) {
@@ -535,8 +535,9 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	if (cb->flags & KTP_FLAG_ACK)
 		ktp_ack_sent(sk);
 	ktp_send_check(sk, skb);
-	kp->segs_out++;
-	KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTSEGS);
+	segs = max_t(u16, skb_shinfo(skb)->gso_segs, 1);
+	kp->segs_out += segs;
+	KTP_ADD_STATS(sock_net(sk), KTP_MIB_OUTSEGS, segs);
 	if (cb->flags & KTP_FLAG_RST)
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTRSTS);
 
@@ -756,6 +757,113 @@ static bool ktp_hold_partial(const struct sock *sk, const struct sk_buff *skb)
 	return kp->cork || (!kp->nodelay && kp->packets_out);
 }
 
+/* How many segments from @skb on, which may leave now, may also leave
+ * together as one super-segment (offload.c): each but the last a full
+ * MSS, every one within the peer's window and @room segments of cwnd,
+ * none held back, their pages within one skb's frags and their payload
+ * within what the device takes (TCP's tcp_tso_should_defer() also waits
+ * to fill one; KTP sends what it has).
+ */
+static unsigned int ktp_gso_count(struct sock *sk, struct sk_buff *skb,
+				  unsigned int room)
+{
+	unsigned int n = 0, len = 0, frags = 0, max_segs;
+	const struct ktp_sock *kp = ktp_sk(sk);
+	struct page *last_page = NULL;
+	unsigned int last_end = 0;
+
+	if (!ktp_can_gso(sk))
+		return 1;
+	max_segs = min_t(unsigned int, room, sk->sk_gso_max_segs);
+	for (;;) {
+		const struct skb_shared_info *si = skb_shinfo(skb);
+		unsigned int i;
+
+		if (skb_headlen(skb) || skb_has_frag_list(skb) || !skb->len ||
+		    skb->len > kp->mss || len + skb->len > sk->sk_gso_max_size ||
+		    (KTP_SKB_CB(skb)->flags & (KTP_FLAG_SYN | KTP_FLAG_RST)) ||
+		    !ktp_wnd_allows(kp, skb) || ktp_hold_partial(sk, skb))
+			break;
+		/* Nagle, with the run's earlier segments in flight */
+		if (n && skb->len < kp->mss && !kp->nodelay &&
+		    !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN))
+			break;
+		for (i = 0; i < si->nr_frags; i++) {
+			const skb_frag_t *f = &si->frags[i];
+
+			if (skb_frag_page(f) != last_page ||
+			    skb_frag_off(f) != last_end)
+				frags++;
+			last_page = skb_frag_page(f);
+			last_end = skb_frag_off(f) + skb_frag_size(f);
+		}
+		if (frags > MAX_SKB_FRAGS)
+			break;
+		n++;
+		len += skb->len;
+		if (n == max_segs || skb->len < kp->mss ||
+		    (KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) ||
+		    skb_queue_is_last(&sk->sk_write_queue, skb))
+			break;
+		skb = skb->next;
+	}
+	return max(n, 1U);
+}
+
+/* Send @n segments of the write queue from @first on as one
+ * super-segment: a new skb whose frags take a reference on the pages of
+ * theirs, which stay on the queues as they are, to be acknowledged,
+ * SACKed and retransmitted one by one. FIN and PSH go on the last
+ * segment only (offload.c). Consumes nothing on failure.
+ */
+static int ktp_transmit_gso(struct sock *sk, struct sk_buff *first,
+			    unsigned int n)
+{
+	struct sk_buff *skb = first, *last = first, *gso;
+	struct skb_shared_info *gi;
+	u32 now = ktp_clock_us();
+	unsigned int i, j;
+
+	gso = alloc_skb(KTP_MAX_HEADER, gfp_any());
+	if (!gso)
+		return -ENOBUFS;
+	skb_reserve(gso, KTP_MAX_HEADER);
+	gi = skb_shinfo(gso);
+	for (i = 0; i < n; i++, skb = skb->next) {
+		const struct skb_shared_info *si = skb_shinfo(skb);
+
+		for (j = 0; j < si->nr_frags; j++) {
+			const skb_frag_t *f = &si->frags[j];
+			unsigned int k = gi->nr_frags;
+
+			if (skb_can_coalesce(gso, k, skb_frag_page(f),
+					     skb_frag_off(f))) {
+				skb_frag_size_add(&gi->frags[k - 1],
+						  skb_frag_size(f));
+			} else {
+				get_page(skb_frag_page(f));
+				skb_fill_page_desc(gso, k, skb_frag_page(f),
+						   skb_frag_off(f),
+						   skb_frag_size(f));
+			}
+		}
+		gso->len += skb->len;
+		gso->data_len += skb->len;
+		KTP_SKB_CB(skb)->sent_us = now;
+		last = skb;
+	}
+	gso->truesize += gso->data_len;
+	gi->gso_size = ktp_sk(sk)->mss;
+	gi->gso_segs = n;
+	gi->gso_type = sk->sk_gso_type;
+
+	/* the header of the run: its first byte, the last one's flags */
+	KTP_SKB_CB(gso)->seq = KTP_SKB_CB(first)->seq;
+	KTP_SKB_CB(gso)->end_seq = KTP_SKB_CB(last)->end_seq;
+	KTP_SKB_CB(gso)->flags = KTP_SKB_CB(last)->flags;
+	return ktp_transmit_skb(sk, gso, false);
+}
+
 /**
  * ktp_write_xmit - send what the peer's window and cwnd allow
  * @sk: the socket, owned by the caller
@@ -773,6 +881,7 @@ int ktp_write_xmit(struct sock *sk)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
+	unsigned int n;
 	int err;
 
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
@@ -786,16 +895,24 @@ int ktp_write_xmit(struct sock *sk)
 			break;
 		if (!ktp_wnd_allows(kp, skb) && !ktp_fit_window(sk, skb))
 			break;
-		err = ktp_transmit_skb(sk, skb, true);
+		n = ktp_gso_count(sk, skb, kp->snd_cwnd -
+				  (kp->packets_out - kp->sacked_out));
+		if (n > 1)
+			err = ktp_transmit_gso(sk, skb, n);
+		else
+			err = ktp_transmit_skb(sk, skb, true);
 		if (err) {
 			if (!kp->packets_out && !kp->rtx_pending)
 				ktp_reset_rtx_timer(sk, KTP_RTX_PROBE,
 						    icsk->icsk_rto);
 			return err;
 		}
-		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
-		kp->packets_out++;
-		ktp_rtx_insert(sk, skb);
+		while (n--) {
+			skb = ktp_send_head(sk);
+			kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
+			kp->packets_out++;
+			ktp_rtx_insert(sk, skb);
+		}
 		/* data in flight: the RTO, not the persist timer, runs */
 		if (kp->rtx_pending != KTP_RTX_RETRANS)
 			ktp_rearm_rto(sk);

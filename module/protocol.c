@@ -1106,6 +1106,8 @@ int ktp_init_sock(struct sock *sk)
 	sk_sockets_allocated_inc(sk);
 	sk->sk_write_space = ktp_write_space;
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
+	/* what KTP's super-segments are (offload.c); sk_can_gso() asks */
+	sk->sk_gso_type = SKB_GSO_SCTP;
 	/* No buffer auto-tuning yet: start at the top of net.ktp's range,
 	 * where TCP's would grow to.
 	 */

@@ -21,6 +21,8 @@
  *		 the requests SYN cookies stand for
  *   syncookies.c making and checking SYN cookies
  *   icmp.c	 ICMP and ICMPv6 errors about our segments; path MTU
+ *   offload.c	 segmentation offload (GSO): super-segments cut for the
+ *		 devices that do not carry them whole
  *   ctrl.c	 per-netns state, sysctls, the reset socket
  *   mib.c	 counters and /proc/net/ktp_snmp
  *   diag.c	 sock_diag: the sockets over NETLINK_SOCK_DIAG, for ktpss
@@ -569,6 +571,10 @@ void ktp_diag_exit(void);
 	__SNMP_INC_STATS(ktp_pernet(net)->mib, field)
 #define KTP_DEC_STATS(net, field) \
 	SNMP_DEC_STATS(ktp_pernet(net)->mib, field)
+#define KTP_ADD_STATS(net, field, val) \
+	SNMP_ADD_STATS(ktp_pernet(net)->mib, field, val)
+#define __KTP_ADD_STATS(net, field, val) \
+	__SNMP_ADD_STATS(ktp_pernet(net)->mib, field, val)
 
 int ktp_mib_alloc(struct ktp_net *kn);
 void ktp_mib_free(struct ktp_net *kn);
@@ -822,6 +828,41 @@ static inline void ktp_ipv6_exit(void) { }
 #endif
 
 /**
+ * ktp_dev_hw_csum - does the device of @sk's route checksum any protocol?
+ * @sk: a full socket, owned or bh-locked by the caller
+ *
+ * The device's own features, not sk->sk_route_caps: sk_setup_caps() adds
+ * NETIF_F_HW_CSUM there wherever GSO is possible (for every protocol but
+ * TCP, whenever the device does GSO at all), trusting the core's
+ * fallback, skb_csum_hwoffload_help(). That fallback would hand KTP's
+ * field, at TCP's offset, to a device that sums only TCP and UDP.
+ */
+static inline bool ktp_dev_hw_csum(struct sock *sk)
+{
+	const struct dst_entry *dst = __sk_dst_get(sk);
+
+	return dst && (dst_dev(dst)->features & NETIF_F_HW_CSUM);
+}
+
+/* offload.c */
+extern bool ktp_gso_registered;
+void ktp_offload_init(void);
+void ktp_offload_exit(void);
+
+/**
+ * ktp_can_gso - may @sk hand IP super-segments (offload.c)?
+ * @sk: a full socket, owned or bh-locked by the caller
+ *
+ * Only where the checksum is the device's: a super-segment a software
+ * device carries whole reaches the receiver with the checksum it has.
+ */
+static inline bool ktp_can_gso(struct sock *sk)
+{
+	return READ_ONCE(ktp_gso_registered) && sk_can_gso(sk) &&
+	       sk->sk_gso_max_segs > 1 && ktp_dev_hw_csum(sk);
+}
+
+/**
  * ktp_csum_offload - leave the checksum of @skb to the device?
  * @sk: the sending socket
  * @skb: the segment, its header at skb->data, th->check zero
@@ -836,7 +877,7 @@ static inline void ktp_ipv6_exit(void) { }
  */
 static inline bool ktp_csum_offload(struct sock *sk, struct sk_buff *skb)
 {
-	if (!(sk->sk_route_caps & NETIF_F_HW_CSUM)) {
+	if (!ktp_dev_hw_csum(sk)) {
 		skb->ip_summed = CHECKSUM_NONE;
 		return false;
 	}

@@ -225,6 +225,15 @@ probe PROTO_MEMORY_H '<net/proto_memory.h> has sk_memory_allocated() (6.10)' <<'
 #endif
 EOF
 
+probe DST_DEV 'dst_dev() reads a route device (6.16; stable kernels backport it)' <<'EOF'
+#include <net/dst.h>
+struct net_device *ktp_probe(const struct dst_entry *dst);
+struct net_device *ktp_probe(const struct dst_entry *dst)
+{
+	return dst_dev(dst);
+}
+EOF
+
 wait
 {
 	echo '/* SPDX-License-Identifier: GPL-2.0 */'

@@ -5,7 +5,8 @@
 #
 #   scripts/deps.sh build   headers for the default KDIR, kselftest headers
 #   scripts/deps.sh vm      everything 'build' does, plus qemu, busybox, kmod,
-#                           cpio, iproute2 and the stock kernel image, and
+#                           cpio, iproute2, ethtool and the stock kernel
+#                           image, and
 #                           what the host tests of make check run (valgrind,
 #                           pkg-config, man-db, tshark; python3, chromium
 #                           and a font for ktpviz's browser test)
@@ -30,7 +31,7 @@ KTP_CACHE=${KTP_CACHE:-$HOME/.cache/ktp}
 export DEBIAN_FRONTEND=noninteractive
 
 BUILD_PKGS="make gcc libc6-dev linux-headers-amd64 linux-source-6.1 xz-utils sparse"
-VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2 binutils"
+VM_PKGS="qemu-system-x86 busybox-static kmod cpio iproute2 binutils ethtool"
 # ktp_run.sh's programs: the tools are installed, the daemons (PROG_DEBS)
 # unpacked, and what those link against installed as plain libraries.
 VM_PKGS+=" curl socat libssl3 libsctp1 libpcre2-8-0 libnettle8 libxxhash0"

@@ -129,10 +129,12 @@ for applet in $(/bin/busybox --list); do
 	case $applet in ip|tc|busybox) continue ;; esac
 	ln -sf busybox "$root/bin/$applet"
 done
-# iproute2's real ip and tc: netns and netem need them. busybox ash
+# iproute2's real ip and tc: netns and netem need them; ethtool turns a
+# veth's offloads off (GSO, checksums) for the tests. busybox ash
 # prefers its own applets, so tests call them as /usr/sbin/ip or through
 # the functions in selftests/lib.sh.
-for b in /usr/sbin/ip /usr/sbin/tc /usr/bin/sha256sum /usr/bin/timeout; do
+for b in /usr/sbin/ip /usr/sbin/tc /usr/sbin/ethtool /usr/bin/sha256sum \
+	 /usr/bin/timeout; do
 	[ -x "$b" ] && copy_bin "$b"
 done
 [ -d /usr/lib/tc ] && cp -a /usr/lib/tc "$root/usr/lib/"

@@ -21,6 +21,8 @@
  *		half open after sending, so the connection goes idle
  *   -T		use TCP instead of KTP (checks the harness itself)
  *   -6		IPv6: KTPPROTO_KTP6 sockets, ADDR an IPv6 address
+ *   -M MSS	KTP_MAXSEG (TCP_MAXSEG with -T) before listen() or connect():
+ *		this side's segments, and the MSS it offers, at most MSS
  *
  * Each direction carries a pseudo-random stream (xorshift64*, seeded by
  * the direction), so the receiver knows what it must get: it compares
@@ -84,6 +86,7 @@ static struct {
 	int expect_err;
 	int tcp;
 	int v6;
+	int maxseg;
 	int keep_idle, keep_intvl, keep_cnt;
 } opt = {
 	.port = 7007,
@@ -266,10 +269,18 @@ static int parse_size(const char *s, uint64_t *out)
 static int new_socket(void)
 {
 	int family = opt.v6 ? AF_INET6 : AF_INET;
+	int fd;
 
-	if (opt.tcp)
-		return socket(family, SOCK_STREAM, 0);
-	return ktp_socket(family);
+	fd = opt.tcp ? socket(family, SOCK_STREAM, 0) : ktp_socket(family);
+	if (fd >= 0 && opt.maxseg &&
+	    setsockopt(fd, opt.tcp ? IPPROTO_TCP : SOL_KTP,
+		       opt.tcp ? TCP_MAXSEG : KTP_MAXSEG, &opt.maxseg,
+		       sizeof(opt.maxseg))) {
+		perror("ktp_xfer: MAXSEG");
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* The address to listen on or connect to: IPv4, or IPv6 with -6. */
@@ -477,6 +488,7 @@ static void usage(FILE *f)
 		"no FIN\n"
 		"  -T        TCP instead of KTP\n"
 		"  -6        IPv6 (ADDR is an IPv6 address)\n"
+		"  -M MSS    KTP_MAXSEG (TCP_MAXSEG with -T) before listen/connect\n"
 		"exit: 0 as asked, 1 mismatch or wrong outcome, 2 setup, "
 		"124 time bound\n");
 }
@@ -491,7 +503,7 @@ int main(int argc, char **argv)
 	struct info info;
 	pthread_t thr;
 
-	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:K:T6h")) != -1) {
+	while ((c = getopt(argc, argv, "lc:p:n:r:t:b:z:Z:m:E:K:T6M:h")) != -1) {
 		switch (c) {
 		case 'l': opt.listen = 1; break;
 		case 'c': opt.addr = optarg; break;
@@ -529,6 +541,11 @@ int main(int argc, char **argv)
 			break;
 		case 'T': opt.tcp = 1; break;
 		case '6': opt.v6 = 1; break;
+		case 'M':
+			opt.maxseg = atoi(optarg);
+			if (opt.maxseg <= 0)
+				goto bad;
+			break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: goto bad;
 		}

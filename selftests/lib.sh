@@ -94,3 +94,20 @@ ktap_finish()
 }
 
 diag() { echo "# $*"; }
+
+# ktap_refs_back NAME REFS: the point NAME, once the module's reference
+# count is back at REFS (what it was before the test's connections),
+# within 20 s: a test leaves no connection behind, since ktp_module.sh
+# unloads the module next.
+ktap_refs_back()
+{
+	local i=0
+
+	while [ "$(cat /sys/module/ktp/refcnt 2>/dev/null)" != "$2" ] &&
+	      [ $i -lt 100 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	diag "module refcnt $2 before, $(cat /sys/module/ktp/refcnt) after"
+	ktap_check "$1" "[ $i -lt 100 ]"
+}
