@@ -187,6 +187,38 @@ static inline int ktp_bpf_connect6(struct sock *sk, struct sockaddr *uaddr,
 #endif
 }
 
+/* sendfile() and splice() into a socket: through proto_ops.sendpage up
+ * to 6.4 (KTP leaves it to sock_no_sendpage(), which copies), as
+ * sendmsg() with MSG_SPLICE_PAGES from 6.5, whose pages an skb can take
+ * without a copy (skb_splice_from_iter()). Debian's 6.1 defines the flag
+ * but never sets it.
+ */
+#if defined(HAVE_SKB_SPLICE_FROM_ITER_GFP)
+#define KTP_MSG_SPLICE_PAGES	MSG_SPLICE_PAGES
+static inline ssize_t ktp_splice_from_iter(struct sk_buff *skb,
+					   struct iov_iter *iter,
+					   ssize_t maxsize, gfp_t gfp)
+{
+	return skb_splice_from_iter(skb, iter, maxsize, gfp);
+}
+#elif defined(HAVE_SKB_SPLICE_FROM_ITER)	/* the gfp went in 6.x */
+#define KTP_MSG_SPLICE_PAGES	MSG_SPLICE_PAGES
+static inline ssize_t ktp_splice_from_iter(struct sk_buff *skb,
+					   struct iov_iter *iter,
+					   ssize_t maxsize, gfp_t gfp)
+{
+	return skb_splice_from_iter(skb, iter, maxsize);
+}
+#else
+#define KTP_MSG_SPLICE_PAGES	0
+static inline ssize_t ktp_splice_from_iter(struct sk_buff *skb,
+					   struct iov_iter *iter,
+					   ssize_t maxsize, gfp_t gfp)
+{
+	return -EOPNOTSUPP;
+}
+#endif
+
 /* proto.connect and .pre_connect: struct sockaddr on 6.x, struct
  * sockaddr_unsized on 7.x.
  */

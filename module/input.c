@@ -260,6 +260,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	kp->dupacks = 0;
 	ktp_rearm_rto(sk);
 	sk_mem_reclaim(sk);
+	if (acked)
+		ktp_sndbuf_expand(sk);
 	sk->sk_write_space(sk);
 }
 
@@ -792,6 +794,7 @@ static bool ktp_rcv_data(struct sock *sk, struct sk_buff *skb, bool *fin,
 	}
 	if (!ktp_queue_in_order(sk, skb))
 		return false;
+	ktp_rcv_rtt_measure(sk);
 	if (!RB_EMPTY_ROOT(&kp->ooo_queue)) {
 		ktp_ooo_drain(sk, fin);
 		ktp_sack_remove(kp);

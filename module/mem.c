@@ -130,6 +130,115 @@ bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb)
 	       sk_rmem_schedule(sk, skb, skb->truesize);
 }
 
+/*
+ * Buffer auto-tuning, as TCP's. A connection starts with net.ktp.wmem[1]
+ * and rmem[1] (SO_SNDBUF and SO_RCVBUF lock them, as for TCP) and grows
+ * toward wmem[2] and rmem[2] by what it is seen to need:
+ *
+ * - the send buffer holds two congestion windows of segments, counted
+ *   at their true size (tcp_sndbuf_expand());
+ * - the receive buffer is sized by dynamic right-sizing (RFC 1323bis'
+ *   DRS, tcp_rcv_space_adjust()): once an RTT, what the reader took in
+ *   that RTT, doubled and given room to grow, becomes the window it may
+ *   be offered (twice that in buffer: the window is half the free
+ *   buffer, ktp_select_window()).
+ *
+ * The receiver's RTT is the time a window of data takes to arrive
+ * (ktp_rcv_rtt_measure()): what the reader can take in it is what the
+ * window must allow. Its RTT as a sender would be shorter than that
+ * whenever the window, not the path, is the limit, and the buffer
+ * would never grow.
+ */
+
+/* The memory one full segment takes on the write or rtx queue. */
+static u32 ktp_per_mss(const struct ktp_sock *kp)
+{
+	return SKB_TRUESIZE(KTP_MAX_HEADER) + kp->mss;
+}
+
+/**
+ * ktp_sndbuf_expand - grow the send buffer to two congestion windows
+ * @sk: the socket, owned by the caller
+ *
+ * Called when an ACK freed room while the window was not the limit.
+ */
+void ktp_sndbuf_expand(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u64 sndmem;
+
+	if ((sk->sk_userlocks & SOCK_SNDBUF_LOCK) ||
+	    sk_under_memory_pressure(sk) ||
+	    kp->packets_out >= kp->snd_cwnd)
+		return;
+	sndmem = 2ULL * max(kp->snd_cwnd, KTP_INIT_CWND) * ktp_per_mss(kp);
+	sndmem = min_t(u64, sndmem,
+		       READ_ONCE(ktp_pernet(sock_net(sk))->wmem[2]));
+	if (sndmem > READ_ONCE(sk->sk_sndbuf))
+		WRITE_ONCE(sk->sk_sndbuf, sndmem);
+}
+
+/**
+ * ktp_rcv_rtt_measure - in-order data arrived: time a window of it
+ * @sk: the socket, owned by the caller
+ */
+void ktp_rcv_rtt_measure(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 now = ktp_clock_us();
+
+	if (kp->rcv_rtt_time_us) {
+		u32 sample = now - kp->rcv_rtt_time_us;
+
+		if (ktp_before(kp->rcv_nxt, kp->rcv_rtt_seq))
+			return;
+		/* a window's time is at least an RTT: keep the least */
+		if (sample && (!kp->rcv_rtt_us || sample < kp->rcv_rtt_us))
+			kp->rcv_rtt_us = sample;
+	}
+	kp->rcv_rtt_seq = kp->rcv_nxt + max(kp->rcv_wnd, (u32)kp->mss);
+	kp->rcv_rtt_time_us = now ? : 1;
+}
+
+/**
+ * ktp_rcv_space_adjust - the reader took data: grow the receive buffer?
+ * @sk: the socket, owned by the caller
+ */
+void ktp_rcv_space_adjust(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 now = ktp_clock_us(), rtt = kp->rcv_rtt_us, copied;
+	u64 rcvwin, rcvbuf;
+
+	if (!kp->rcvq_time_us) {
+		/* what the first window lets in (on loopback, with its
+		 * 64 KiB MSS, far less than ten segments)
+		 */
+		kp->rcvq_space = clamp_t(u32, kp->rcv_wnd, kp->mss,
+					 KTP_INIT_CWND * kp->mss);
+		goto new_measure;
+	}
+	if (!rtt || now - kp->rcvq_time_us < rtt)
+		return;
+	copied = kp->copied_seq - kp->rcvq_seq;
+	if (copied <= kp->rcvq_space)
+		goto new_measure;
+	if (!(sk->sk_userlocks & SOCK_RCVBUF_LOCK)) {
+		/* what it took, twice, and as much again as it grew by */
+		rcvwin = 2ULL * copied + 16ULL * kp->mss;
+		rcvwin += 2 * div_u64(rcvwin * (copied - kp->rcvq_space),
+				      kp->rcvq_space);
+		rcvbuf = min_t(u64, 2 * rcvwin,
+			       READ_ONCE(ktp_pernet(sock_net(sk))->rmem[2]));
+		if (rcvbuf > READ_ONCE(sk->sk_rcvbuf))
+			WRITE_ONCE(sk->sk_rcvbuf, rcvbuf);
+	}
+	kp->rcvq_space = copied;
+new_measure:
+	kp->rcvq_seq = kp->copied_seq;
+	kp->rcvq_time_us = now ? : 1;
+}
+
 int ktp_mem_init(void)
 {
 	unsigned long limit = nr_free_buffer_pages() / 16;

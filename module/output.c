@@ -847,6 +847,8 @@ static int ktp_transmit_gso(struct sock *sk, struct sk_buff *first,
 						   skb_frag_size(f));
 			}
 		}
+		/* pages of a file (sendfile) stay marked as such */
+		gi->flags |= si->flags & SKBFL_SHARED_FRAG;
 		gso->len += skb->len;
 		gso->data_len += skb->len;
 		KTP_SKB_CB(skb)->sent_us = now;

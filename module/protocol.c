@@ -68,6 +68,8 @@ void ktp_set_state(struct sock *sk, int state)
 		 */
 		ktp_sk(sk)->rcv_tstamp = jiffies;
 		ktp_reset_keepalive(sk);
+		/* room for the first window, as tcp_init_buffer_space() */
+		ktp_sndbuf_expand(sk);
 	}
 	/* Reported while the ports are still the connection's; the end
 	 * of a connection that a TIME_WAIT entry carries on is the entry's.
@@ -507,6 +509,25 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 			return -ENOBUFS;
 		fresh = true;
 	}
+	if (msg->msg_flags & KTP_MSG_SPLICE_PAGES) {
+		/* sendfile(), splice(): take the pages, as TCP does */
+		copy = min_t(size_t, size, kp->mss - skb->len);
+		if (!sk_wmem_schedule(sk, copy)) {
+			err = -ENOBUFS;
+			goto out_unqueue;
+		}
+		copy = ktp_splice_from_iter(skb, &msg->msg_iter, copy,
+					    sk->sk_allocation);
+		if (copy < 0) {
+			err = copy == -EMSGSIZE ? -ENOBUFS : copy;
+			goto out_unqueue;
+		}
+		/* the pages are the file's: they may change under us */
+		skb_shinfo(skb)->flags |= SKBFL_SHARED_FRAG;
+		sk_wmem_queued_add(sk, copy);
+		sk_mem_charge(sk, copy);
+		goto queued;
+	}
 	if (!sk_page_frag_refill(sk, pfrag)) {
 		err = -ENOBUFS;
 		goto out_unqueue;
@@ -530,6 +551,7 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 		get_page(pfrag->page);
 	}
 	pfrag->offset += copy;
+queued:
 	KTP_SKB_CB(skb)->end_seq += copy;
 	kp->write_seq += copy;
 	return copy;
@@ -712,6 +734,8 @@ int ktp_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags)
 		err = 0;
 	}
 	if (!(flags & MSG_PEEK)) {
+		if (copied)
+			ktp_rcv_space_adjust(sk);
 		ktp_cleanup_rbuf(sk);
 		sk_mem_reclaim(sk);
 	}
@@ -1108,11 +1132,9 @@ int ktp_init_sock(struct sock *sk)
 	sock_set_flag(sk, SOCK_USE_WRITE_QUEUE);
 	/* what KTP's super-segments are (offload.c); sk_can_gso() asks */
 	sk->sk_gso_type = SKB_GSO_SCTP;
-	/* No buffer auto-tuning yet: start at the top of net.ktp's range,
-	 * where TCP's would grow to.
-	 */
-	sk->sk_sndbuf = READ_ONCE(ktp_pernet(sock_net(sk))->wmem[2]);
-	sk->sk_rcvbuf = READ_ONCE(ktp_pernet(sock_net(sk))->rmem[2]);
+	/* net.ktp.wmem[1] and rmem[1], to grow as they must (mem.c) */
+	sk->sk_sndbuf = READ_ONCE(ktp_pernet(sock_net(sk))->wmem[1]);
+	sk->sk_rcvbuf = READ_ONCE(ktp_pernet(sock_net(sk))->rmem[1]);
 	return 0;
 }
 

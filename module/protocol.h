@@ -412,6 +412,14 @@ struct ktp_sock {
 	struct list_head accept_node;	/* a child: on its listener's */
 
 	u32	total_retrans;	/* segments retransmitted */
+	/* Buffer auto-tuning (mem.c); times from ktp_clock_us(), 0: unset */
+	u32	rcvq_space;	/* bytes the reader took in an RTT, at most */
+	u32	rcvq_seq;	/* copied_seq when this RTT began */
+	u32	rcvq_time_us;	/* when it began */
+	u32	rcv_rtt_us;	/* the receiver's RTT estimate */
+	u32	rcv_rtt_seq;	/* rcv_nxt that ends the window being timed */
+	u32	rcv_rtt_time_us; /* when its timing began */
+
 	u64	bytes_acked;	/* RFC 4898 */
 	u64	bytes_received;
 	u64	segs_in;
@@ -715,6 +723,9 @@ bool ktp_orphan_oom(const struct sock *sk, int shift);
 void ktp_leave_memory_pressure(struct sock *sk);
 void ktp_wmem_free_skb(struct sock *sk, struct sk_buff *skb);
 bool ktp_rmem_schedule(struct sock *sk, struct sk_buff *skb);
+void ktp_sndbuf_expand(struct sock *sk);
+void ktp_rcv_rtt_measure(struct sock *sk);
+void ktp_rcv_space_adjust(struct sock *sk);
 int ktp_mem_init(void);
 void ktp_mem_exit(void);
 

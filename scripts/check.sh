@@ -124,7 +124,10 @@ vm_suite()
 		mapfile -t vm < <(scripts/kernels.sh vm-args "$k")
 		vm+=(-o "build/$abi/ktp.ko")
 	fi
-	VM_TIMEOUT=${VM_TIMEOUT:-900} scripts/vm.sh -q "${vm[@]}" -d selftests/out -- \
+	# Each test in the VM has its own bound (selftests/settings); this
+	# one is for the VM, whose suite takes 10 minutes on a quiet host
+	# and twice that when a second make check shares its two cores.
+	VM_TIMEOUT=${VM_TIMEOUT:-2400} scripts/vm.sh -q "${vm[@]}" -d selftests/out -- \
 		./run_tests.sh 2>&1 | tee "$vmout"
 	vmrc=${PIPESTATUS[0]}
 	totals=$(grep -o 'ktp-vm-totals: pass:[0-9]* fail:[0-9]* skip:[0-9]*' "$vmout" |

@@ -234,6 +234,24 @@ struct net_device *ktp_probe(const struct dst_entry *dst)
 }
 EOF
 
+probe SKB_SPLICE_FROM_ITER_GFP 'sendmsg(MSG_SPLICE_PAGES) hands pages over: skb_splice_from_iter() with a gfp (6.5)' <<'EOF'
+#include <linux/skbuff.h>
+ssize_t ktp_probe(struct sk_buff *skb, struct iov_iter *iter);
+ssize_t ktp_probe(struct sk_buff *skb, struct iov_iter *iter)
+{
+	return skb_splice_from_iter(skb, iter, 1, GFP_KERNEL);
+}
+EOF
+
+probe SKB_SPLICE_FROM_ITER 'skb_splice_from_iter() without the gfp' <<'EOF'
+#include <linux/skbuff.h>
+ssize_t ktp_probe(struct sk_buff *skb, struct iov_iter *iter);
+ssize_t ktp_probe(struct sk_buff *skb, struct iov_iter *iter)
+{
+	return skb_splice_from_iter(skb, iter, 1);
+}
+EOF
+
 wait
 {
 	echo '/* SPDX-License-Identifier: GPL-2.0 */'

@@ -5,11 +5,13 @@
  * masks through a connection's life, the recv flags and time-outs, every
  * misuse's errno with nothing lost (ENOTCONN, EINVAL, EFAULT, EOPNOTSUPP,
  * ENOPROTOOPT), SO_LINGER with a time-out, SO_RCVLOWAT, SO_REUSEPORT,
- * connect(AF_UNSPEC), and a 4 MiB transfer both ways at once checked byte
- * by byte and by digest.
+ * connect(AF_UNSPEC), sendfile() and splice(), and a 4 MiB transfer both
+ * ways at once checked byte by byte and by digest.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <netinet/tcp.h>
+#include <sys/sendfile.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -949,6 +951,175 @@ TEST_F_TIMEOUT(conn, small_writes_in_order, 60)
 	EXPECT_EQ(0, rx.err) TH_LOG("recv: %s", strerror(rx.err));
 	EXPECT_EQ(rx.len, rx.done);
 	EXPECT_EQ(rx.len, rx.bad_at);
+}
+
+/* A file of @len bytes of pattern @seed in /tmp, unlinked; its fd. */
+static int pattern_file(size_t len, uint64_t seed)
+{
+	char name[] = "/tmp/ktp_sendfile.XXXXXX";
+	unsigned char buf[STREAM_CHUNK];
+	size_t off, n;
+	int fd;
+
+	fd = mkstemp(name);
+	if (fd < 0)
+		return -1;
+	unlink(name);
+	for (off = 0; off < len; off += n) {
+		n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		pattern_fill(buf, n, seed, off);
+		if (write(fd, buf, n) != (ssize_t)n) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/*
+ * sendfile() from a file into a KTP socket (the kernel's splice into a
+ * socket: sendpage up to 6.4, sendmsg with MSG_SPLICE_PAGES from 6.5),
+ * and splice() from a KTP socket through a pipe into a file: 2 MiB each,
+ * checked byte by byte.
+ */
+TEST_F_TIMEOUT(conn, sendfile_and_splice, 60)
+{
+	struct ktp_stream rx = { .len = 2 << 20, .seed = 31 };
+	struct ktp_stream tx = { .len = 2 << 20, .seed = 32 };
+	unsigned char buf[STREAM_CHUNK], want[STREAM_CHUNK];
+	char name[] = "/tmp/ktp_splice.XXXXXX";
+	size_t done = 0, got = 0, n;
+	int in, out, p[2], bad = -1;
+	off_t off = 0;
+	pthread_t thr;
+	ssize_t r;
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	in = pattern_file(rx.len, rx.seed);
+	ASSERT_LE(0, in) TH_LOG("pattern file: %s", strerror(errno));
+	rx.fd = self->srv;
+	rx.deadline = now_ms() + 30000;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, stream_recv, &rx));
+	while (done < rx.len) {
+		r = sendfile(self->cli, in, &off, rx.len - done);
+		if (r <= 0)
+			break;
+		done += r;
+	}
+	EXPECT_EQ(rx.len, done) TH_LOG("sendfile: %s", strerror(errno));
+	EXPECT_EQ((off_t)rx.len, off);
+	pthread_join(thr, NULL);
+	close(in);
+	EXPECT_EQ(0, rx.err) TH_LOG("recv: %s", strerror(rx.err));
+	EXPECT_EQ(rx.len, rx.done);
+	EXPECT_EQ(rx.len, rx.bad_at) TH_LOG("sendfile's bytes differ at %zu",
+					    rx.bad_at);
+
+	/* the other way: socket -> pipe -> file */
+	out = mkstemp(name);
+	ASSERT_LE(0, out);
+	unlink(name);
+	ASSERT_EQ(0, pipe(p));
+	tx.fd = self->srv;
+	tx.deadline = now_ms() + 30000;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, stream_send, &tx));
+	while (got < tx.len) {
+		r = splice(self->cli, NULL, p[1], NULL, tx.len - got, 0);
+		if (r <= 0)
+			break;
+		while (r > 0) {
+			ssize_t w = splice(p[0], NULL, out, NULL, r, 0);
+
+			if (w <= 0)
+				break;
+			r -= w;
+			got += w;
+		}
+		if (r)
+			break;
+	}
+	pthread_join(thr, NULL);
+	EXPECT_EQ(0, tx.err) TH_LOG("send: %s", strerror(tx.err));
+	EXPECT_EQ(tx.len, got) TH_LOG("splice: %s", strerror(errno));
+	for (off = 0; off < (off_t)got && bad < 0; off += n) {
+		n = got - off < sizeof(buf) ? got - off : sizeof(buf);
+		if (pread(out, buf, n, off) != (ssize_t)n) {
+			bad = off;
+			break;
+		}
+		pattern_fill(want, n, tx.seed, off);
+		if (memcmp(buf, want, n))
+			bad = off;
+	}
+	EXPECT_EQ(-1, bad) TH_LOG("splice's bytes differ in the 64 KiB at %d",
+				  bad);
+	close(p[0]);
+	close(p[1]);
+	close(out);
+}
+
+static int get_buf(int fd, int opt)
+{
+	socklen_t len = sizeof(int);
+	int val = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &val, &len))
+		return -1;
+	return val;
+}
+
+/* Move @len bytes of pattern @seed from @tx to @rx; 0 if all intact. */
+static int one_way(int tx, int rx, size_t len, uint64_t seed)
+{
+	struct ktp_stream out = { .fd = tx, .len = len, .seed = seed };
+	pthread_t thr;
+
+	out.deadline = now_ms() + 30000;
+	if (pthread_create(&thr, NULL, stream_send, &out))
+		return -1;
+	if (drain_pattern(rx, len, seed)) {
+		pthread_join(thr, NULL);
+		return -1;
+	}
+	pthread_join(thr, NULL);
+	return out.err || out.done != len ? -1 : 0;
+}
+
+/*
+ * Buffer auto-tuning, as TCP's: a connection starts with net.ktp.rmem[1]
+ * as its receive buffer, and both buffers grow with a bulk transfer,
+ * within net.ktp.rmem[2] and wmem[2]. SO_RCVBUF and SO_SNDBUF lock them
+ * at what was asked (doubled, as for every socket).
+ */
+TEST_F_TIMEOUT(conn, buffers_grow_and_lock, 60)
+{
+	int rmem1 = 131072, wmem1 = 16384, rmem2 = 6 << 20, wmem2 = 4 << 20;
+	int rcv, snd;
+
+	ASSERT_EQ(0, sysctl_set("ktp/rmem", "4096 131072 6291456"));
+	ASSERT_EQ(0, sysctl_set("ktp/wmem", "4096 16384 4194304"));
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	EXPECT_EQ(rmem1, get_buf(self->srv, SO_RCVBUF));
+	EXPECT_EQ(rmem1, get_buf(self->cli, SO_RCVBUF));
+	ASSERT_EQ(0, one_way(self->cli, self->srv, 8 << 20, 41));
+	rcv = get_buf(self->srv, SO_RCVBUF);
+	snd = get_buf(self->cli, SO_SNDBUF);
+	TH_LOG("after 8 MiB: receiver's buffer %d, sender's %d", rcv, snd);
+	EXPECT_LT(rmem1, rcv);
+	EXPECT_GE(rmem2, rcv);
+	EXPECT_LT(wmem1, snd);
+	EXPECT_GE(wmem2, snd);
+	close(self->cli);
+	close(self->srv);
+	self->cli = self->srv = -1;
+
+	/* locked: set before the transfer, kept through it */
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	ASSERT_EQ(0, set_int_opt(self->srv, SOL_SOCKET, SO_RCVBUF, 40000));
+	ASSERT_EQ(0, set_int_opt(self->cli, SOL_SOCKET, SO_SNDBUF, 30000));
+	ASSERT_EQ(0, one_way(self->cli, self->srv, 4 << 20, 42));
+	EXPECT_EQ(80000, get_buf(self->srv, SO_RCVBUF));
+	EXPECT_EQ(60000, get_buf(self->cli, SO_SNDBUF));
 }
 
 /*

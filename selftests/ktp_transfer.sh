@@ -373,18 +373,22 @@ held_at_sender()
 }
 
 # The reader stops for 5 s. Its buffer is 128 KiB (net.ktp.rmem in its
-# namespace), so 2 MiB cannot fit in the window: most of it waits at the
-# sender until reading resumes, and the transfer then completes intact.
-# (With the default 6 MiB buffer the window would never close.)
+# namespace, no auto-tuning past it), so 2 MiB cannot fit in the window;
+# the sender's is 4 MiB from the start (net.ktp.wmem[1]), so most of it
+# waits there until reading resumes, and the transfer then completes
+# intact.
 case_zero_window()
 {
-	local rmem
+	local rmem wmem
 
 	netem
 	rmem=$(ip netns exec "$nsb" cat /proc/sys/net/ktp/rmem)
+	wmem=$(ip netns exec "$nsa" cat /proc/sys/net/ktp/wmem)
 	sysctl_ns "$nsb" rmem "4096 131072 131072"
+	sysctl_ns "$nsa" wmem "4096 4194304 4194304"
 	xfer 60 2M "-z 5" "" held_at_sender
 	sysctl_ns "$nsb" rmem "$rmem"
+	sysctl_ns "$nsa" wmem "$wmem"
 	report zero_window_reader_stops_5s \
 		'intact && grep -q "reader paused" "$out/server" &&
 		 [ "$held" = 1 ]'
