@@ -326,6 +326,17 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.extra1		= &ktp_zero,
 		.extra2		= &ktp_two,
 	},
+	{
+		/* 0 or 1: tail loss probes (RFC 8985 7), as
+		 * tcp_early_retrans 3 turns TCP's on
+		 */
+		.procname	= "tlp",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one,
+	},
 	{}
 };
 
@@ -350,6 +361,7 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->orphan_retries = 0;		/* as tcp_orphan_retries */
 	kn->challenge_ack_limit = 1000;	/* tcp_challenge_ack_limit's, 5.x */
 	kn->syncookies = 1;		/* as tcp_syncookies */
+	kn->tlp = 1;			/* as tcp_early_retrans 3 */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -384,6 +396,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[18].data = &kn->orphan_retries;
 	table[19].data = &kn->challenge_ack_limit;
 	table[20].data = &kn->syncookies;
+	table[21].data = &kn->tlp;
 
 	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
 					     ARRAY_SIZE(ktp_sysctl_template) - 1);

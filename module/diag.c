@@ -202,6 +202,7 @@ static void ktp_diag_timer(const struct sock *sk, struct inet_diag_msg *r)
 
 	switch (READ_ONCE(kp->rtx_pending)) {
 	case KTP_RTX_RETRANS:
+	case KTP_RTX_LOSS_PROBE:	/* as TCP reports its probe */
 		r->idiag_timer = 1;
 		r->idiag_retrans = READ_ONCE(icsk->icsk_retransmits);
 		expires = READ_ONCE(kp->rtx_timeout);

@@ -232,6 +232,9 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 	}
 	kp->bytes_acked += ack - kp->snd_una;
 	kp->snd_una = ack;
+	/* the probe's flight is acknowledged: the next may have one */
+	if (kp->tlp_high_seq && !ktp_before(ack, kp->tlp_high_seq))
+		kp->tlp_high_seq = 0;
 	/* what is left below @ack (a segment acknowledged in part) is a
 	 * hole now
 	 */
@@ -258,7 +261,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 		kp->ca_ops->cong_avoid(sk, acked);
 	}
 	kp->dupacks = 0;
-	ktp_rearm_rto(sk);
+	if (!ktp_schedule_loss_probe(sk))
+		ktp_rearm_rto(sk);
 	sk_mem_reclaim(sk);
 	if (acked)
 		ktp_sndbuf_expand(sk);
@@ -307,6 +311,9 @@ static void ktp_dupack(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->dupacks++;
+	/* out of order: recovery's business now, or the RTO's */
+	if (kp->rtx_pending == KTP_RTX_LOSS_PROBE)
+		ktp_rearm_rto(sk);
 	if (kp->in_recovery) {
 		if (kp->sack_ok)
 			ktp_sack_retransmit(sk);

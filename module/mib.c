@@ -53,6 +53,7 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_SYNCOOKIESSENT]	= "SyncookiesSent",
 	[KTP_MIB_SYNCOOKIESRECV]	= "SyncookiesRecv",
 	[KTP_MIB_SYNCOOKIESFAILED]	= "SyncookiesFailed",
+	[KTP_MIB_TLPPROBES]		= "TLPProbes",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -86,6 +86,12 @@ struct sk_buff *ktp_rtx_first(const struct sock *sk)
 	return skb_rb_first(&ktp_sk(sk)->rtx_queue);
 }
 
+/* The newest segment in flight (a tail loss probe resends it). */
+struct sk_buff *ktp_rtx_last(const struct sock *sk)
+{
+	return skb_rb_last(&ktp_sk(sk)->rtx_queue);
+}
+
 /* Put @skb, on no list, in its place in the rtx queue. */
 static void ktp_rtx_link(struct sock *sk, struct sk_buff *skb)
 {
@@ -866,6 +872,20 @@ static int ktp_transmit_gso(struct sock *sk, struct sk_buff *first,
 	return ktp_transmit_skb(sk, gso, false);
 }
 
+/* The first @n segments of the write queue went out: they are in flight. */
+static void ktp_sent_new(struct sock *sk, unsigned int n)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	while (n--) {
+		skb = ktp_send_head(sk);
+		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
+		kp->packets_out++;
+		ktp_rtx_insert(sk, skb);
+	}
+}
+
 /**
  * ktp_write_xmit - send what the peer's window and cwnd allow
  * @sk: the socket, owned by the caller
@@ -909,17 +929,35 @@ int ktp_write_xmit(struct sock *sk)
 						    icsk->icsk_rto);
 			return err;
 		}
-		while (n--) {
-			skb = ktp_send_head(sk);
-			kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
-			kp->packets_out++;
-			ktp_rtx_insert(sk, skb);
-		}
-		/* data in flight: the RTO, not the persist timer, runs */
-		if (kp->rtx_pending != KTP_RTX_RETRANS)
+		ktp_sent_new(sk, n);
+		/* data in flight: the RTO or the loss probe, not the
+		 * persist timer, runs
+		 */
+		if (!ktp_schedule_loss_probe(sk) &&
+		    kp->rtx_pending != KTP_RTX_RETRANS)
 			ktp_rearm_rto(sk);
 	}
 	return 0;
+}
+
+/**
+ * ktp_xmit_probe_new - send the head of the unsent data, whatever cwnd
+ * says, if the peer's window takes it: a tail loss probe's new data
+ * (RFC 8985 7.3)
+ * @sk: the socket, owned by the caller
+ *
+ * Return: true if it was sent.
+ */
+bool ktp_xmit_probe_new(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb = ktp_send_head(sk);
+
+	if (!skb || (skb->len > kp->mss && ktp_fragment(sk, skb, kp->mss)) ||
+	    !ktp_wnd_allows(kp, skb) || ktp_transmit_skb(sk, skb, true))
+		return false;
+	ktp_sent_new(sk, 1);
+	return true;
 }
 
 /* Queue a zero-length segment carrying @flags (SYN or FIN). */

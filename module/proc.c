@@ -243,7 +243,8 @@ static void ktp_seq_show_sock(struct seq_file *f, struct sock *sk, int i)
 	unsigned long expires = jiffies;
 	int timer = 0, state, rx_queue;
 
-	if (kp->rtx_pending == KTP_RTX_RETRANS) {
+	if (kp->rtx_pending == KTP_RTX_RETRANS ||
+	    kp->rtx_pending == KTP_RTX_LOSS_PROBE) {
 		timer = 1;
 		expires = kp->rtx_timeout;
 	} else if (kp->rtx_pending == KTP_RTX_PROBE) {

@@ -621,17 +621,28 @@ out_err:
 	return err;
 }
 
-/* After the user took data: advertise the opened window if it grew a lot
- * (RFC 9293 3.8.6.2.2, receiver side silly-window avoidance).
+/* After the user took data: advertise the opened window if what is left
+ * of the last one is at most half the largest and the new one is twice
+ * that, and worth a segment (tcp_cleanup_rbuf(); RFC 9293 3.8.6.2.2,
+ * receiver side silly-window avoidance). A closed window reopens so.
  */
 static void ktp_cleanup_rbuf(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 win = ktp_select_window(sk);
+	s32 left = kp->rcv_wup + kp->rcv_wnd - kp->rcv_nxt;
+	u32 clamp, win;
 
-	if ((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_FIN_WAIT1 |
-				   KTPF_FIN_WAIT2) &&
-	    win >= kp->rcv_wnd + min_t(u32, kp->mss, KTP_MAX_WINDOW / 2))
+	if (!((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_FIN_WAIT1 |
+				     KTPF_FIN_WAIT2)))
+		return;
+	left = max(left, 0);
+	clamp = min_t(u32, READ_ONCE(sk->sk_rcvbuf) / 2,
+		      KTP_MAX_WINDOW << kp->rcv_wscale);
+	if (2 * (u32)left > clamp)
+		return;
+	win = ktp_select_window(sk);
+	if (win >= 2 * (u32)left && win > (u32)left &&
+	    win >= min_t(u32, kp->mss, clamp / 2))
 		ktp_send_ack(sk);
 }
 

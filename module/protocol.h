@@ -148,6 +148,7 @@ enum ktp_mib_field {
 	KTP_MIB_SYNCOOKIESSENT,	/* SYN-ACKs with a cookie */
 	KTP_MIB_SYNCOOKIESRECV,	/* third ACKs with a good cookie */
 	KTP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad one */
+	KTP_MIB_TLPPROBES,	/* tail loss probes sent (RFC 8985 7) */
 	__KTP_MIB_MAX
 };
 
@@ -243,6 +244,7 @@ struct ktp_net {
 	int orphan_retries;		/* RTOs of an orphan; 0: 8 */
 	int challenge_ack_limit;	/* challenge ACKs a second, about */
 	int syncookies;			/* 0 never, 1 SYN queue full, 2 always */
+	int tlp;			/* tail loss probes (RFC 8985 7) */
 	u32 challenge_stamp;		/* the second the budget is for */
 	u32 challenge_count;		/* what is left of its budget */
 	spinlock_t ca_lock;		/* protects congestion_control */
@@ -299,6 +301,7 @@ enum ktp_rtx_event {
 	KTP_RTX_NONE,
 	KTP_RTX_RETRANS,	/* the retransmission time-out */
 	KTP_RTX_PROBE,		/* the persist timer: window probes */
+	KTP_RTX_LOSS_PROBE,	/* the tail loss probe (RFC 8985 7) */
 };
 
 /* The first segment not sent yet. */
@@ -378,6 +381,9 @@ struct ktp_sock {
 	const struct ktp_congestion_ops *ca_ops; /* the algorithm */
 	u64	ca_priv[6];	/* its private state */
 	u32	highest_sack;	/* end of the highest SACKed segment */
+	u32	tlp_high_seq;	/* snd_nxt when a tail loss probe went out,
+				 * until it is acknowledged; 0: none
+				 */
 
 	/* KTP's own timers (timer.c), one callback each; the socket
 	 * owner arms and stops them, each armed timer holds a reference.
@@ -644,6 +650,7 @@ unsigned int ktp_sync_mss(struct sock *sk, u32 pmtu);
 void ktp_resync_mss(struct sock *sk);
 int ktp_connect_send_syn(struct sock *sk);
 int ktp_write_xmit(struct sock *sk);
+bool ktp_xmit_probe_new(struct sock *sk);
 void ktp_queue_fin(struct sock *sk);
 void ktp_send_ack(struct sock *sk);
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
@@ -651,6 +658,7 @@ int ktp_retransmit_head(struct sock *sk);
 int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
 void ktp_purge_write_queue(struct sock *sk);
 struct sk_buff *ktp_rtx_first(const struct sock *sk);
+struct sk_buff *ktp_rtx_last(const struct sock *sk);
 struct sk_buff *ktp_rtx_next_unsacked(struct sk_buff *skb);
 struct sk_buff *ktp_rtx_find_unsacked(const struct sock *sk, u32 seq);
 struct sk_buff *ktp_rtx_find(const struct sock *sk, u32 seq);
@@ -737,6 +745,7 @@ void ktp_reset_rtx_timer(struct sock *sk, int event, unsigned long when);
 void ktp_reset_keepalive_timer(struct sock *sk, unsigned long len);
 void ktp_delete_keepalive_timer(struct sock *sk);
 void ktp_rearm_rto(struct sock *sk);
+bool ktp_schedule_loss_probe(struct sock *sk);
 void ktp_release_cb(struct sock *sk);
 void ktp_forget_deferred(struct sock *sk);
 void ktp_retransmit_timer(struct sock *sk);

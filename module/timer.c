@@ -20,7 +20,7 @@
 /**
  * ktp_reset_rtx_timer - arm the retransmission or the persist timer
  * @sk: the socket, owned by the caller
- * @event: KTP_RTX_RETRANS or KTP_RTX_PROBE
+ * @event: KTP_RTX_RETRANS, KTP_RTX_PROBE or KTP_RTX_LOSS_PROBE
  * @when: in how many jiffies; no more than KTP_RTO_MAX
  */
 void ktp_reset_rtx_timer(struct sock *sk, int event, unsigned long when)
@@ -113,6 +113,79 @@ void ktp_rearm_rto(struct sock *sk)
 }
 
 /**
+ * ktp_schedule_loss_probe - arm the tail loss probe instead of the RTO
+ * @sk: the socket, owned by the caller, with data in flight
+ *
+ * RFC 8985 7.2, as tcp_schedule_loss_probe(): with SACK, in order (no
+ * recovery, no duplicate ACK or SACK outstanding: TCP's CA_Open) and
+ * with no probe of this flight out yet, the probe timeout
+ * (PTO) is two SRTTs; with one segment in flight, room for the peer's
+ * delayed ACK too (1.5 SRTT + net.ktp.delack); 10 ms at least. An RTO
+ * due sooner stays. When the PTO fires, ktp_loss_probe() sends new
+ * data, or the newest segment again, so that a lost tail is answered
+ * (with a SACK, or its own ACK) within an RTT instead of an RTO.
+ *
+ * Return: true if the probe is what the timer runs for now.
+ */
+bool ktp_schedule_loss_probe(struct sock *sk)
+{
+	struct ktp_net *kn = ktp_pernet(sock_net(sk));
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	unsigned long pto, due;
+	u32 pto_us;
+
+	if (!READ_ONCE(kn->tlp) || !kp->sack_ok || !kp->packets_out ||
+	    kp->in_recovery || icsk->icsk_retransmits || kp->tlp_high_seq ||
+	    kp->dupacks || kp->sacked_out || !kp->srtt_us ||
+	    !((1 << sk->sk_state) & (KTPF_ESTABLISHED | KTPF_CLOSE_WAIT)))
+		return false;
+	pto_us = 2 * kp->srtt_us;
+	if (kp->packets_out == 1)
+		pto_us = max(pto_us, kp->srtt_us + kp->srtt_us / 2 +
+			     jiffies_to_usecs(READ_ONCE(kn->delack)));
+	pto = max(usecs_to_jiffies(pto_us), msecs_to_jiffies(10));
+	due = jiffies + pto;
+	if (pto >= icsk->icsk_rto ||
+	    (kp->rtx_pending == KTP_RTX_RETRANS &&
+	     time_before_eq(kp->rtx_timeout, due)))
+		return false;
+	ktp_reset_rtx_timer(sk, KTP_RTX_LOSS_PROBE, pto);
+	return true;
+}
+
+/* The PTO fired: probe, then leave the rest to the RTO (RFC 8985 7.3). */
+static void ktp_loss_probe(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	if (sk->sk_state == KTP_CLOSE || !kp->packets_out)
+		return;
+	if (kp->in_recovery)
+		goto rearm;
+	if (!ktp_xmit_probe_new(sk)) {
+		struct ktp_skb_cb *cb;
+		u8 lost;
+
+		skb = ktp_rtx_last(sk);
+		if (!skb || KTP_SKB_CB(skb)->sacked)
+			goto rearm;
+		cb = KTP_SKB_CB(skb);
+		lost = cb->lost_retx;
+		if (ktp_retransmit_skb(sk, skb))
+			goto rearm;
+		/* a probe, not a repair: recovery may still resend it */
+		cb->lost_retx = lost;
+	}
+	kp->tlp_high_seq = kp->snd_nxt;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_TLPPROBES);
+rearm:
+	ktp_reset_rtx_timer(sk, KTP_RTX_RETRANS, icsk->icsk_rto);
+}
+
+/**
  * ktp_rtt_sample - fold one RTT measurement into SRTT, RTTVAR and RTO
  * @sk: the socket, owned by the caller
  * @rtt_us: the measurement, in microseconds
@@ -162,6 +235,7 @@ void ktp_enter_loss(struct sock *sk)
 	kp->dupacks = 0;
 	kp->recover = kp->snd_nxt;
 	kp->in_recovery = 1;
+	kp->tlp_high_seq = 0;
 }
 
 /**
@@ -471,6 +545,8 @@ static void ktp_write_timer_handler(struct sock *sk)
 	kp->rtx_pending = KTP_RTX_NONE;
 	if (event == KTP_RTX_PROBE)
 		ktp_probe_timer(sk);
+	else if (event == KTP_RTX_LOSS_PROBE)
+		ktp_loss_probe(sk);
 	else
 		ktp_retransmit_timer(sk);
 }

@@ -575,8 +575,8 @@ TEST_F(ns, sysctl_window_scaling_and_sack)
 	EXPECT_EQ(EINVAL, errno);
 }
 
-/* net.ktp.rmem and wmem: a new socket's buffers (their max, as no
- * auto-tuning grows them yet).
+/* net.ktp.rmem and wmem: a new socket's buffers are their defaults, from
+ * which auto-tuning grows them (ktp_sockapi's buffers_grow_and_lock).
  */
 TEST_F(ns, sysctl_rmem_wmem)
 {
@@ -593,8 +593,8 @@ TEST_F(ns, sysctl_rmem_wmem)
 	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len));
 	len = sizeof(int);
 	ASSERT_EQ(0, getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len));
-	EXPECT_EQ(1000000, rcv);
-	EXPECT_EQ(500000, snd);
+	EXPECT_EQ(65536, rcv);
+	EXPECT_EQ(16384, snd);
 	close(fd);
 	EXPECT_EQ(-1, sysctl_set("ktp/rmem", "0 0 0"));
 	EXPECT_EQ(EINVAL, errno);
@@ -681,9 +681,10 @@ static long fill_send_queue(int fd)
 /*
  * net.ktp.mem, module-wide (it exists only in the initial namespace): its
  * hard limit in pages bounds what every socket together may queue. To a
- * reader that does not read, a sender queues megabytes by default, and a
- * few hundred KiB at most under a limit of 64 pages; whatever it queued
- * arrives once the reader reads.
+ * reader that does not read, a sender with 4 MiB of send buffer from the
+ * start (net.ktp.wmem[1]) queues megabytes without a limit, and a few hundred KiB at
+ * most under a limit of 64 pages; whatever it queued arrives once the
+ * reader reads.
  */
 TEST_F_TIMEOUT(conn, sysctl_mem_bounds_queued_data, 120)
 {
@@ -693,6 +694,7 @@ TEST_F_TIMEOUT(conn, sysctl_mem_bounds_queued_data, 120)
 	int i;
 
 	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, sysctl_set("ktp/wmem", "4096 4194304 4194304"));
 		if (i)
 			ASSERT_EQ(0, sysctl_set("ktp/mem", "16 32 64"));
 		ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli,
@@ -714,9 +716,11 @@ TEST_F_TIMEOUT(conn, sysctl_mem_bounds_queued_data, 120)
 	TH_LOG("queued %ld bytes by default, %ld under 64 pages", queued[0],
 	       queued[1]);
 	/* in flight and in the reader's queue count as queued too: under
-	 * 64 pages a little over 1 MiB was seen, against 10 MiB by default
+	 * 64 pages a little over 1 MiB was seen at most, against 4 MiB and
+	 * more without the limit (the reader's buffer is its listener's,
+	 * 128 KiB)
 	 */
-	EXPECT_LT(4L << 20, queued[0]);
+	EXPECT_LT(3L << 20, queued[0]);
 	EXPECT_GT(2L << 20, queued[1]);
 }
 

@@ -396,6 +396,8 @@ static struct {
 	{ "/proc/sys/net/ktp/fin_timeout" },
 	{ "/proc/sys/net/ktp/tw_timeout" },
 	{ "/proc/sys/net/ktp/mem" },
+	{ "/proc/sys/net/ktp/rmem" },
+	{ "/proc/sys/net/ktp/wmem" },
 	{ "/proc/sys/net/ipv4/ip_local_port_range" },
 	{ "/proc/sys/net/ipv4/ip_unprivileged_port_start" },
 };
