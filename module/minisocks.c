@@ -574,6 +574,10 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->bytes_received = 0;
 	kp->segs_in = 0;
 	kp->segs_out = 0;
+	kp->tlp_high_seq = 0;
+	kp->rcvq_time_us = 0;
+	kp->rcv_rtt_us = 0;
+	kp->rcv_rtt_time_us = 0;
 	ktp_init_mss(newsk);
 	ktp_resync_mss(newsk);
 }

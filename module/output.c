@@ -1064,6 +1064,7 @@ void ktp_purge_write_queue(struct sock *sk)
 	kp->sacked_out = 0;
 	kp->lost_out = 0;
 	kp->retrans_out = 0;
+	kp->tlp_high_seq = 0;
 }
 
 /* The largest payload a route's MTU carries below @net_hdr_len bytes of

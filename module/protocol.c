@@ -421,6 +421,10 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_backoff = 0;
 	icsk->icsk_retransmits = 0;
 	kp->fin_queued = 0;
+	/* buffer auto-tuning measures the next connection afresh */
+	kp->rcvq_time_us = 0;
+	kp->rcv_rtt_us = 0;
+	kp->rcv_rtt_time_us = 0;
 	ktp_forget_deferred(sk);
 	/* A connection that was not there leaves no error behind. */
 	if (sk->sk_err)
