@@ -42,16 +42,20 @@ CLEAN_ERRNOS=" 12 105 23 9 4 512 513 514 516 "
 # EADDRINUSE (98) when the port's bind bucket cannot be allocated
 # (inet_csk_get_port() fails with its default -EADDRINUSE); execve()
 # (59) answers E2BIG (7) when a page for the arguments cannot be had
-# (copy_strings()), which the shell reports as "Argument list too long".
-CLEAN_SYSCALL_ERRNOS=" 49:98 59:7 "
+# (copy_strings()), which the shell reports as "Argument list too long";
+# open() (2), openat() (257) and readlink() (89) answer ENOENT (2) when
+# procfs cannot allocate the inode of a per-process entry on the way
+# (proc_pident_instantiate(): /proc/net is /proc/self/net, and
+# /proc/self/ns/net a link of it).
+CLEAN_SYSCALL_ERRNOS=" 49:98 59:7 2:2 257:2 89:2 "
 # ktp_conformance.sh plays the peer itself, segment by scripted segment:
 # a segment it injects may be lost to a failed allocation (ENOBUFS from
 # the tun write), and the script then goes on against a connection that
 # did not get it: the connection is reset (EPIPE, ECONNRESET), a read
 # finds nothing yet (EAGAIN), and the script's helper has ended early
 # when it is waited for (ECHILD). Those are the lost segment's, for that
-# program only.
-SCRIPTED_PEER=" ktp_conformance.sh "
+# program only. ktp_icmp6 plays its peer behind a tun device the same way.
+SCRIPTED_PEER=" ktp_conformance.sh ktp_icmp6 "
 PEER_ERRNOS=" 32 104 11 10 "
 timeout=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
 timeout=${timeout:-120}
