@@ -214,7 +214,10 @@ case_csum_off()
 }
 
 # forwarded NAME FAM: A -> B through R, cut at R's way out (vrb), which
-# sent at least a packet a segment while A's veth sent super-segments.
+# sent at least a packet a segment while A's veth sent super-segments (two
+# segments a packet at least: the cut segments may overflow B's backlog,
+# and a loss shrinks A's bursts for a while; one segment at a time would
+# be a packet a segment or more).
 forwarded()
 {
 	local name=$1 fam=$2 addr=10.203.2.2 mss=$mss4 a0 e0 e1
@@ -227,7 +230,7 @@ forwarded()
 	apkts=$(($(tx_packets "$nsa" "$va") - a0))
 	e1=$(snmp "$nsb" InCsumErrors)
 	diag "$name: intact $ok; A sent $apkts packets, R $pkts, for $segs segments; B's InCsumErrors +$((e1 - e0))"
-	ktap_check "$name" "[ $ok = 1 ] && [ $((apkts * 4)) -le $segs ] &&
+	ktap_check "$name" "[ $ok = 1 ] && [ $((apkts * 2)) -le $segs ] &&
 		[ $pkts -ge $segs ] && [ $e1 = $e0 ]"
 }
 
