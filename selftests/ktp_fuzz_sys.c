@@ -2182,6 +2182,30 @@ static void usage(void)
 	exit(KSFT_FAIL);
 }
 
+/*
+ * netstamp_needed_key, the static key that SO_TIMESTAMP and its kin turn
+ * on (and the last such socket's close turns off), is patched into
+ * __netif_receive_skb_core(). The random options flip it thousands of
+ * times while segments arrive on the other CPU, and under QEMU's
+ * multi-threaded TCG Debian's 6.12 then ran into a stale int3 of the
+ * patching ("Oops: int3" in __netif_receive_skb_core(), in two runs of
+ * two): the emulator's and text_poke's business, not KTP's. A socket of
+ * our own holds the key on for the whole run, at a descriptor the
+ * fuzzer never touches: the options still run, the code is no longer
+ * patched under them.
+ */
+static void hold_netstamp_key(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+
+	if (fd < 0)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one)) ||
+	    dup2(fd, 1000) < 0)
+		say("SO_TIMESTAMP holder: %s", strerror(errno));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long seed = time(NULL) ^ ((uint64_t)getpid() << 20);
@@ -2232,6 +2256,7 @@ int main(int argc, char **argv)
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (sh == MAP_FAILED)
 		return KSFT_FAIL;
+	hold_netstamp_key();
 	ktp_af = ktp_family();
 	for (i = 0; i < (int)ARRAY_LEN(addrs4); i++)
 		inet_pton(AF_INET, addrs4[i], &a4[i]);
