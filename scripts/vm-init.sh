@@ -37,6 +37,8 @@ elif [ "$(cat .interactive)" = 1 ]; then
 	setsid cttyhack sh -l
 	rc=$?
 else
+	# scripts/vm.sh: a splat before this line is the boot's
+	echo "KTP-VM-BOOTED"
 	sh -c "$(cat .cmd)"
 	rc=$?
 fi
