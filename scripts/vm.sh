@@ -26,6 +26,13 @@
 #             the stock virtio_pci and virtio_net modules (when they are
 #             modules) go in too, for the command to modprobe   [VM_WIRE]
 #
+# [VM_SMP=2] virtual CPUs, run by one host thread [VM_TCG=single]. QEMU
+# 7.2's multi-threaded TCG (VM_TCG=multi, faster) now and then lets one
+# vCPU run a stale int3 of the kernel's own code patching (text_poke_bp())
+# after another finished it: "Oops: int3" or a panic at a static-key site,
+# at boot or mid-run, that says nothing of KTP. One thread for all vCPUs
+# cannot see a half-patched instruction.
+#
 # The run fails when the console shows a kernel splat, when the time-out
 # hits, or when the command's exit marker never arrives. VM_SPLAT_ALLOW,
 # a regular expression, names reports that are expected in this run (the
@@ -46,6 +53,7 @@ VM_LOG=${VM_LOG:-}
 VM_APPEND=${VM_APPEND:-}
 VM_MEM=${VM_MEM:-1024}
 VM_SMP=${VM_SMP:-2}
+VM_TCG=${VM_TCG:-single}
 VM_SPLAT_ALLOW=${VM_SPLAT_ALLOW:-}
 VM_WIRE=${VM_WIRE:-}
 load=1 quiet=0 interactive=0
@@ -175,7 +183,7 @@ install -m 755 "$top/scripts/vm-init.sh" "$root/init"
 
 append="console=ttyS0 panic=-1 oops=panic printk.time=1 rdinit=/init"
 append+=" tsc=reliable no_timer_check $VM_APPEND"
-qemu=(qemu-system-x86_64 -machine pc -accel tcg,thread=multi -cpu max
+qemu=(qemu-system-x86_64 -machine pc -accel tcg,thread="$VM_TCG" -cpu max
       -smp "$VM_SMP" -m "$VM_MEM" -nodefaults -no-reboot -display none
       -net none -kernel "$VM_KERNEL" -initrd "$work/initrd"
       -append "$append")
