@@ -84,6 +84,10 @@ struct run {
 	uint32_t peer_nxt;	/* the peer's next sequence number */
 	bool have_kisn;
 	uint32_t kisn;
+	bool have_kts;
+	uint32_t kts;		/* the kernel's first TSval: ts='s base */
+	bool have_kts_last;
+	uint32_t kts_last;	/* the kernel's last TSval seen */
 	bool have_knxt;
 	uint32_t knxt;		/* the kernel's highest seq + len seen */
 	uint8_t klast[ICMP_QUOTE_MAX]; /* the start of its last datagram */
@@ -480,6 +484,17 @@ static int next_seg(struct run *r, double deadline, struct ktp_seg *seg,
 			r->have_kisn = true;
 			r->kisn = seg->seq;
 		}
+		/* and its timestamps' base from the first segment with the
+		 * option, SYN or not: its clock starts at a random offset
+		 */
+		if (seg->opts.ts) {
+			if (!r->have_kts) {
+				r->have_kts = true;
+				r->kts = seg->opts.ts_val;
+			}
+			r->have_kts_last = true;
+			r->kts_last = seg->opts.ts_val;
+		}
 		{
 			uint32_t end = seg->seq + (uint32_t)seg->paylen +
 				       !!(seg->flags & KTP_FLAG_SYN) +
@@ -509,15 +524,30 @@ static void put32(uint8_t *p, uint32_t v)
 	p[3] = v;
 }
 
+/* What the script's numbers count from, as far as known. */
+static void seq_base_of(const struct run *r, struct seq_base *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->have_kisn = r->have_kisn;
+	b->kisn = r->kisn;
+	b->peer_isn = r->peer_isn;
+	b->have_kts = r->have_kts;
+	b->kts = r->kts;
+	b->have_kts_last = r->have_kts_last;
+	b->kts_last = r->kts_last;
+	b->partial_ok = r->loopback;
+}
+
 static int do_inject(struct run *r, const struct stmt *st)
 {
 	static uint8_t pkt[PKT_MAX];
 	const struct seg_stmt *g = &st->seg;
 	struct ktp_seg_spec sp = { .doff = -1, .window = 65535 };
 	uint8_t opt[KTP_SEG_MAX_OPTLEN];
+	struct seq_base base;
 	struct ktp_seg seg;
 	char line[256];
-	uint32_t kisn;
+	uint32_t kisn, ecr;
 	long len;
 	int i;
 
@@ -543,6 +573,12 @@ static int do_inject(struct run *r, const struct stmt *st)
 		put32(opt + g->sack_off + 2 + 8 * i, kisn + g->sack[i][0]);
 		put32(opt + g->sack_off + 6 + 8 * i, kisn + g->sack[i][1]);
 	}
+	/* ts='s ECR counts from the kernel's first TSval, or is its last */
+	seq_base_of(r, &base);
+	if (g->ts_off >= 0 && !inject_ts_ecr(g, &base, &ecr))
+		return report(r, BAD, "ts=VAL:- and no kernel TSval yet");
+	if (g->ts_off >= 0)
+		put32(opt + g->ts_off + 6, ecr);
 	sp.opt = opt;
 	sp.optlen = g->optlen;
 	if (g->win.set)
@@ -749,10 +785,7 @@ static int do_expect(struct run *r, const struct stmt *st)
 		return report(r, FAIL, "got nothing within %.3f s",
 			      deadline - start);
 	fmt_seg(r, &seg, true, line, sizeof(line));
-	base.have_kisn = r->have_kisn;
-	base.kisn = r->kisn;
-	base.peer_isn = r->peer_isn;
-	base.partial_ok = r->loopback;
+	seq_base_of(r, &base);
 	if (seg_mismatch(g, &seg, &base, why, sizeof(why)))
 		return report(r, FAIL, "got %s\n  (%s)", line, why);
 	dt = when - r->tref;
@@ -942,11 +975,15 @@ static void keep_fd(struct run *r, int slot, int fd, bool nonblock)
 	r->cur = slot;
 }
 
-/* A new conversation: the peer starts at its ISN, the kernel's unknown. */
+/* A new conversation: the peer starts at its ISN, the kernel's unknown,
+ * and so is its timestamps' base.
+ */
 static void restart(struct run *r)
 {
 	r->peer_nxt = r->peer_isn;
 	r->have_kisn = false;
+	r->have_kts = false;
+	r->have_kts_last = false;
 	r->have_knxt = false;
 }
 
@@ -986,6 +1023,9 @@ static uint32_t info_value(struct run *r, const struct ktp_info *info,
 		break;
 	case INFO_RCV_MSS:
 		v = info->ktpi_rcv_mss;
+		break;
+	case INFO_OPTIONS:
+		v = info->ktpi_options;
 		break;
 	}
 	switch (info_base_of(field)) {

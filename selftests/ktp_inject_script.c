@@ -99,6 +99,7 @@ static const struct {
 	[INFO_TOTAL_RETRANS] = { "total_retrans", INFO_ABS },
 	[INFO_SND_MSS] = { "snd_mss", INFO_ABS },
 	[INFO_RCV_MSS] = { "rcv_mss", INFO_ABS },
+	[INFO_OPTIONS] = { "options", INFO_ABS },
 };
 
 int info_parse(const char *name)
@@ -333,35 +334,63 @@ static int parse_sack(struct parser *p, struct seg_stmt *g, const char *val,
 	return 0;
 }
 
-/* ts=VAL:ECR, either may be '*' in expect; ts=* in expect */
+/*
+ * ts=VAL:ECR. In expect, VAL counts from the kernel's first TSval and is
+ * a number, LO..HI (both included) or '*'; ECR is absolute, a number or
+ * '*'; ts=* asks only for the option. In inject, VAL is absolute and ECR
+ * counts from the kernel's first TSval, or is '-': its last TSval. The
+ * runner writes inject's ECR, which it only knows then.
+ */
 static int parse_ts(struct parser *p, struct seg_stmt *g, const char *val,
 		    bool expect)
 {
-	char buf[64], *colon;
+	char buf[64], *colon, *dots;
 	uint8_t v[8];
 
+	if (g->ts)
+		return fail(p, "ts given twice");
 	g->ts = true;
 	if (expect && !strcmp(val, "*"))
 		return 0;
-	colon = strchr(val, ':');
-	if (strlen(val) >= sizeof(buf) || !colon)
+	if (strlen(val) >= sizeof(buf) || !strchr(val, ':'))
 		return fail(p, "ts= wants VAL:ECR");
-	memcpy(buf, val, colon - val);
-	buf[colon - val] = '\0';
-	if (parse_field(p, &g->ts_val, "ts val", buf, UINT32_MAX, expect) ||
-	    parse_field(p, &g->ts_ecr, "ts ecr", colon + 1, UINT32_MAX,
-			expect))
+	strcpy(buf, val);
+	colon = strchr(buf, ':');
+	*colon++ = '\0';
+	dots = strstr(buf, "..");
+	if (dots) {
+		if (!expect)
+			return fail(p, "ts=LO..HI:ECR only matches, in expect");
+		*dots = '\0';
+		if (!parse_u32(buf, UINT32_MAX, &g->ts_val.v) ||
+		    !parse_u32(dots + 2, UINT32_MAX, &g->ts_val_hi) ||
+		    g->ts_val_hi < g->ts_val.v)
+			return fail(p, "bad ts range '%s..%s'", buf, dots + 2);
+		g->ts_val.set = true;
+	} else {
+		if (parse_field(p, &g->ts_val, "ts val", buf, UINT32_MAX,
+				expect))
+			return -1;
+		g->ts_val_hi = g->ts_val.v;
+	}
+	if (!strcmp(colon, "-")) {
+		if (expect)
+			return fail(p, "ts=VAL:- is for inject");
+		g->ts_ecr.set = true;
+		g->ts_ecr_last = true;
+	} else if (parse_field(p, &g->ts_ecr, "ts ecr", colon, UINT32_MAX,
+			       expect)) {
 		return -1;
+	}
 	if (expect)
 		return 0;
+	/* ECR zero for now, as SACK blocks are */
+	memset(v, 0, sizeof(v));
 	v[0] = g->ts_val.v >> 24;
 	v[1] = g->ts_val.v >> 16;
 	v[2] = g->ts_val.v >> 8;
 	v[3] = g->ts_val.v;
-	v[4] = g->ts_ecr.v >> 24;
-	v[5] = g->ts_ecr.v >> 16;
-	v[6] = g->ts_ecr.v >> 8;
-	v[7] = g->ts_ecr.v;
+	g->ts_off = (int)g->optlen;
 	if (!ktp_opt_put(g->opt, &g->optlen, KTPOPT_TIMESTAMP, v, 8))
 		return fail(p, "options longer than %d bytes",
 			    KTP_SEG_MAX_OPTLEN);
@@ -507,6 +536,7 @@ static int parse_seg(struct parser *p, struct stmt *st, char **tok, int n)
 
 	g->timeout = -1;
 	g->sack_off = -1;
+	g->ts_off = -1;
 	if (n < 1)
 		return fail(p, "segments need flags, like S or S. or .");
 	if (!strcmp(tok[0], "*") && st->kind == ST_EXPECT) {
@@ -879,14 +909,28 @@ const char *seg_mismatch(const struct seg_stmt *g, const struct ktp_seg *seg,
 		snprintf(why, n, "no sackOK");
 		return why;
 	}
-	if (g->ts && (!o->ts ||
-		      (g->ts_val.set && !g->ts_val.any &&
-		       o->ts_val != g->ts_val.v) ||
-		      (g->ts_ecr.set && !g->ts_ecr.any &&
-		       o->ts_ecr != g->ts_ecr.v))) {
-		snprintf(why, n, "timestamps differ");
+	if (g->ts && !o->ts) {
+		snprintf(why, n, "no timestamps");
 		return why;
 	}
+	if (g->ts && g->ts_val.set && !g->ts_val.any) {
+		/* unsigned: the kernel's clock may wrap past its base */
+		uint32_t tv = o->ts_val - (b->have_kts ? b->kts : 0);
+		const char *what = b->have_kts ? "ts val" : "ts val (absolute)";
+
+		if (tv < g->ts_val.v || tv > g->ts_val_hi) {
+			if (g->ts_val_hi == g->ts_val.v)
+				snprintf(why, n, "%s %u, expected %u", what,
+					 tv, g->ts_val.v);
+			else
+				snprintf(why, n, "%s %u, expected %u..%u",
+					 what, tv, g->ts_val.v,
+					 g->ts_val_hi);
+			return why;
+		}
+	}
+	if (g->ts && !field_ok(&g->ts_ecr, o->ts_ecr, "ts ecr", why, n))
+		return why;
 	if (g->nsack > 0) {
 		bool same = o->nsack == g->nsack;
 
@@ -907,6 +951,19 @@ const char *seg_mismatch(const struct seg_stmt *g, const struct ktp_seg *seg,
 		return why;
 	}
 	return NULL;
+}
+
+bool inject_ts_ecr(const struct seg_stmt *g, const struct seq_base *b,
+		   uint32_t *ecr)
+{
+	if (g->ts_off < 0)
+		return false;
+	if (g->ts_ecr_last) {
+		*ecr = b->kts_last;
+		return b->have_kts_last;
+	}
+	*ecr = g->ts_ecr.v + (b->have_kts ? b->kts : 0);
+	return true;
 }
 
 /* Is @s a whole number? */

@@ -70,6 +70,7 @@ enum info_field {
 	INFO_TOTAL_RETRANS,
 	INFO_SND_MSS,
 	INFO_RCV_MSS,
+	INFO_OPTIONS,		/* KTPI_OPT_* bits */
 };
 
 /* What an info field's value counts from. */
@@ -99,9 +100,18 @@ struct seg_stmt {
 	struct field mss;
 	struct field wscale;
 	bool sack_perm;
-	struct field ts_val;
-	struct field ts_ecr;
-	bool ts;
+	bool ts;		/* ts=: the timestamps option */
+	struct field ts_val;	/* expect: LO, counted from the kernel's
+				 * first TSval; inject: absolute
+				 */
+	uint32_t ts_val_hi;	/* expect: HI of ts=LO..HI:ECR, else LO */
+	struct field ts_ecr;	/* expect: absolute; inject: counted from
+				 * the kernel's first TSval
+				 */
+	bool ts_ecr_last;	/* inject: ts=VAL:-, the kernel's last TSval */
+	int ts_off;		/* inject: the timestamps option in opt[],
+				 * or -1
+				 */
 	int nsack;		/* -1: sack=* */
 	uint32_t sack[KTP_SEG_MAX_SACK][2];
 	int sack_off;		/* inject: the SACK option in opt[], or -1 */
@@ -188,11 +198,15 @@ enum info_base info_base_of(int field);
  */
 bool sysctl_path(const char *name, char *path, size_t size);
 
-/* What an expect's numbers count from. */
+/* What the numbers of expect and inject lines count from. */
 struct seq_base {
 	bool have_kisn;		/* else the kernel's numbers are absolute */
 	uint32_t kisn;
 	uint32_t peer_isn;
+	bool have_kts;		/* else the kernel's TSvals are absolute */
+	uint32_t kts;		/* its first TSval: ts= counts from it */
+	bool have_kts_last;
+	uint32_t kts_last;	/* its last TSval, for inject's ts=VAL:- */
 	bool partial_ok;	/* accept offload's partial checksums */
 };
 
@@ -202,6 +216,15 @@ struct seq_base {
  */
 const char *seg_mismatch(const struct seg_stmt *g, const struct ktp_seg *seg,
 			 const struct seq_base *b, char *why, size_t n);
+
+/*
+ * The ECR of the timestamps option of inject pattern @g: its ECR counted
+ * from the kernel's first TSval (as written while that is not known), or
+ * for ts=VAL:- the kernel's last TSval as it is. False if @g has no
+ * timestamps option, or for '-' before the kernel sent one.
+ */
+bool inject_ts_ecr(const struct seg_stmt *g, const struct seq_base *b,
+		   uint32_t *ecr);
 
 /*
  * Counters from the text of /proc/net/ktp_snmp, either as /proc/net/snmp

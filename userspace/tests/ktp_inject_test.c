@@ -191,6 +191,8 @@ TEST(info_statement)
 	EXPECT_EQ(INFO_NOTSENT, OK("info notsent_bytes 0").num);
 	EXPECT_EQ(INFO_TOTAL_RETRANS, OK("info total_retrans 4").num);
 	EXPECT_STREQ("total_retrans", info_name(INFO_TOTAL_RETRANS));
+	EXPECT_EQ(INFO_OPTIONS, OK("info options 3").num);
+	EXPECT_EQ(INFO_ABS, info_base_of(INFO_OPTIONS));
 	EXPECT_EQ(-1, info_parse("RCV_NXT"));
 }
 
@@ -201,7 +203,8 @@ TEST(inject_builds_options_in_order)
 		KTPOPT_WSCALE, 3, 7,
 		KTPOPT_SACK_PERM, 2,
 		KTPOPT_NOP,
-		KTPOPT_TIMESTAMP, 10, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff,
+		/* the ECR is written at run time, against the base */
+		KTPOPT_TIMESTAMP, 10, 0, 0, 0, 1, 0, 0, 0, 0,
 		KTPOPT_EOL,
 	};
 	struct stmt st;
@@ -217,6 +220,8 @@ TEST(inject_builds_options_in_order)
 	ASSERT_EQ(sizeof(want), st.seg.optlen);
 	EXPECT_EQ(0, memcmp(want, st.seg.opt, sizeof(want)));
 	EXPECT_EQ(-1, st.seg.sack_off);
+	EXPECT_EQ(10, st.seg.ts_off);
+	EXPECT_EQ(4294967295u, st.seg.ts_ecr.v);
 }
 
 TEST(inject_sack_blocks)
@@ -232,6 +237,67 @@ TEST(inject_sack_blocks)
 	EXPECT_EQ(2 + 2 + 16, st.seg.optlen);
 	EXPECT_EQ(KTPOPT_SACK, st.seg.opt[2]);
 	EXPECT_EQ(18, st.seg.opt[3]);
+}
+
+TEST(inject_timestamps)
+{
+	static const uint8_t want[] = {
+		KTPOPT_NOP, KTPOPT_EOL,
+		KTPOPT_TIMESTAMP, 10, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0,
+	};
+	struct stmt st;
+
+	/* VAL as it is; ECR is written at run time, against the base */
+	st = OK("inject . nop eol ts=0x12345678:30");
+	EXPECT_TRUE(st.seg.ts);
+	EXPECT_EQ(0x12345678u, st.seg.ts_val.v);
+	EXPECT_EQ(30u, st.seg.ts_ecr.v);
+	EXPECT_FALSE(st.seg.ts_ecr_last);
+	EXPECT_EQ(2, st.seg.ts_off);
+	ASSERT_EQ(sizeof(want), st.seg.optlen);
+	EXPECT_EQ(0, memcmp(want, st.seg.opt, sizeof(want)));
+
+	/* '-': the kernel's last TSval */
+	st = OK("inject . ts=100:-");
+	EXPECT_TRUE(st.seg.ts_ecr.set);
+	EXPECT_TRUE(st.seg.ts_ecr_last);
+	EXPECT_EQ(100u, st.seg.ts_val.v);
+	EXPECT_EQ(0, st.seg.ts_off);
+	EXPECT_EQ(10, st.seg.optlen);
+	EXPECT_TRUE(OK("inject-raw . ts=1:-").seg.ts_ecr_last);
+	EXPECT_EQ(-1, OK("inject . mss=1000").seg.ts_off);
+	EXPECT_EQ(-1, OK("expect . ts=1:2").seg.ts_off);
+}
+
+TEST(inject_timestamps_echo)
+{
+	struct seq_base b = { .kisn = 7000, .peer_isn = 1000 };
+	struct stmt st = OK("inject . ts=1:30");
+	struct stmt last = OK("inject . ts=1:-");
+	uint32_t ecr = 0;
+
+	/* the base not known yet: the ECR goes out as written */
+	EXPECT_TRUE(inject_ts_ecr(&st.seg, &b, &ecr));
+	EXPECT_EQ(30u, ecr);
+	EXPECT_FALSE(inject_ts_ecr(&last.seg, &b, &ecr));
+
+	b.have_kts = true;
+	b.kts = 500000;
+	EXPECT_TRUE(inject_ts_ecr(&st.seg, &b, &ecr));
+	EXPECT_EQ(500030u, ecr);
+	/* past 2^32 it wraps, as the kernel's clock does */
+	b.kts = 0xfffffff0u;
+	EXPECT_TRUE(inject_ts_ecr(&st.seg, &b, &ecr));
+	EXPECT_EQ(14u, ecr);
+
+	/* '-' echoes the last TSval as it is, not counted from the base */
+	b.have_kts_last = true;
+	b.kts_last = 0x0000002au;
+	EXPECT_TRUE(inject_ts_ecr(&last.seg, &b, &ecr));
+	EXPECT_EQ(42u, ecr);
+
+	st = OK("inject . seq=1");
+	EXPECT_FALSE(inject_ts_ecr(&st.seg, &b, &ecr));
 }
 
 TEST(inject_raw_fields)
@@ -297,6 +363,33 @@ TEST(expect_patterns)
 	EXPECT_EQ(5, st.seg.ts_ecr.v);
 	EXPECT_EQ(1, st.seg.nsack);
 	EXPECT_EQ(-1, OK("expect . sack=*").seg.nsack);
+
+	/* ts=: VAL a number, LO..HI or '*'; ECR a number or '*' */
+	st = OK("expect . ack=1001 ts=900..1500:7");
+	EXPECT_TRUE(st.seg.ts);
+	EXPECT_TRUE(st.seg.ts_val.set);
+	EXPECT_FALSE(st.seg.ts_val.any);
+	EXPECT_EQ(900u, st.seg.ts_val.v);
+	EXPECT_EQ(1500u, st.seg.ts_val_hi);
+	EXPECT_EQ(7u, st.seg.ts_ecr.v);
+	st = OK("expect . ts=0x10..0x10:0");
+	EXPECT_EQ(16u, st.seg.ts_val.v);
+	EXPECT_EQ(16u, st.seg.ts_val_hi);
+	st = OK("expect . ts=0..4294967295:*");
+	EXPECT_EQ(0u, st.seg.ts_val.v);
+	EXPECT_EQ(4294967295u, st.seg.ts_val_hi);
+	EXPECT_TRUE(st.seg.ts_ecr.any);
+	st = OK("expect . ts=25:4294967295");
+	EXPECT_EQ(25u, st.seg.ts_val.v);
+	EXPECT_EQ(25u, st.seg.ts_val_hi);
+	EXPECT_EQ(4294967295u, st.seg.ts_ecr.v);
+	st = OK("expect . ts=*:*");
+	EXPECT_TRUE(st.seg.ts_val.any);
+	EXPECT_TRUE(st.seg.ts_ecr.any);
+	st = OK("expect . ts=*");
+	EXPECT_TRUE(st.seg.ts);
+	EXPECT_FALSE(st.seg.ts_val.set);
+	EXPECT_FALSE(st.seg.ts_ecr.set);
 	EXPECT_EQ(0, OK("expect .").seg.csum);
 	EXPECT_EQ(2, OK("expect . csum=*").seg.csum);
 }
@@ -371,6 +464,29 @@ TEST(malformed_lines_rejected)
 		{ "inject S color=red", "line 3: unknown field 'color='" },
 		{ "inject S sack=1-2", "line 3: SACK block '1-2' is not START:END" },
 		{ "inject S ts=1", "line 3: ts= wants VAL:ECR" },
+		{ "expect S ts=", "line 3: ts= wants VAL:ECR" },
+		{ "inject S ts=*", "line 3: ts= wants VAL:ECR" },
+		{ "inject S ts=*:1",
+		  "line 3: ts val=* only matches, in expect" },
+		{ "inject S ts=1:*",
+		  "line 3: ts ecr=* only matches, in expect" },
+		{ "inject S ts=1..2:3",
+		  "line 3: ts=LO..HI:ECR only matches, in expect" },
+		{ "expect . ts=1:-", "line 3: ts=VAL:- is for inject" },
+		{ "expect . ts=5..4:1", "line 3: bad ts range '5..4'" },
+		{ "expect . ts=..4:1", "line 3: bad ts range '..4'" },
+		{ "expect . ts=4..:1", "line 3: bad ts range '4..'" },
+		{ "expect . ts=1..x:1", "line 3: bad ts range '1..x'" },
+		{ "expect . ts=1..2..3:1", "line 3: bad ts range '1..2..3'" },
+		{ "expect . ts=*..3:1", "line 3: bad ts range '*..3'" },
+		{ "expect . ts=-1:1", "line 3: bad value '-1' for ts val" },
+		{ "expect . ts=4294967296:1",
+		  "line 3: bad value '4294967296' for ts val" },
+		{ "inject . ts=1:", "line 3: bad value '' for ts ecr" },
+		{ "inject . ts=1:2:3", "line 3: bad value '2:3' for ts ecr" },
+		{ "inject . ts=1:--", "line 3: bad value '--' for ts ecr" },
+		{ "inject . ts=1:2 ts=3:4", "line 3: ts given twice" },
+		{ "expect . ts=* ts=1:2", "line 3: ts given twice" },
 		{ "inject S sack=1:2,3:4,5:6,7:8,9:10",
 		  "line 3: more than 4 SACK blocks" },
 		{ "inject S sack=1:2,3:4,5:6,7:8 mss=1 wscale=1",
@@ -535,7 +651,7 @@ TEST(expect_matches_synack)
 	EXPECT_STREQ("wscale -1, expected one",
 		     VERDICT("expect S. wscale=*", seg));
 	EXPECT_STREQ("no sackOK", VERDICT("expect S. sackOK", seg));
-	EXPECT_STREQ("timestamps differ", VERDICT("expect S. ts=*", seg));
+	EXPECT_STREQ("no timestamps", VERDICT("expect S. ts=*", seg));
 	EXPECT_STREQ("options present, expected none",
 		     VERDICT("expect S. opts=none", seg));
 	EXPECT_STREQ("no SACK blocks", VERDICT("expect S. sack=*", seg));
@@ -562,9 +678,104 @@ TEST(expect_matches_options)
 	EXPECT_STREQ("SACK blocks differ", VERDICT("expect . sack=1:2", seg));
 	EXPECT_STREQ("SACK blocks differ",
 		     VERDICT("expect . sack=101:201,1:2", seg));
-	EXPECT_STREQ("timestamps differ", VERDICT("expect . ts=5:7", seg));
+	EXPECT_STREQ("ts ecr 6, expected 7", VERDICT("expect . ts=5:7", seg));
 	EXPECT_STREQ("options present, expected none",
 		     VERDICT("expect . opts=none", seg));
+}
+
+/* An ACK of the kernel's with timestamps @val and @ecr. */
+static struct ktp_seg ts_seg(uint32_t val, uint32_t ecr)
+{
+	uint8_t opt[12] = { KTPOPT_NOP, KTPOPT_NOP, KTPOPT_TIMESTAMP, 10 };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		opt[4 + i] = (uint8_t)(val >> (24 - 8 * i));
+		opt[8 + i] = (uint8_t)(ecr >> (24 - 8 * i));
+	}
+	return kernel_seg(KTP_FLAG_ACK, opt, sizeof(opt), KTP_BUILD_CSUM_OK);
+}
+
+/* The verdict of @line on @seg, the kernel's first TSval being @kts. */
+static const char *ts_verdict(struct __test_metadata *_metadata,
+			      const char *line, const struct ktp_seg *seg,
+			      bool have_kts, uint32_t kts)
+{
+	struct seq_base b = { .have_kisn = true, .kisn = 7000,
+			      .peer_isn = 1000, .have_kts = have_kts,
+			      .kts = kts };
+	static char why[128];
+	struct stmt st = parse_ok(_metadata, line);
+
+	return seg_mismatch(&st.seg, seg, &b, why, sizeof(why)) ?: "";
+}
+
+#define TS_VERDICT(line, seg, kts) ts_verdict(_metadata, line, &(seg), \
+					      true, kts)
+
+TEST(expect_timestamps_relative)
+{
+	struct ktp_seg seg = ts_seg(3000250, 77);
+
+	/* VAL counts from the kernel's first TSval, ECR is absolute */
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=250:77", seg, 3000000));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=*:77", seg, 3000000));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=250:*", seg, 3000000));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=*", seg, 3000000));
+	EXPECT_STREQ("ts val 250, expected 251",
+		     TS_VERDICT("expect . ts=251:77", seg, 3000000));
+	EXPECT_STREQ("ts ecr 77, expected 3000077",
+		     TS_VERDICT("expect . ts=250:3000077", seg, 3000000));
+	/* the first segment with the option is val 0 */
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=0:77", seg, 3000250));
+	/* base not known: absolute, and the message says so */
+	EXPECT_STREQ("", ts_verdict(_metadata, "expect . ts=3000250:77", &seg,
+				    false, 3000000));
+	EXPECT_STREQ("ts val (absolute) 3000250, expected 250",
+		     ts_verdict(_metadata, "expect . ts=250:77", &seg, false,
+				3000000));
+}
+
+TEST(expect_timestamps_range)
+{
+	struct ktp_seg seg = ts_seg(3001000, 7);
+
+	EXPECT_STREQ("", TS_VERDICT("expect . ack=1 ts=900..1500:7", seg,
+				    3000000));
+	/* both ends included */
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=1000..1500:7", seg, 3000000));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=900..1000:7", seg, 3000000));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=1000..1000:7", seg, 3000000));
+	EXPECT_STREQ("ts val 1000, expected 1001..1500",
+		     TS_VERDICT("expect . ts=1001..1500:7", seg, 3000000));
+	EXPECT_STREQ("ts val 1000, expected 0..999",
+		     TS_VERDICT("expect . ts=0..999:7", seg, 3000000));
+	/* the range holds, the echo does not */
+	EXPECT_STREQ("ts ecr 7, expected 8",
+		     TS_VERDICT("expect . ts=900..1500:8", seg, 3000000));
+	/* a TSval before the base is a huge difference, past any range */
+	EXPECT_STREQ("ts val 4294967295, expected 0..100",
+		     TS_VERDICT("expect . ts=0..100:7", seg, 3001001));
+}
+
+TEST(expect_timestamps_wrap)
+{
+	/* the kernel's clock started 16 ms before 2^32 and went past it */
+	struct ktp_seg seg = ts_seg(0x00000010u, 0);
+
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=32:0", seg, 0xfffffff0u));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=30..40:0", seg, 0xfffffff0u));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=0..32:0", seg, 0xfffffff0u));
+	EXPECT_STREQ("ts val 32, expected 0..31",
+		     TS_VERDICT("expect . ts=0..31:0", seg, 0xfffffff0u));
+	EXPECT_STREQ("ts val 32, expected 33..4294967295",
+		     TS_VERDICT("expect . ts=33..4294967295:0", seg,
+				0xfffffff0u));
+	/* and a base right at the top */
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=17:0", seg, 0xffffffffu));
+	seg = ts_seg(0xffffffffu, 0);
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=0:0", seg, 0xffffffffu));
+	EXPECT_STREQ("", TS_VERDICT("expect . ts=15:0", seg, 0xfffffff0u));
 }
 
 TEST(expect_checks_the_checksum)
