@@ -337,6 +337,17 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.extra1		= &ktp_zero,
 		.extra2		= &ktp_one,
 	},
+	{
+		/* 0 or 1: offer and accept timestamps (RFC 7323), as
+		 * tcp_timestamps 1 (always with a random offset)
+		 */
+		.procname	= "timestamps",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one,
+	},
 	{}
 };
 
@@ -362,6 +373,7 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->challenge_ack_limit = 1000;	/* tcp_challenge_ack_limit's, 5.x */
 	kn->syncookies = 1;		/* as tcp_syncookies */
 	kn->tlp = 1;			/* as tcp_early_retrans 3 */
+	kn->timestamps = 1;		/* as tcp_timestamps */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -397,6 +409,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[19].data = &kn->challenge_ack_limit;
 	table[20].data = &kn->syncookies;
 	table[21].data = &kn->tlp;
+	table[22].data = &kn->timestamps;
 
 	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
 					     ARRAY_SIZE(ktp_sysctl_template) - 1);

@@ -107,10 +107,10 @@ void ktp_send_reset(const struct sock *sk, struct sk_buff *skb)
 		return;
 	trace_ktp_send_reset(sk, skb);
 	if (cb->flags & KTP_FLAG_ACK)
-		ktp_send_reply(net, skb, cb->ack_seq, 0, KTP_FLAG_RST);
+		ktp_send_reply(net, skb, cb->ack_seq, 0, KTP_FLAG_RST, NULL);
 	else
 		ktp_send_reply(net, skb, 0, cb->end_seq,
-			       KTP_FLAG_RST | KTP_FLAG_ACK);
+			       KTP_FLAG_RST | KTP_FLAG_ACK, NULL);
 }
 
 /**
@@ -120,8 +120,15 @@ void ktp_send_reset(const struct sock *sk, struct sk_buff *skb)
  */
 void ktp_timewait_ack(struct ktp_tw *tw, struct sk_buff *skb)
 {
+	struct ktp_syn_opts opts = { .wscale = -1 };
+
+	if (READ_ONCE(tw->ts_recent_stamp)) {
+		opts.ts = 1;
+		opts.tsval = ktp_clock_ms() + tw->ts_off;
+		opts.tsecr = READ_ONCE(tw->ts_recent);
+	}
 	ktp_send_reply(ktp_tw_net(tw), skb, tw->snd_nxt, tw->rcv_nxt,
-		       KTP_FLAG_ACK);
+		       KTP_FLAG_ACK, &opts);
 }
 
 /**
@@ -132,8 +139,15 @@ void ktp_timewait_ack(struct ktp_tw *tw, struct sk_buff *skb)
  */
 void ktp_reqsk_ack(struct ktp_request *req, struct sk_buff *skb)
 {
+	struct ktp_syn_opts opts = { .wscale = -1 };
+
+	if (req->ts_ok) {
+		opts.ts = 1;
+		opts.tsval = ktp_clock_ms() + req->ts_off;
+		opts.tsecr = req->ts_recent;
+	}
 	ktp_send_reply(ktp_req_net(req), skb, req->snt_isn + 1,
-		       req->rcv_isn + 1, KTP_FLAG_ACK);
+		       req->rcv_isn + 1, KTP_FLAG_ACK, &opts);
 }
 
 /* LISTEN, RFC 9293 3.10.7.2; an ACK may be the third of a handshake

@@ -33,7 +33,7 @@ static void ktp_parse_sack_blocks(const u8 *opt, u8 len, struct ktp_syn_opts *o)
  * ktp_parse_opts - the options a segment carries
  * @skb: the segment, header still reachable through ktp_hdr()
  * @o: filled: MSS (0 if absent), window shift (-1 if absent),
- *     SACK-permitted, SACK blocks
+ *     SACK-permitted, SACK blocks, timestamp (ts 0 if absent)
  *
  * Malformed options end the walk: what was read until then counts.
  */
@@ -60,14 +60,22 @@ void ktp_parse_opts(const struct sk_buff *skb, struct ktp_syn_opts *o)
 		len = opt[1];
 		if (len < 2 || len > left)
 			break;
-		if (kind == KTPOPT_MSS && len == KTPOLEN_MSS)
+		if (kind == KTPOPT_MSS && len == KTPOLEN_MSS) {
 			o->mss = get_unaligned_be16(opt + 2);
-		else if (kind == KTPOPT_WSCALE && len == KTPOLEN_WSCALE)
+		} else if (kind == KTPOPT_WSCALE && len == KTPOLEN_WSCALE) {
 			o->wscale = min_t(u8, opt[2], KTP_MAX_WSCALE);
-		else if (kind == KTPOPT_SACK_PERM && len == KTPOLEN_SACK_PERM)
+		} else if (kind == KTPOPT_SACK_PERM &&
+			   len == KTPOLEN_SACK_PERM) {
 			o->sack_ok = 1;
-		else if (kind == KTPOPT_SACK && len >= 10 && (len - 2) % 8 == 0)
+		} else if (kind == KTPOPT_SACK && len >= 10 &&
+			   (len - 2) % 8 == 0) {
 			ktp_parse_sack_blocks(opt, len, o);
+		} else if (kind == KTPOPT_TIMESTAMP &&
+			   len == KTPOLEN_TIMESTAMP) {
+			o->ts = 1;
+			o->tsval = get_unaligned_be32(opt + 2);
+			o->tsecr = get_unaligned_be32(opt + 6);
+		}
 		opt += len;
 		left -= len;
 	}
@@ -81,6 +89,42 @@ static u32 ktp_peer_window(const struct ktp_sock *kp, const struct sk_buff *skb)
 	if (cb->flags & KTP_FLAG_SYN)
 		return cb->window;
 	return (u32)cb->window << kp->snd_wscale;
+}
+
+/*
+ * PAWS (RFC 7323 5.3): a segment whose TSval is older than TS.Recent is
+ * an old duplicate, dropped before its sequence number is looked at. A
+ * pure ACK that is no more than late is left alone, as TCP's
+ * tcp_disordered_ack() leaves it: in sequence, acknowledging nothing new,
+ * changing no window, and older by less than an RTO.
+ */
+static bool ktp_paws_discard(const struct sock *sk, const struct sk_buff *skb,
+			     const struct ktp_syn_opts *o)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	const struct ktp_sock *kp = ktp_sk(sk);
+
+	if (!ktp_paws_old(kp->ts_recent, kp->ts_recent_stamp, o->tsval, 1))
+		return false;
+	return !(cb->seq == cb->end_seq && cb->seq == kp->rcv_nxt &&
+		 (cb->flags & KTP_FLAG_ACK) && cb->ack_seq == kp->snd_una &&
+		 ktp_peer_window(kp, skb) == kp->snd_wnd &&
+		 kp->ts_recent - o->tsval <=
+		 jiffies_to_msecs(inet_csk(sk)->icsk_rto));
+}
+
+/* RFC 7323 4.3: TS.Recent follows the segments the next ACK answers:
+ * one that starts at or before Last.ACK.sent (rcv_wup) and is not older.
+ */
+static void ktp_store_ts_recent(struct ktp_sock *kp, const struct sk_buff *skb,
+				const struct ktp_syn_opts *o)
+{
+	if (!kp->ts_ok || !o->ts ||
+	    ktp_after(KTP_SKB_CB(skb)->seq, kp->rcv_wup) ||
+	    ktp_paws_old(kp->ts_recent, kp->ts_recent_stamp, o->tsval, 0))
+		return;
+	kp->ts_recent = o->tsval;
+	kp->ts_recent_stamp = (u32)ktime_get_seconds() ? : 1;
 }
 
 /* RFC 9293 3.10.7.4, first check: does any of it fall in the window?
@@ -209,10 +253,30 @@ static void ktp_send_challenge_ack(struct sock *sk)
 		ktp_send_ack(sk);
 }
 
-/* Free what the peer acknowledged, take an RTT sample from it (Karn's
- * rule: never from a segment sent twice), and restart the clock.
+/*
+ * A recovery was spurious (RFC 3522): its full ACK, and every ACK of new
+ * data before, answered segments sent before its first retransmission.
+ * The originals all arrived, late or reordered: cwnd and ssthresh go
+ * back to what they were, as TCP's tcp_undo_cwnd_reduction() does. Only
+ * at the full ACK, with nothing marked lost left behind; and after a
+ * partial ACK that answered a retransmission, never (undo_ok).
  */
-static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
+static void ktp_undo(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->snd_cwnd = max(kp->snd_cwnd, kp->prior_cwnd);
+	kp->snd_ssthresh = max(kp->snd_ssthresh, kp->prior_ssthresh);
+	kp->retrans_stamp = 0;
+	KTP_INC_STATS(sock_net(sk), kp->undo_loss ? KTP_MIB_LOSSUNDO :
+						     KTP_MIB_FULLUNDO);
+}
+
+/* Free what the peer acknowledged, take an RTT sample from it (Karn's
+ * rule: never from a segment sent twice; then from the timestamp echo
+ * @tsecr, if any), and restart the clock.
+ */
+static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
@@ -243,13 +307,21 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack)
 		kp->retx_hint = ack;
 	if (acked && karn_ok)
 		ktp_rtt_sample(sk, ktp_clock_us() - sent_us);
+	else if (acked && kp->ts_ok)
+		ktp_rtt_sample_ts(sk, tsecr);
 	icsk->icsk_retransmits = 0;
 	icsk->icsk_backoff = 0;
 
+	/* an ACK sent for a retransmission: the loss was real */
+	if (kp->in_recovery && kp->retrans_stamp &&
+	    (!tsecr || !ktp_before(tsecr, kp->retrans_stamp)))
+		kp->undo_ok = 0;
 	if (kp->in_recovery && !ktp_before(ack, kp->recover)) {
 		/* Full ACK: recovery is over (RFC 6582 3.2 step 3). */
 		kp->in_recovery = 0;
 		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
+		if (kp->undo_ok && kp->retrans_stamp)
+			ktp_undo(sk);
 	} else if (kp->in_recovery && kp->sack_ok) {
 		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery) {
@@ -290,6 +362,7 @@ static void ktp_enter_recovery(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
+	ktp_init_undo(kp, false);
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
@@ -446,10 +519,12 @@ static int ktp_rcv_synrecv_ack(struct sock *sk, struct sk_buff *skb)
 	return 0;
 }
 
-/* RFC 9293 3.10.7.4 fifth check: the ACK field. Return: 0 to go on with
+/* RFC 9293 3.10.7.4 fifth check: the ACK field; @o: the segment's
+ * options, parsed if SACK or timestamps are on. Return: 0 to go on with
  * the segment's text, -1 to stop (the socket may be gone).
  */
-static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
+static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb,
+		       const struct ktp_syn_opts *o)
 {
 	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	struct ktp_sock *kp = ktp_sk(sk);
@@ -472,6 +547,8 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		ktp_send_challenge_ack(sk);
 		return -1;
 	}
+	/* an acceptable segment: what we send from here echoes it */
+	ktp_store_ts_recent(kp, skb, o);
 	if (!ktp_before(ack, kp->snd_una)) {
 		/* An acceptable ACK: only it proves the peer alive to
 		 * keepalive and the persist timer, not any segment.
@@ -479,15 +556,10 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb)
 		kp->rcv_tstamp = jiffies;
 		inet_csk(sk)->icsk_probes_out = 0;
 	}
-	if (kp->sack_ok) {
-		struct ktp_syn_opts o;
-
-		ktp_parse_opts(skb, &o);
-		if (o.nr_sacks)
-			newly_sacked = ktp_sacktag(sk, &o);
-	}
+	if (kp->sack_ok && o->nr_sacks)
+		newly_sacked = ktp_sacktag(sk, o);
 	if (ktp_after(ack, kp->snd_una)) {
-		ktp_clean_rtx_queue(sk, ack);
+		ktp_clean_rtx_queue(sk, ack, o->ts ? o->tsecr : 0);
 		/* holes remain below what the peer holds: recover now */
 		if (!kp->in_recovery && kp->sack_ok && kp->sacked_out >= 3 &&
 		    ktp_hole_due(kp, ktp_rtx_first(sk)))
@@ -878,8 +950,15 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	ktp_set_snd_wnd(kp, cb->window);
 	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
-	/* Only what we offered and the peer took (RFC 2018 2). */
+	/* Only what we offered and the peer took (RFC 2018 2, RFC 7323
+	 * 3.2: a SYN-ACK without a timestamp turns them off).
+	 */
 	kp->sack_ok = kp->sack_ok && opts.sack_ok;
+	kp->ts_ok = kp->ts_ok && opts.ts;
+	if (kp->ts_ok) {
+		kp->ts_recent = opts.tsval;
+		kp->ts_recent_stamp = (u32)ktime_get_seconds() ? : 1;
+	}
 	ktp_resync_mss(sk);
 	/* Both sides scale, or neither does (RFC 7323 2.2). */
 	if (opts.wscale >= 0 && kp->wscale_ok) {
@@ -901,7 +980,7 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	}
 
 	kp->snd_wl2 = cb->ack_seq;
-	ktp_clean_rtx_queue(sk, cb->ack_seq);
+	ktp_clean_rtx_queue(sk, cb->ack_seq, kp->ts_ok ? opts.tsecr : 0);
 	ktp_set_state(sk, KTP_ESTABLISHED);
 	ktp_send_ack(sk);
 	if (!sock_flag(sk, SOCK_DEAD)) {
@@ -935,6 +1014,7 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
+	struct ktp_syn_opts opts;
 	bool fin, queued, ooo;
 	u32 end_seq, len;
 	u8 flags;
@@ -943,6 +1023,20 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	end_seq = cb->end_seq;
 	flags = cb->flags;
 
+	opts.ts = 0;
+	opts.nr_sacks = 0;
+	if (kp->ts_ok || kp->sack_ok)
+		ktp_parse_opts(skb, &opts);
+	/* a RST is taken even if it fails PAWS, as TCP takes it */
+	if (kp->ts_ok && opts.ts && !(flags & KTP_FLAG_RST) &&
+	    ktp_paws_discard(sk, skb, &opts)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_PAWSESTAB);
+		if (!ktp_oow_rate_limited(sock_net(sk), skb,
+					  KTP_MIB_ACKSKIPPEDPAWS,
+					  &kp->last_oow_ack_time))
+			ktp_send_ack(sk);
+		goto discard;
+	}
 	if (!ktp_sequence_ok(kp, skb)) {
 		if (!(flags & KTP_FLAG_RST)) {
 			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
@@ -966,7 +1060,7 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	}
 	if (!(flags & KTP_FLAG_ACK))
 		goto discard;
-	if (ktp_rcv_ack(sk, skb))
+	if (ktp_rcv_ack(sk, skb, &opts))
 		goto discard;
 
 	len = skb->len;

@@ -48,6 +48,28 @@ u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
 	return hash + (u32)(ktime_get_real_ns() >> 6);
 }
 
+static siphash_aligned_key_t ktp_ts_secret;
+
+/**
+ * ktp_v4_ts_off - the offset of our timestamp clock toward a host
+ * @saddr: local address
+ * @daddr: remote address
+ *
+ * RFC 7323 5.4 and 7.1: a random offset, so the clock tells an observer
+ * neither the uptime nor which connections share a host. It is one per
+ * host pair, not per connection, as TCP's: a new connection to the same
+ * peer goes on with the clock its TIME_WAIT entry saw, so PAWS there and
+ * a SYN cookie's third ACK keep working.
+ *
+ * Return: the offset.
+ */
+u32 ktp_v4_ts_off(__be32 saddr, __be32 daddr)
+{
+	net_get_random_once(&ktp_ts_secret, sizeof(ktp_ts_secret));
+	return siphash_2u32((__force u32)saddr, (__force u32)daddr,
+			    &ktp_ts_secret);
+}
+
 /**
  * ktp_v4_send_check - set up the checksum of an outgoing segment
  * @sk: the socket
@@ -142,9 +164,10 @@ static struct dst_entry *ktp_v4_route_reply(struct net *net, struct sock *sk,
  * @seq: sequence number
  * @ack: acknowledgment number
  * @flags: KTP_FLAG_*
+ * @opts: options to carry (a timestamp), or NULL
  */
 void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
-		       u32 ack, u8 flags)
+		       u32 ack, u8 flags, const struct ktp_syn_opts *opts)
 {
 	struct sock *ctl_sk = ktp_pernet(net)->rst_sk;
 	const struct iphdr *rxiph = ip_hdr(rxskb);
@@ -164,7 +187,7 @@ void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst);
 	ktp_build_header(skb, rxth->dest, rxth->source, seq, ack, flags, 0,
-			 NULL);
+			 opts);
 	th = ktp_hdr(skb);
 	th->check = csum_tcpudp_magic(rxiph->daddr, rxiph->saddr, skb->len,
 				      ktp_ipproto,
@@ -254,7 +277,8 @@ static void ktp_v4_init_req(struct ktp_request *req, const struct sock *sk,
 	req->common.skc_bound_dev_if = inet_request_bound_dev_if(sk, skb);
 	ktp_init_req(req, sk, skb, ktp_v4_isn(ip_hdr(skb)->daddr,
 					      ip_hdr(skb)->saddr,
-					      th->dest, th->source));
+					      th->dest, th->source),
+		     ktp_v4_ts_off(ip_hdr(skb)->daddr, ip_hdr(skb)->saddr));
 }
 
 static struct dst_entry *ktp_v4_route_req(const struct sock *sk,
@@ -520,6 +544,7 @@ int ktp_v4_connect(struct sock *sk, struct ktp_uaddr *uaddr, int addr_len)
 
 	kp->iss = ktp_v4_isn(inet->inet_saddr, inet->inet_daddr,
 			     inet->inet_sport, inet->inet_dport);
+	kp->ts_off = ktp_v4_ts_off(inet->inet_saddr, inet->inet_daddr);
 	ktp_init_syn_opts(sk);
 	atomic_set(&inet->inet_id, get_random_u16());
 	err = ktp_connect_send_syn(sk);

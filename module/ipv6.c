@@ -62,6 +62,29 @@ static u32 ktp_v6_isn(const struct in6_addr *saddr,
 	return hash + (u32)(ktime_get_real_ns() >> 6);
 }
 
+static siphash_aligned_key_t ktp_ts6_secret;
+
+/**
+ * ktp_v6_ts_off - ktp_v4_ts_off() for a pair of IPv6 hosts
+ * @saddr: local address
+ * @daddr: remote address
+ *
+ * Return: the offset.
+ */
+u32 ktp_v6_ts_off(const struct in6_addr *saddr, const struct in6_addr *daddr)
+{
+	const struct {
+		struct in6_addr saddr;
+		struct in6_addr daddr;
+	} __aligned(SIPHASH_ALIGNMENT) pair = {
+		.saddr = *saddr,
+		.daddr = *daddr,
+	};
+
+	net_get_random_once(&ktp_ts6_secret, sizeof(ktp_ts6_secret));
+	return siphash(&pair, sizeof(pair), &ktp_ts6_secret);
+}
+
 /* The checksum over the IPv6 pseudo-header (RFC 8200 8.1) and the
  * segment, offloaded only as ktp_v4_send_check() does.
  */
@@ -86,9 +109,10 @@ void ktp_v6_send_check(struct sock *sk, struct sk_buff *skb)
  * @seq: sequence number
  * @ack: acknowledgment number
  * @flags: KTP_FLAG_*
+ * @opts: options to carry (a timestamp), or NULL
  */
 void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
-		       u32 ack, u8 flags)
+		       u32 ack, u8 flags, const struct ktp_syn_opts *opts)
 {
 	struct sock *ctl_sk = ktp_pernet(net)->rst_sk6;
 	const struct ipv6hdr *rxip6h = ipv6_hdr(rxskb);
@@ -120,7 +144,7 @@ void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
 	skb_reserve(skb, KTP_MAX_HEADER);
 	skb_dst_set(skb, dst);
 	ktp_build_header(skb, rxth->dest, rxth->source, seq, ack, flags, 0,
-			 NULL);
+			 opts);
 	th = ktp_hdr(skb);
 	th->check = csum_ipv6_magic(&fl6.saddr, &fl6.daddr, skb->len,
 				    ktp_ipproto, csum_partial(th, skb->len, 0));
@@ -235,7 +259,8 @@ static void ktp_v6_init_req(struct ktp_request *req, const struct sock *sk,
 	    ipv6_addr_type(&c->skc_v6_daddr) & IPV6_ADDR_LINKLOCAL)
 		c->skc_bound_dev_if = inet6_iif(skb);
 	ktp_init_req(req, sk, skb, ktp_v6_isn(&ip6h->daddr, &ip6h->saddr,
-					      th->dest, th->source));
+					      th->dest, th->source),
+		     ktp_v6_ts_off(&ip6h->daddr, &ip6h->saddr));
 }
 
 static struct dst_entry *ktp_v6_route_req(const struct sock *sk,
@@ -636,6 +661,7 @@ static int ktp_v6_connect(struct sock *sk, struct ktp_uaddr *uaddr,
 	ktp_init_mss(sk);
 	kp->iss = ktp_v6_isn(&np->saddr, &sk->sk_v6_daddr, inet->inet_sport,
 			     inet->inet_dport);
+	kp->ts_off = ktp_v6_ts_off(&np->saddr, &sk->sk_v6_daddr);
 	ktp_init_syn_opts(sk);
 	err = ktp_connect_send_syn(sk);
 	if (err)

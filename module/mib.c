@@ -54,6 +54,10 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_SYNCOOKIESRECV]	= "SyncookiesRecv",
 	[KTP_MIB_SYNCOOKIESFAILED]	= "SyncookiesFailed",
 	[KTP_MIB_TLPPROBES]		= "TLPProbes",
+	[KTP_MIB_PAWSESTAB]		= "PAWSEstab",
+	[KTP_MIB_ACKSKIPPEDPAWS]	= "AckSkippedPAWS",
+	[KTP_MIB_LOSSUNDO]		= "LossUndo",
+	[KTP_MIB_FULLUNDO]		= "FullUndo",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -137,6 +137,11 @@ void ktp_time_wait(struct sock *sk, int timeo)
 	tw->rcv_nxt = kp->rcv_nxt;
 	tw->snd_nxt = kp->snd_nxt;
 	tw->last_oow_ack_time = 0;
+	tw->ts_recent = kp->ts_recent;
+	tw->ts_recent_stamp = 0;
+	if (kp->ts_ok)
+		tw->ts_recent_stamp = kp->ts_recent_stamp ? : 1;
+	tw->ts_off = kp->ts_off;
 	tw->tb = NULL;
 	timer_setup(&tw->timer, ktp_tw_expire, 0);
 	/* ours until the end of this function */
@@ -179,7 +184,10 @@ static enum ktp_tw_status ktp_timewait_oow_ack(struct ktp_tw *tw,
  * RFC 9293 3.10.7.4 for TIME-WAIT. A RST is ignored, so a stray or forged
  * one cannot cut the wait short (RFC 1337). A retransmitted FIN is
  * acknowledged again and restarts the 2 MSL wait. A new SYN with a higher
- * sequence number may take over the 4-tuple (RFC 1122 4.2.2.13).
+ * sequence number may take over the 4-tuple (RFC 1122 4.2.2.13), and
+ * with timestamps one with a newer TSval, whatever its sequence number
+ * (RFC 6191). A segment with an older TSval than the connection's last
+ * is an old duplicate (PAWS, RFC 7323 5.3): it gets an ACK, nothing else.
  *
  * Return: what the caller must do.
  */
@@ -188,16 +196,35 @@ enum ktp_tw_status ktp_timewait_state_process(struct ktp_tw *tw,
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_net *kn = ktp_pernet(ktp_tw_net(tw));
+	struct ktp_syn_opts opts;
+	bool paws_old = false;
 
+	opts.ts = 0;
+	if (tw->ts_recent_stamp) {
+		ktp_parse_opts(skb, &opts);
+		paws_old = opts.ts && ktp_paws_old(tw->ts_recent,
+						   tw->ts_recent_stamp,
+						   opts.tsval, 0);
+	}
 	if (cb->flags & KTP_FLAG_RST)
 		return KTP_TW_SUCCESS;
+	if (paws_old) {
+		KTP_INC_STATS(ktp_tw_net(tw), KTP_MIB_PAWSESTAB);
+		return ktp_timewait_oow_ack(tw, skb);
+	}
 	if (cb->flags & KTP_FLAG_SYN) {
 		if (!(cb->flags & KTP_FLAG_ACK) &&
-		    ktp_after(cb->seq, tw->rcv_nxt))
+		    (ktp_after(cb->seq, tw->rcv_nxt) ||
+		     (opts.ts && ktp_after(opts.tsval, tw->ts_recent))))
 			return KTP_TW_SYN;
 		return ktp_timewait_oow_ack(tw, skb);
 	}
 	if ((cb->flags & KTP_FLAG_FIN) && cb->end_seq == tw->rcv_nxt) {
+		if (opts.ts) {
+			WRITE_ONCE(tw->ts_recent, opts.tsval);
+			WRITE_ONCE(tw->ts_recent_stamp,
+				   (u32)ktime_get_seconds() ? : 1);
+		}
 		/* a timer that already fired is not brought back */
 		mod_timer_pending(&tw->timer,
 				  jiffies + READ_ONCE(kn->tw_timeout));
@@ -491,11 +518,12 @@ void ktp_drop_requests(struct sock *sk)
  * ktp_init_req - what a request entry keeps of the SYN, either family
  * @req: the new entry, addresses and interface already set
  * @sk: the listener
- * @skb: the SYN
+ * @skb: the SYN (the third ACK of a SYN cookie)
  * @isn: our initial sequence number for it
+ * @ts_off: our timestamp clock's offset toward the client
  */
 void ktp_init_req(struct ktp_request *req, const struct sock *sk,
-		  struct sk_buff *skb, u32 isn)
+		  struct sk_buff *skb, u32 isn, u32 ts_off)
 {
 	struct ktp_net *kn = ktp_pernet(sock_net(sk));
 	const struct ktphdr *th = ktp_hdr(skb);
@@ -513,10 +541,44 @@ void ktp_init_req(struct ktp_request *req, const struct sock *sk,
 		opts.wscale = -1;
 	if (!READ_ONCE(kn->sack))
 		opts.sack_ok = 0;
+	if (!READ_ONCE(kn->timestamps))
+		opts.ts = 0;
 	req->mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	req->snd_wscale = opts.wscale;
 	req->sack_ok = opts.sack_ok;
+	/* A cookie's third ACK carries one only if our SYN-ACK did, and
+	 * that one only if the SYN did: the cookie needs no bit for it.
+	 */
+	req->ts_ok = opts.ts;
+	req->ts_recent = opts.tsval;
+	req->ts_off = ts_off;
 	req->rcv_wscale = opts.wscale >= 0 ? ktp_choose_wscale(sk) : 0;
+}
+
+/* Timestamps of a new connection: TS.Recent from the third ACK (RFC
+ * 7323 4.3: it is in sequence), and the first RTT sample from its echo
+ * of our SYN-ACK's, as TCP takes it.
+ */
+static void ktp_init_child_ts(struct sock *newsk,
+			      const struct ktp_request *req,
+			      const struct sk_buff *skb)
+{
+	struct ktp_sock *kp = ktp_sk(newsk);
+	struct ktp_syn_opts opts;
+
+	kp->ts_ok = req->ts_ok;
+	kp->ts_off = req->ts_off;
+	kp->ts_recent = req->ts_recent;
+	kp->ts_recent_stamp = 0;
+	if (!kp->ts_ok)
+		return;
+	kp->ts_recent_stamp = ktime_get_seconds() ? : 1;
+	ktp_parse_opts(skb, &opts);
+	if (!opts.ts)
+		return;
+	if (!ktp_before(opts.tsval, kp->ts_recent))
+		kp->ts_recent = opts.tsval;
+	ktp_rtt_sample_ts(newsk, opts.tsecr);
 }
 
 /**
@@ -575,9 +637,12 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->segs_in = 0;
 	kp->segs_out = 0;
 	kp->tlp_high_seq = 0;
+	kp->retrans_stamp = 0;
+	kp->undo_ok = 0;
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;
 	kp->rcv_rtt_time_us = 0;
+	ktp_init_child_ts(newsk, req, skb);
 	ktp_init_mss(newsk);
 	ktp_resync_mss(newsk);
 }

@@ -323,7 +323,7 @@ u32 ktp_pipe(const struct ktp_sock *kp)
  * @ack: acknowledgment number (sent only with KTP_FLAG_ACK)
  * @flags: KTP_FLAG_*
  * @window: receive window field, already scaled
- * @opts: SYN options to carry (MSS, window scale), or NULL
+ * @opts: options to carry (MSS, window scale, SACK, timestamp), or NULL
  *
  * The checksum is left to ktp_send_check() or the caller.
  */
@@ -344,6 +344,8 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 		hlen += 2 + KTPOLEN_SACK_PERM;
 	if (opts && opts->nr_sacks)
 		hlen += 4 + 8 * opts->nr_sacks;
+	if (opts && opts->ts)
+		hlen += KTP_TS_OPT_ROOM;
 	th = skb_push(skb, hlen);
 	skb_reset_transport_header(skb);
 	th->source = sport;
@@ -388,6 +390,27 @@ void ktp_build_header(struct sk_buff *skb, __be16 sport, __be16 dport,
 			put_unaligned_be32(opts->sacks[i].end, opt + 4);
 		}
 	}
+	if (opts && opts->ts) {
+		opt[0] = KTPOPT_NOP;
+		opt[1] = KTPOPT_NOP;
+		opt[2] = KTPOPT_TIMESTAMP;
+		opt[3] = KTPOLEN_TIMESTAMP;
+		put_unaligned_be32(opts->tsval, opt + 4);
+		put_unaligned_be32(opts->tsecr, opt + 8);
+	}
+}
+
+/**
+ * ktp_set_ts_opt - the timestamp option of a connection's next segment
+ * (RFC 7323 3.2): our clock, and TS.Recent echoed
+ * @kp: the socket, owned by the caller, with ts_ok
+ * @o: the options to fill
+ */
+static void ktp_set_ts_opt(const struct ktp_sock *kp, struct ktp_syn_opts *o)
+{
+	o->ts = 1;
+	o->tsval = ktp_clock_ms() + kp->ts_off;
+	o->tsecr = kp->ts_recent;
 }
 
 /* SACK blocks for what waits beyond a hole (RFC 2018 4): the first
@@ -415,6 +438,9 @@ void ktp_init_syn_opts(struct sock *sk)
 	kp->rcv_wscale = kp->wscale_ok ? ktp_choose_wscale(sk) : 0;
 	kp->snd_wscale = 0;
 	kp->sack_ok = !!READ_ONCE(kn->sack);
+	kp->ts_ok = !!READ_ONCE(kn->timestamps);
+	kp->ts_recent = 0;
+	kp->ts_recent_stamp = 0;
 }
 
 /**
@@ -522,9 +548,21 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 	} else if (kp->sack_ok && kp->num_sacks &&
 		   (cb->flags & KTP_FLAG_ACK)) {
 		ktp_fill_sacks(kp, &opts);
-		/* a full data segment has room for one block only */
+		/* a full data segment has room for one block only; beside
+		 * a timestamp, an ACK for three
+		 */
 		if (skb->len)
 			opts.nr_sacks = min_t(u8, opts.nr_sacks, 1);
+		else if (kp->ts_ok)
+			opts.nr_sacks = min_t(u8, opts.nr_sacks,
+					      KTP_MAX_SACKS - 1);
+		o = &opts;
+	}
+	/* on every segment once both sides sent one (RFC 7323 3.2); on
+	 * our SYN, what we offer; a RST carries one as TCP's
+	 */
+	if (kp->ts_ok) {
+		ktp_set_ts_opt(kp, &opts);
 		o = &opts;
 	}
 	if (clone)
@@ -689,6 +727,11 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 		if (err)
 			return err;
 	}
+	/* a recovery's first retransmission: what undo compares echoes
+	 * with (its own TSval is not older)
+	 */
+	if (kp->in_recovery && kp->ts_ok && !kp->retrans_stamp)
+		kp->retrans_stamp = (ktp_clock_ms() + kp->ts_off) ? : 1;
 	err = ktp_transmit_skb(sk, skb, true);
 	if (!err) {
 		struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
@@ -1110,8 +1153,8 @@ void ktp_init_mss(struct sock *sk)
  * headers, CIPSO labels).
  *
  * The path's MSS, no more than the peer's (or KTP_MAXSEG), less the room
- * one SACK block takes on a data segment: a segment that carries one
- * must still fit the path. Whatever the peer announced, the result is
+ * one SACK block and a timestamp take on a data segment: a segment that
+ * carries them must still fit the path. Whatever the peer announced, the result is
  * never below net.ktp.min_snd_mss, as tcp_min_snd_mss bounds TCP's: an
  * MSS of a few bytes would cost a segment each, or wrap to nothing.
  *
@@ -1129,6 +1172,8 @@ unsigned int ktp_sync_mss(struct sock *sk, u32 pmtu)
 	mss = min_t(int, mss, kp->mss_clamp);
 	if (kp->sack_ok)
 		mss -= KTP_DATA_OPT_ROOM;
+	if (kp->ts_ok)
+		mss -= KTP_TS_OPT_ROOM;
 	mss = max_t(int, mss, READ_ONCE(kn->min_snd_mss));
 	kp->mss = min_t(int, mss, U16_MAX);
 	icsk->icsk_pmtu_cookie = pmtu;
@@ -1178,6 +1223,12 @@ struct sk_buff *ktp_make_synack(const struct sock *sk, struct dst_entry *dst,
 	/* Window scaling and SACK only if the client offered them. */
 	opts.wscale = req->snd_wscale >= 0 ? req->rcv_wscale : -1;
 	opts.sack_ok = req->sack_ok;
+	/* a timestamp only if the client sent one, echoing it */
+	if (req->ts_ok) {
+		opts.ts = 1;
+		opts.tsval = ktp_clock_ms() + req->ts_off;
+		opts.tsecr = req->ts_recent;
+	}
 	ktp_build_header(skb, htons(c->skc_num), c->skc_dport,
 			 req->snt_isn, req->rcv_isn + 1,
 			 KTP_FLAG_SYN | KTP_FLAG_ACK,

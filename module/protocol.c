@@ -425,6 +425,10 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;
 	kp->rcv_rtt_time_us = 0;
+	/* the next peer's clock is another (RFC 7323 5.5) */
+	kp->ts_ok = 0;
+	kp->ts_recent = 0;
+	kp->ts_recent_stamp = 0;
 	ktp_forget_deferred(sk);
 	/* A connection that was not there leaves no error behind. */
 	if (sk->sk_err)
@@ -859,6 +863,8 @@ void ktp_fill_info(struct sock *sk, struct ktp_info *info)
 		info->ktpi_options |= KTPI_OPT_WSCALE;
 	if (kp->sack_ok)
 		info->ktpi_options |= KTPI_OPT_SACK;
+	if (kp->ts_ok)
+		info->ktpi_options |= KTPI_OPT_TIMESTAMPS;
 	info->ktpi_notsent_bytes = kp->write_seq - kp->snd_nxt;
 	info->ktpi_rcv_queue = kp->rcv_nxt - kp->copied_seq;
 	info->ktpi_total_retrans = kp->total_retrans;

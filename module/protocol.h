@@ -149,6 +149,10 @@ enum ktp_mib_field {
 	KTP_MIB_SYNCOOKIESRECV,	/* third ACKs with a good cookie */
 	KTP_MIB_SYNCOOKIESFAILED, /* ACKs to a listener with a bad one */
 	KTP_MIB_TLPPROBES,	/* tail loss probes sent (RFC 8985 7) */
+	KTP_MIB_PAWSESTAB,	/* dropped by PAWS: an old TSval (RFC 7323) */
+	KTP_MIB_ACKSKIPPEDPAWS,	/* ACK to a PAWS drop not sent: rate limit */
+	KTP_MIB_LOSSUNDO,	/* RTO recoveries undone: spurious */
+	KTP_MIB_FULLUNDO,	/* fast recoveries undone: spurious */
 	__KTP_MIB_MAX
 };
 
@@ -245,6 +249,7 @@ struct ktp_net {
 	int challenge_ack_limit;	/* challenge ACKs a second, about */
 	int syncookies;			/* 0 never, 1 SYN queue full, 2 always */
 	int tlp;			/* tail loss probes (RFC 8985 7) */
+	int timestamps;			/* offer/accept RFC 7323 timestamps */
 	u32 challenge_stamp;		/* the second the budget is for */
 	u32 challenge_count;		/* what is left of its budget */
 	spinlock_t ca_lock;		/* protects congestion_control */
@@ -348,9 +353,14 @@ struct ktp_sock {
 		wscale_ok:1,	/* window scaling, as sack_ok */
 		cork:1;		/* KTP_CORK */
 	u8	in_lhash:1,	/* in the listen table, not established */
-		tw_handoff:1;	/* the connection went on in a TIME_WAIT
+		tw_handoff:1,	/* the connection went on in a TIME_WAIT
 				 * entry: its CLOSE is not the end
 				 */
+		ts_ok:1,	/* timestamps (RFC 7323), as sack_ok */
+		undo_ok:1,	/* no ACK of this recovery answered a
+				 * retransmission yet: it may be undone
+				 */
+		undo_loss:1;	/* this recovery began with an RTO */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
@@ -363,6 +373,10 @@ struct ktp_sock {
 	u32	last_oow_ack_time; /* jiffies of the last answer to an
 				    * invalid segment (rate limit)
 				    */
+	/* Timestamps, RFC 7323: our TSval is ktp_clock_ms() + ts_off */
+	u32	ts_off;		/* per host pair, unguessable (5.4) */
+	u32	ts_recent;	/* TS.Recent: the TSval we echo */
+	u32	ts_recent_stamp; /* when it was taken, seconds; 0: never */
 
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
@@ -383,6 +397,15 @@ struct ktp_sock {
 	u32	highest_sack;	/* end of the highest SACKed segment */
 	u32	tlp_high_seq;	/* snd_nxt when a tail loss probe went out,
 				 * until it is acknowledged; 0: none
+				 */
+	/* Undo (RFC 3522 with timestamps): a recovery whose full ACK was
+	 * sent for the original segments, not the retransmissions, was
+	 * spurious, and gives back what it took.
+	 */
+	u32	prior_cwnd;	/* cwnd and ssthresh as recovery began */
+	u32	prior_ssthresh;
+	u32	retrans_stamp;	/* TSval of its first retransmission; 0:
+				 * none yet
 				 */
 
 	/* KTP's own timers (timer.c), one callback each; the socket
@@ -467,6 +490,9 @@ struct ktp6_sock {
  * @snd_wscale: the client's shift, -1: none
  * @rcv_wscale: ours, if it sent one
  * @sack_ok: the client sent SACK-permitted
+ * @ts_ok: the client sent a timestamp, and we take it
+ * @ts_recent: the TSval of its SYN (of a cookie's third ACK)
+ * @ts_off: our TSval offset for the client (ktp_ts_off())
  * @num_timeout: SYN-ACKs resent
  * @cookie: built on the stack from a SYN cookie (syncookies.c): in no
  *	table, on no queue, no timer
@@ -480,10 +506,13 @@ struct ktp_request {
 	u32	rcv_isn;
 	u32	mark;
 	u32	last_oow_ack_time;
+	u32	ts_recent;
+	u32	ts_off;
 	u16	mss;
 	s8	snd_wscale;
 	u8	rcv_wscale;
 	u8	sack_ok;
+	u8	ts_ok;
 	u8	num_timeout;
 	u8	cookie;
 };
@@ -526,6 +555,9 @@ struct ktp_tw {
 	u32	rcv_nxt;
 	u32	snd_nxt;
 	u32	last_oow_ack_time;
+	u32	ts_recent;	/* the connection's, as it went */
+	u32	ts_recent_stamp; /* seconds; 0: no timestamps */
+	u32	ts_off;
 };
 
 static inline struct ktp_tw *ktp_tw(const struct sock *sk)
@@ -542,6 +574,35 @@ static inline struct net *ktp_tw_net(const struct ktp_tw *tw)
 static inline u32 ktp_clock_us(void)
 {
 	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
+}
+
+/* The timestamp clock (RFC 7323 5.4): milliseconds, as TCP's. */
+static inline u32 ktp_clock_ms(void)
+{
+	return div_u64(ktime_get_ns(), NSEC_PER_MSEC);
+}
+
+/* TS.Recent older than this is no longer held against a segment
+ * (RFC 7323 5.5), as TCP_PAWS_24DAYS.
+ */
+#define KTP_PAWS_IDLE	(60 * 60 * 24 * 24)
+
+/**
+ * ktp_paws_old - PAWS, RFC 7323 5.3 R1: is a segment's TSval older than
+ * TS.Recent by more than @win?
+ * @ts_recent: TS.Recent
+ * @stamp: when it was taken, seconds
+ * @tsval: the segment's
+ * @win: ticks of slack
+ *
+ * A TS.Recent idle for 24 days no longer counts (5.5), nor one of 0: a
+ * peer whose clock starts there, as TCP's check lets it.
+ */
+static inline bool ktp_paws_old(u32 ts_recent, u32 stamp, u32 tsval, u32 win)
+{
+	if ((s32)(ts_recent - tsval) <= (s32)win || !ts_recent)
+		return false;
+	return (u32)ktime_get_seconds() - stamp < KTP_PAWS_IDLE;
 }
 
 /* Serial number arithmetic, RFC 1982. */
@@ -621,12 +682,20 @@ void ktp_fill_info(struct sock *sk, struct ktp_info *info);
  */
 #define KTP_DATA_OPT_ROOM	12
 
+/* Option room a data segment of a connection with timestamps keeps for
+ * them: NOP, NOP, kind, length, TSval, TSecr.
+ */
+#define KTP_TS_OPT_ROOM		12
+
 /* Options of one segment, parsed or to be sent. */
 struct ktp_syn_opts {
 	u16 mss;		/* 0: absent */
 	s8 wscale;		/* -1: absent */
 	u8 sack_ok;		/* SACK-permitted */
 	u8 nr_sacks;		/* SACK blocks below */
+	u8 ts;			/* a timestamp option: the two below */
+	u32 tsval;
+	u32 tsecr;
 	struct ktp_sack_block sacks[KTP_MAX_SACKS];
 };
 
@@ -755,6 +824,25 @@ void ktp_keepalive(struct sock *sk, int val);
 void ktp_reset_keepalive(struct sock *sk);
 void ktp_send_probe(struct sock *sk);
 void ktp_rtt_sample(struct sock *sk, u32 rtt_us);
+void ktp_rtt_sample_ts(struct sock *sk, u32 tsecr);
+
+/**
+ * ktp_init_undo - a recovery begins: keep what undoing it gives back
+ * @kp: the socket, owned by the caller, cwnd and ssthresh not cut yet
+ * @loss: it begins with an RTO
+ *
+ * Only with timestamps: without them an ACK does not tell which copy of
+ * a segment it answers.
+ */
+static inline void ktp_init_undo(struct ktp_sock *kp, bool loss)
+{
+	kp->prior_cwnd = kp->snd_cwnd;
+	kp->prior_ssthresh = kp->snd_ssthresh;
+	kp->retrans_stamp = 0;
+	kp->undo_ok = kp->ts_ok;
+	kp->undo_loss = loss;
+}
+
 bool ktp_out_of_resources(struct sock *sk, bool do_reset);
 
 /* hash.c */
@@ -821,9 +909,10 @@ struct sock *ktp_v4_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 							 const struct sock *sk));
 struct sock *ktp_v4_lookup_listener(struct net *net, struct sk_buff *skb);
 void ktp_v4_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
-		       u32 ack, u8 flags);
+		       u32 ack, u8 flags, const struct ktp_syn_opts *opts);
 void ktp_v4_send_check(struct sock *sk, struct sk_buff *skb);
 u32 ktp_v4_isn(__be32 saddr, __be32 daddr, __be16 sport, __be16 dport);
+u32 ktp_v4_ts_off(__be32 saddr, __be32 daddr);
 int ktp_v4_rtx_synack(const struct sock *sk, struct ktp_request *req);
 void ktp_reset_saddr(struct sock *sk);
 void ktp_v4_mtu_reduced(struct sock *sk);
@@ -841,7 +930,8 @@ struct sock *ktp_v6_syn_recv_sock(const struct sock *sk, struct sk_buff *skb,
 				  struct ktp_request *req);
 struct sock *ktp_v6_lookup_listener(struct net *net, struct sk_buff *skb);
 void ktp_v6_send_reply(struct net *net, struct sk_buff *rxskb, u32 seq,
-		       u32 ack, u8 flags);
+		       u32 ack, u8 flags, const struct ktp_syn_opts *opts);
+u32 ktp_v6_ts_off(const struct in6_addr *saddr, const struct in6_addr *daddr);
 #else
 static inline int ktp_ipv6_init(void) { return 0; }
 static inline void ktp_ipv6_exit(void) { }
@@ -960,7 +1050,7 @@ extern const struct ktp_request_af_ops ktp_v6_request_af;
 int ktp_conn_request(const struct ktp_request_af_ops *af, struct sock *sk,
 		     struct sk_buff *skb);
 void ktp_init_req(struct ktp_request *req, const struct sock *sk,
-		  struct sk_buff *skb, u32 isn);
+		  struct sk_buff *skb, u32 isn, u32 ts_off);
 void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 		    const struct sk_buff *skb);
 void ktp_req_drop(struct ktp_request *req, bool sync);
@@ -974,15 +1064,16 @@ void ktp_drop_requests(struct sock *sk);
 
 /* A header-only answer to @skb, back the way it came. */
 static inline void ktp_send_reply(struct net *net, struct sk_buff *skb,
-				  u32 seq, u32 ack, u8 flags)
+				  u32 seq, u32 ack, u8 flags,
+				  const struct ktp_syn_opts *opts)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	if (ktp_skb_v6(skb)) {
-		ktp_v6_send_reply(net, skb, seq, ack, flags);
+		ktp_v6_send_reply(net, skb, seq, ack, flags, opts);
 		return;
 	}
 #endif
-	ktp_v4_send_reply(net, skb, seq, ack, flags);
+	ktp_v4_send_reply(net, skb, seq, ack, flags, opts);
 }
 
 void ktp_send_reset(const struct sock *sk, struct sk_buff *skb);

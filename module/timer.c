@@ -215,6 +215,28 @@ void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 }
 
 /**
+ * ktp_rtt_sample_ts - an RTT sample from the echo of one of our
+ * timestamps (RFC 7323 4.1)
+ * @sk: the socket, owned by the caller, with timestamps on
+ * @tsecr: the echo of an ACK that acknowledged new data
+ *
+ * Taken where Karn's rule forbids a sample from the segments (they were
+ * sent twice): the echo says which transmission the peer saw. In
+ * milliseconds; under one counts one, as TCP counts it. An echo of 0, of
+ * the future, or of more than the RTO's ceiling ago, is not taken.
+ */
+void ktp_rtt_sample_ts(struct sock *sk, u32 tsecr)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 delta = ktp_clock_ms() + kp->ts_off - tsecr;
+
+	if (!tsecr || (s32)delta < 0 ||
+	    delta > jiffies_to_msecs(KTP_RTO_MAX))
+		return;
+	ktp_rtt_sample(sk, max(delta, 1U) * USEC_PER_MSEC);
+}
+
+/**
  * ktp_enter_loss - the RTO expired: everything in flight is presumed lost
  * @sk: the socket, owned by the caller
  *
@@ -226,6 +248,11 @@ void ktp_enter_loss(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
+	/* from an RTO in fast recovery, undo goes back to before that */
+	if (!kp->in_recovery)
+		ktp_init_undo(kp, true);
+	else
+		kp->undo_loss = 1;
 	/* All not SACKed is a hole now, to be resent once more. */
 	kp->highest_sack = kp->snd_nxt;
 	ktp_rtx_reset_marks(sk);

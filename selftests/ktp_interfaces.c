@@ -539,12 +539,16 @@ static int pair_options(struct __test_metadata *_metadata, int lfd,
 	return ok ? 0 : -1;
 }
 
-/* net.ktp.window_scaling and net.ktp.sack: on by default, as TCP's; off,
- * neither end offers or takes the option.
+/* net.ktp.window_scaling, net.ktp.sack and net.ktp.timestamps: on by
+ * default, as TCP's; off, neither end offers or takes the option. Each
+ * option a data segment carries costs the MSS its room: 12 bytes for one
+ * SACK block, 12 for a timestamp.
  */
-TEST_F(ns, sysctl_window_scaling_and_sack)
+TEST_F(ns, sysctl_window_scaling_sack_timestamps)
 {
+	const int all = KTPI_OPT_WSCALE | KTPI_OPT_SACK | KTPI_OPT_TIMESTAMPS;
 	struct ktp_info c, s;
+	unsigned int mss;
 	char buf[16];
 
 	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/window_scaling", buf,
@@ -552,26 +556,41 @@ TEST_F(ns, sysctl_window_scaling_and_sack)
 	EXPECT_STREQ("1\n", buf);
 	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/sack", buf, sizeof(buf)));
 	EXPECT_STREQ("1\n", buf);
+	ASSERT_EQ(0, read_file("/proc/sys/net/ktp/timestamps", buf,
+			       sizeof(buf)));
+	EXPECT_STREQ("1\n", buf);
 	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
-	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, c.ktpi_options);
-	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, s.ktpi_options);
+	EXPECT_EQ(all, c.ktpi_options);
+	EXPECT_EQ(all, s.ktpi_options);
 	EXPECT_LT(0, c.ktpi_rcv_wscale);
 	EXPECT_EQ(c.ktpi_rcv_wscale, s.ktpi_snd_wscale);
+	EXPECT_EQ(c.ktpi_rcv_mss - 24, s.ktpi_snd_mss);
+	mss = c.ktpi_rcv_mss;
 
 	ASSERT_EQ(0, sysctl_set("ktp/window_scaling", "0"));
 	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
-	EXPECT_EQ(KTPI_OPT_SACK, c.ktpi_options);
-	EXPECT_EQ(KTPI_OPT_SACK, s.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_SACK | KTPI_OPT_TIMESTAMPS, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_SACK | KTPI_OPT_TIMESTAMPS, s.ktpi_options);
 	EXPECT_EQ(0, c.ktpi_rcv_wscale + c.ktpi_snd_wscale);
 	EXPECT_EQ(0, s.ktpi_rcv_wscale + s.ktpi_snd_wscale);
 
 	ASSERT_EQ(0, sysctl_set("ktp/window_scaling", "1"));
 	ASSERT_EQ(0, sysctl_set("ktp/sack", "0"));
 	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
-	EXPECT_EQ(KTPI_OPT_WSCALE, c.ktpi_options);
-	EXPECT_EQ(KTPI_OPT_WSCALE, s.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_TIMESTAMPS, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_TIMESTAMPS, s.ktpi_options);
+	EXPECT_EQ(mss - 12, s.ktpi_snd_mss);
+
+	ASSERT_EQ(0, sysctl_set("ktp/sack", "1"));
+	ASSERT_EQ(0, sysctl_set("ktp/timestamps", "0"));
+	ASSERT_EQ(0, pair_options(_metadata, self->lfd, self->port, &c, &s));
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, c.ktpi_options);
+	EXPECT_EQ(KTPI_OPT_WSCALE | KTPI_OPT_SACK, s.ktpi_options);
+	EXPECT_EQ(mss - 12, s.ktpi_snd_mss);
 
 	EXPECT_EQ(-1, sysctl_set("ktp/sack", "2"));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, sysctl_set("ktp/timestamps", "2"));
 	EXPECT_EQ(EINVAL, errno);
 }
 

@@ -133,12 +133,15 @@ TEST_F_TIMEOUT(conn, handshake_states_and_numbers, 30)
 	EXPECT_LT(0, ci.ktpi_snd_mss);
 	EXPECT_LT(0, ci.ktpi_rcv_mss);
 	/* What each sends is what the other announced, less the room one
-	 * SACK block takes (both offer SACK; loopback is symmetric).
+	 * SACK block and a timestamp take (both offer both; loopback is
+	 * symmetric).
 	 */
 	EXPECT_TRUE(ci.ktpi_options & KTPI_OPT_SACK);
 	EXPECT_TRUE(si.ktpi_options & KTPI_OPT_SACK);
-	EXPECT_EQ(si.ktpi_snd_mss + 12, ci.ktpi_rcv_mss);
-	EXPECT_EQ(ci.ktpi_snd_mss + 12, si.ktpi_rcv_mss);
+	EXPECT_TRUE(ci.ktpi_options & KTPI_OPT_TIMESTAMPS);
+	EXPECT_TRUE(si.ktpi_options & KTPI_OPT_TIMESTAMPS);
+	EXPECT_EQ(si.ktpi_snd_mss + 24, ci.ktpi_rcv_mss);
+	EXPECT_EQ(ci.ktpi_snd_mss + 24, si.ktpi_rcv_mss);
 
 	/* Data takes one number per byte. */
 	ASSERT_EQ(5, send(self->cli, "hello", 5, 0));

@@ -318,6 +318,8 @@ static void print_info(const struct row *r)
 	if (i->ktpi_options & KTPI_OPT_WSCALE)
 		printf(" wscale:%u,%u", i->ktpi_snd_wscale,
 		       i->ktpi_rcv_wscale);
+	if (i->ktpi_options & KTPI_OPT_TIMESTAMPS)
+		printf(" ts");
 	if (i->ktpi_options & KTPI_OPT_SACK)
 		printf(" sack");
 	printf(" rto:%g rtt:%g/%g mss:%u rcvmss:%u cwnd:%u",
