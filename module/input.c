@@ -127,6 +127,37 @@ static void ktp_store_ts_recent(struct ktp_sock *kp, const struct sk_buff *skb,
 	kp->ts_recent_stamp = (u32)ktime_get_seconds() ? : 1;
 }
 
+/*
+ * Data that arrived before (RFC 2883): the next ACK reports it in a
+ * D-SACK block, so the sender learns its retransmission was not needed.
+ * Only the part below RCV.NXT, or all of it if held out of order.
+ */
+static void ktp_dsack_set(struct sock *sk, u32 start, u32 end, int mib)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (!kp->sack_ok || !ktp_after(end, start))
+		return;
+	kp->duplicate_sack.start = start;
+	kp->duplicate_sack.end = end;
+	kp->dsack = 1;
+	KTP_INC_STATS(sock_net(sk), mib);
+}
+
+/* A segment with data wholly or partly below RCV.NXT. */
+static void ktp_dsack_old(struct sock *sk, const struct sk_buff *skb)
+{
+	u32 seq = KTP_SKB_CB(skb)->seq, end = seq + skb->len;
+	u32 rcv_nxt = ktp_sk(sk)->rcv_nxt;
+
+	if (!skb->len || !ktp_before(seq, rcv_nxt))
+		return;
+	if (!ktp_after(end, rcv_nxt))
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_DUPDATA);
+	ktp_dsack_set(sk, seq, ktp_after(end, rcv_nxt) ? rcv_nxt : end,
+		      KTP_MIB_DSACKOLDSENT);
+}
+
 /* RFC 9293 3.10.7.4, first check: does any of it fall in the window?
  * The window is measured from RCV.NXT; the right edge it was offered at
  * never moves back (output.c), so the two agree.
@@ -254,22 +285,66 @@ static void ktp_send_challenge_ack(struct sock *sk)
 }
 
 /*
- * A recovery was spurious (RFC 3522): its full ACK, and every ACK of new
- * data before, answered segments sent before its first retransmission.
- * The originals all arrived, late or reordered: cwnd and ssthresh go
- * back to what they were, as TCP's tcp_undo_cwnd_reduction() does. Only
- * at the full ACK, with nothing marked lost left behind; and after a
- * partial ACK that answered a retransmission, never (undo_ok).
+ * A recovery was spurious: the originals all arrived, late or reordered.
+ * Either its full ACK, and every ACK of new data before, answered
+ * segments sent before its first retransmission (RFC 3522, with
+ * timestamps: undo_ok), or D-SACKs reported every retransmission
+ * unneeded (RFC 3708). cwnd and ssthresh go back to what they were, as
+ * TCP's tcp_undo_cwnd_reduction() does; never within the recovery, with
+ * segments still marked lost.
  */
-static void ktp_undo(struct sock *sk)
+static void ktp_undo(struct sock *sk, int mib)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->snd_cwnd = max(kp->snd_cwnd, kp->prior_cwnd);
 	kp->snd_ssthresh = max(kp->snd_ssthresh, kp->prior_ssthresh);
 	kp->retrans_stamp = 0;
-	KTP_INC_STATS(sock_net(sk), kp->undo_loss ? KTP_MIB_LOSSUNDO :
-						     KTP_MIB_FULLUNDO);
+	kp->undo_armed = 0;
+	kp->undo_dsack = 0;
+	KTP_INC_STATS(sock_net(sk), mib);
+}
+
+/* D-SACKs reported the last of a recovery's retransmissions unneeded:
+ * undo now, or at its full ACK.
+ */
+static void ktp_dsack_undo(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (kp->in_recovery)
+		kp->undo_dsack = 1;
+	else
+		ktp_undo(sk, KTP_MIB_DSACKUNDO);
+}
+
+/*
+ * RFC 2883 4: a first SACK block below the cumulative ACK @ack, or within
+ * the second block, is a D-SACK: the peer got that data twice. It marks
+ * nothing. One for a retransmission of the last recovery, below what was
+ * acknowledged before this ACK (as TCP counts them), tells that
+ * retransmission was not needed.
+ *
+ * Return: true if the first block is one.
+ */
+static bool ktp_check_dsack(struct sock *sk, const struct ktp_syn_opts *o,
+			    u32 ack)
+{
+	const struct ktp_sack_block *d = &o->sacks[0];
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (!ktp_after(d->end, d->start))
+		return false;
+	if (!ktp_before(d->start, ack) &&
+	    !(o->nr_sacks > 1 && !ktp_before(d->start, o->sacks[1].start) &&
+	      !ktp_after(d->end, o->sacks[1].end)))
+		return false;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_DSACKRECV);
+	if (kp->undo_armed && kp->undo_retrans &&
+	    !ktp_after(d->end, kp->snd_una) &&
+	    ktp_after(d->end, kp->undo_marker) && !--kp->undo_retrans)
+		ktp_dsack_undo(sk);
+	return true;
 }
 
 /* Free what the peer acknowledged, take an RTT sample from it (Karn's
@@ -321,7 +396,10 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 		kp->in_recovery = 0;
 		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
 		if (kp->undo_ok && kp->retrans_stamp)
-			ktp_undo(sk);
+			ktp_undo(sk, kp->undo_loss ? KTP_MIB_LOSSUNDO :
+						     KTP_MIB_FULLUNDO);
+		else if (kp->undo_dsack)
+			ktp_undo(sk, KTP_MIB_DSACKUNDO);
 	} else if (kp->in_recovery && kp->sack_ok) {
 		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery) {
@@ -405,14 +483,14 @@ static void ktp_dupack(struct sock *sk)
  * peer that repeats large blocks makes no work. Return: segments newly
  * marked.
  */
-static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o)
+static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 	u32 newly = 0, highest = kp->highest_sack;
 	struct sk_buff *skb;
 	int i;
 
-	for (i = 0; i < o->nr_sacks; i++) {
+	for (i = ktp_check_dsack(sk, o, ack); i < o->nr_sacks; i++) {
 		const struct ktp_sack_block *b = &o->sacks[i];
 
 		if (!ktp_after(b->end, b->start) ||
@@ -557,7 +635,7 @@ static int ktp_rcv_ack(struct sock *sk, struct sk_buff *skb,
 		inet_csk(sk)->icsk_probes_out = 0;
 	}
 	if (kp->sack_ok && o->nr_sacks)
-		newly_sacked = ktp_sacktag(sk, o);
+		newly_sacked = ktp_sacktag(sk, o, ack);
 	if (ktp_after(ack, kp->snd_una)) {
 		ktp_clean_rtx_queue(sk, ack, o->ts ? o->tsecr : 0);
 		/* holes remain below what the peer holds: recover now */
@@ -753,8 +831,12 @@ static bool ktp_ooo_insert(struct sock *sk, struct sk_buff *skb)
 
 		parent = *p;
 		if (!ktp_before(seq, KTP_SKB_CB(cur)->seq) &&
-		    !ktp_after(end, KTP_SKB_CB(cur)->end_seq))
-			return false;	/* all of it is here already */
+		    !ktp_after(end, KTP_SKB_CB(cur)->end_seq)) {
+			/* all of it is here already */
+			ktp_dsack_set(sk, seq, seq + skb->len,
+				      KTP_MIB_DSACKOFOSENT);
+			return false;
+		}
 		if (ktp_before(seq, KTP_SKB_CB(cur)->seq))
 			p = &parent->rb_left;
 		else
@@ -782,6 +864,7 @@ static bool ktp_queue_in_order(struct sock *sk, struct sk_buff *skb)
 	if (ktp_before(seq, kp->rcv_nxt)) {
 		u32 dup = kp->rcv_nxt - seq;
 
+		ktp_dsack_old(sk, skb);
 		if (dup >= len || !pskb_pull(skb, dup))
 			return false;
 		KTP_SKB_CB(skb)->seq = kp->rcv_nxt;
@@ -835,6 +918,7 @@ void ktp_purge_ooo_queue(struct sock *sk)
 		kfree_skb(rb_to_skb(node));
 	}
 	kp->num_sacks = 0;
+	kp->dsack = 0;
 }
 
 /* RFC 9293 3.10.7.4 seventh check: the text. Return: true if the skb now
@@ -1040,6 +1124,7 @@ static void ktp_rcv_synchronized(struct sock *sk, struct sk_buff *skb)
 	if (!ktp_sequence_ok(kp, skb)) {
 		if (!(flags & KTP_FLAG_RST)) {
 			KTP_INC_STATS(sock_net(sk), KTP_MIB_OUTOFWINDOW);
+			ktp_dsack_old(sk, skb);
 			if (!ktp_oow_rate_limited(sock_net(sk), skb,
 						  KTP_MIB_ACKSKIPPEDSEQ,
 						  &kp->last_oow_ack_time))

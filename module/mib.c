@@ -58,6 +58,10 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_ACKSKIPPEDPAWS]	= "AckSkippedPAWS",
 	[KTP_MIB_LOSSUNDO]		= "LossUndo",
 	[KTP_MIB_FULLUNDO]		= "FullUndo",
+	[KTP_MIB_DSACKUNDO]		= "DSACKUndo",
+	[KTP_MIB_DSACKOLDSENT]		= "DSACKOldSent",
+	[KTP_MIB_DSACKOFOSENT]		= "DSACKOfoSent",
+	[KTP_MIB_DSACKRECV]		= "DSACKRecv",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

@@ -200,11 +200,12 @@ enum ktp_tw_status ktp_timewait_state_process(struct ktp_tw *tw,
 	bool paws_old = false;
 
 	opts.ts = 0;
-	if (tw->ts_recent_stamp) {
+	if (READ_ONCE(tw->ts_recent_stamp)) {
 		ktp_parse_opts(skb, &opts);
-		paws_old = opts.ts && ktp_paws_old(tw->ts_recent,
-						   tw->ts_recent_stamp,
-						   opts.tsval, 0);
+		paws_old = opts.ts &&
+			   ktp_paws_old(READ_ONCE(tw->ts_recent),
+					READ_ONCE(tw->ts_recent_stamp),
+					opts.tsval, 0);
 	}
 	if (cb->flags & KTP_FLAG_RST)
 		return KTP_TW_SUCCESS;
@@ -215,7 +216,8 @@ enum ktp_tw_status ktp_timewait_state_process(struct ktp_tw *tw,
 	if (cb->flags & KTP_FLAG_SYN) {
 		if (!(cb->flags & KTP_FLAG_ACK) &&
 		    (ktp_after(cb->seq, tw->rcv_nxt) ||
-		     (opts.ts && ktp_after(opts.tsval, tw->ts_recent))))
+		     (opts.ts &&
+		      ktp_after(opts.tsval, READ_ONCE(tw->ts_recent)))))
 			return KTP_TW_SYN;
 		return ktp_timewait_oow_ack(tw, skb);
 	}
@@ -639,6 +641,9 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->tlp_high_seq = 0;
 	kp->retrans_stamp = 0;
 	kp->undo_ok = 0;
+	kp->undo_armed = 0;
+	kp->undo_dsack = 0;
+	kp->dsack = 0;
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;
 	kp->rcv_rtt_time_us = 0;

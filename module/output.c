@@ -415,13 +415,21 @@ static void ktp_set_ts_opt(const struct ktp_sock *kp, struct ktp_syn_opts *o)
 
 /* SACK blocks for what waits beyond a hole (RFC 2018 4): the first
  * holds the segment that arrived last, then the others most recent
- * first, as input.c keeps them.
+ * first, as input.c keeps them. A D-SACK block goes before them, in
+ * this one segment only (RFC 2883 4).
  */
-static void ktp_fill_sacks(const struct ktp_sock *kp, struct ktp_syn_opts *o)
+static void ktp_fill_sacks(struct ktp_sock *kp, struct ktp_syn_opts *o)
 {
-	o->nr_sacks = kp->num_sacks;
-	memcpy(o->sacks, kp->selective_acks,
-	       kp->num_sacks * sizeof(o->sacks[0]));
+	int n = 0;
+
+	if (kp->dsack) {
+		o->sacks[n++] = kp->duplicate_sack;
+		kp->dsack = 0;
+	}
+	memcpy(o->sacks + n, kp->selective_acks,
+	       min_t(int, kp->num_sacks, KTP_MAX_SACKS - n) *
+	       sizeof(o->sacks[0]));
+	o->nr_sacks = min_t(int, n + kp->num_sacks, KTP_MAX_SACKS);
 }
 
 /**
@@ -545,7 +553,7 @@ static int ktp_transmit_skb(struct sock *sk, struct sk_buff *oskb, bool clone)
 		opts.wscale = kp->wscale_ok ? kp->rcv_wscale : -1;
 		opts.sack_ok = kp->sack_ok;
 		o = &opts;
-	} else if (kp->sack_ok && kp->num_sacks &&
+	} else if (kp->sack_ok && (kp->num_sacks || kp->dsack) &&
 		   (cb->flags & KTP_FLAG_ACK)) {
 		ktp_fill_sacks(kp, &opts);
 		/* a full data segment has room for one block only; beside
@@ -742,6 +750,11 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 		    ktp_before(cb->seq, kp->highest_sack))
 			kp->retrans_out++;
 		cb->lost_retx = 1;
+		/* one more that a D-SACK may show was not needed */
+		if (kp->in_recovery && kp->undo_armed) {
+			kp->undo_retrans++;
+			kp->undo_dsack = 0;
+		}
 		kp->total_retrans++;
 		KTP_INC_STATS(sock_net(sk), KTP_MIB_RETRANSSEGS);
 	}

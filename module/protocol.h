@@ -153,6 +153,10 @@ enum ktp_mib_field {
 	KTP_MIB_ACKSKIPPEDPAWS,	/* ACK to a PAWS drop not sent: rate limit */
 	KTP_MIB_LOSSUNDO,	/* RTO recoveries undone: spurious */
 	KTP_MIB_FULLUNDO,	/* fast recoveries undone: spurious */
+	KTP_MIB_DSACKUNDO,	/* recoveries undone by D-SACKs */
+	KTP_MIB_DSACKOLDSENT,	/* D-SACKs sent for old data */
+	KTP_MIB_DSACKOFOSENT,	/* D-SACKs sent for out-of-order data */
+	KTP_MIB_DSACKRECV,	/* D-SACKs received */
 	__KTP_MIB_MAX
 };
 
@@ -339,6 +343,10 @@ struct ktp_sock {
 	 */
 	struct ktp_sack_block selective_acks[KTP_MAX_SACKS];
 	u8	num_sacks;	/* blocks in selective_acks */
+	u8	dsack;		/* duplicate_sack holds a D-SACK block for
+				 * the next ACK (RFC 2883)
+				 */
+	struct ktp_sack_block duplicate_sack;
 
 	u16	mss;		/* payload of a data segment now */
 	u16	mss_clamp;	/* the peer's MSS, or KTP_MAXSEG if lower */
@@ -360,7 +368,13 @@ struct ktp_sock {
 		undo_ok:1,	/* no ACK of this recovery answered a
 				 * retransmission yet: it may be undone
 				 */
-		undo_loss:1;	/* this recovery began with an RTO */
+		undo_loss:1,	/* this recovery began with an RTO */
+		undo_armed:1,	/* a recovery began and was not undone:
+				 * D-SACKs may still undo it
+				 */
+		undo_dsack:1;	/* D-SACKs covered every retransmission:
+				 * undo at the full ACK
+				 */
 	u8	snd_wscale;	/* the peer's window shift (RFC 7323) */
 	u8	rcv_wscale;	/* ours */
 	u8	dupacks;	/* duplicate ACKs in a row */
@@ -406,6 +420,10 @@ struct ktp_sock {
 	u32	prior_ssthresh;
 	u32	retrans_stamp;	/* TSval of its first retransmission; 0:
 				 * none yet
+				 */
+	u32	undo_marker;	/* snd_una as it began */
+	u32	undo_retrans;	/* its retransmissions no D-SACK reported
+				 * unneeded yet
 				 */
 
 	/* KTP's own timers (timer.c), one callback each; the socket
@@ -841,6 +859,10 @@ static inline void ktp_init_undo(struct ktp_sock *kp, bool loss)
 	kp->retrans_stamp = 0;
 	kp->undo_ok = kp->ts_ok;
 	kp->undo_loss = loss;
+	kp->undo_armed = 1;
+	kp->undo_dsack = 0;
+	kp->undo_marker = kp->snd_una;
+	kp->undo_retrans = 0;
 }
 
 bool ktp_out_of_resources(struct sock *sk, bool do_reset);
