@@ -340,6 +340,15 @@ static bool ktp_check_dsack(struct sock *sk, const struct ktp_syn_opts *o,
 	      !ktp_after(d->end, o->sacks[1].end)))
 		return false;
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_DSACKRECV);
+	/* the peer saw reordering: wait a quarter RTT longer before
+	 * presuming a hole lost (RFC 8985 6.2.4), once a round trip
+	 */
+	if (!kp->reo_wnd_persist || ktp_after(kp->snd_una, kp->reo_wnd_seq)) {
+		kp->reo_wnd_steps = min_t(u32, max_t(u32, kp->reo_wnd_steps, 1) + 1,
+					  U8_MAX);
+		kp->reo_wnd_seq = kp->snd_nxt;
+		kp->reo_wnd_persist = KTP_REO_WND_PERSIST;
+	}
 	if (kp->undo_armed && kp->undo_retrans &&
 	    !ktp_after(d->end, kp->snd_una) &&
 	    ktp_after(d->end, kp->undo_marker) && !--kp->undo_retrans)
@@ -395,6 +404,9 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 		/* Full ACK: recovery is over (RFC 6582 3.2 step 3). */
 		kp->in_recovery = 0;
 		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
+		/* so many recoveries without a D-SACK: the window shrinks */
+		if (kp->reo_wnd_persist && !--kp->reo_wnd_persist)
+			kp->reo_wnd_steps = 1;
 		if (kp->undo_ok && kp->retrans_stamp)
 			ktp_undo(sk, kp->undo_loss ? KTP_MIB_LOSSUNDO :
 						     KTP_MIB_FULLUNDO);
@@ -419,16 +431,18 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 	sk->sk_write_space(sk);
 }
 
-/* The reordering window of RACK (RFC 8985 6.2), in its simplest form: a
- * hole is not presumed lost until a quarter of the smoothed RTT (1 ms at
- * least) has passed since it was sent. Segments that overtake each other
- * on the way (on veth, two CPUs' backlogs deliver in parallel) are then
- * not resent at once; a real loss waits that long longer, and the next
- * ACK, or the RTO at the tail, finds it.
+/* The reordering window of RACK (RFC 8985 6.2): a hole is not presumed
+ * lost until reo_wnd_steps quarters of the smoothed RTT (1 ms at least,
+ * the RTT at most) have passed since it was sent. Segments that overtake
+ * each other on the way (on veth, two CPUs' backlogs deliver in
+ * parallel) are then not resent at once; a real loss waits that long
+ * longer, and the next ACK, or the RTO at the tail, finds it.
  */
 static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
-	u32 reo_wnd = max_t(u32, kp->srtt_us / 4, USEC_PER_MSEC);
+	u32 reo_wnd = max_t(u32, kp->reo_wnd_steps, 1) * (kp->srtt_us / 4);
+
+	reo_wnd = max_t(u32, min(reo_wnd, kp->srtt_us), USEC_PER_MSEC);
 
 	return ktp_clock_us() - KTP_SKB_CB(skb)->sent_us >= reo_wnd;
 }
@@ -1025,6 +1039,18 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	}
 	if (!(cb->flags & KTP_FLAG_SYN))
 		return;
+	ktp_parse_opts(skb, &opts);
+	/* A SYN-ACK whose echo is no TSval of our SYNs (RFC 7323 5.3, as
+	 * TCP's PAWSActiveRejected): an old duplicate, reset.
+	 */
+	if ((cb->flags & KTP_FLAG_ACK) && kp->ts_ok && opts.ts && opts.tsecr &&
+	    !ktp_between(opts.tsecr, kp->retrans_stamp,
+			 ktp_clock_ms() + kp->ts_off)) {
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_PAWSACTIVE);
+		ktp_send_reset(sk, skb);
+		return;
+	}
+	kp->retrans_stamp = 0;
 
 	kp->irs = cb->seq;
 	kp->rcv_nxt = cb->seq + 1;
@@ -1032,7 +1058,6 @@ static void ktp_rcv_synsent(struct sock *sk, struct sk_buff *skb)
 	kp->rcv_wup = kp->rcv_nxt;
 	kp->snd_wl1 = cb->seq;
 	ktp_set_snd_wnd(kp, cb->window);
-	ktp_parse_opts(skb, &opts);
 	kp->peer_mss = opts.mss ? opts.mss : KTP_MSS_DEFAULT;
 	/* Only what we offered and the peer took (RFC 2018 2, RFC 7323
 	 * 3.2: a SYN-ACK without a timestamp turns them off).

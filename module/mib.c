@@ -56,6 +56,7 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_TLPPROBES]		= "TLPProbes",
 	[KTP_MIB_PAWSESTAB]		= "PAWSEstab",
 	[KTP_MIB_ACKSKIPPEDPAWS]	= "AckSkippedPAWS",
+	[KTP_MIB_PAWSACTIVE]		= "PAWSActive",
 	[KTP_MIB_LOSSUNDO]		= "LossUndo",
 	[KTP_MIB_FULLUNDO]		= "FullUndo",
 	[KTP_MIB_DSACKUNDO]		= "DSACKUndo",

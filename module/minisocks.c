@@ -644,6 +644,9 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->undo_armed = 0;
 	kp->undo_dsack = 0;
 	kp->dsack = 0;
+	kp->reo_wnd_steps = 1;
+	kp->reo_wnd_persist = 0;
+	kp->reo_wnd_seq = kp->snd_una;
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;
 	kp->rcv_rtt_time_us = 0;
@@ -725,8 +728,26 @@ struct sock *ktp_check_req(struct sock *sk, struct sk_buff *skb,
 			   struct ktp_request *req, bool *req_stolen)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	struct ktp_syn_opts opts;
 	struct sock *child;
 
+	/* PAWS against the SYN's TSval (RFC 7323 5.3), as TCP's request
+	 * entries: an older one is an old duplicate, answered with the
+	 * entry's ACK; a RST is taken whatever its TSval.
+	 */
+	if (req->ts_ok && !(cb->flags & KTP_FLAG_RST)) {
+		ktp_parse_opts(skb, &opts);
+		if (opts.ts && ktp_paws_old(req->ts_recent,
+					    (u32)ktime_get_seconds(),
+					    opts.tsval, 0)) {
+			KTP_INC_STATS(sock_net(sk), KTP_MIB_PAWSESTAB);
+			if (!ktp_oow_rate_limited(sock_net(sk), skb,
+						  KTP_MIB_ACKSKIPPEDSYNRECV,
+						  &req->last_oow_ack_time))
+				ktp_reqsk_ack(req, skb);
+			return NULL;
+		}
+	}
 	if (cb->flags & KTP_FLAG_RST) {
 		if (cb->seq == req->rcv_isn + 1)
 			ktp_req_drop(req, false);

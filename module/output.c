@@ -1089,6 +1089,8 @@ int ktp_connect_send_syn(struct sock *sk)
 	skb = ktp_queue_control(sk, KTP_FLAG_SYN, sk->sk_allocation);
 	if (!skb)
 		return -ENOBUFS;
+	/* the oldest TSval a SYN-ACK may echo (input.c) */
+	kp->retrans_stamp = ktp_clock_ms() + kp->ts_off;
 	if (ktp_transmit_skb(sk, skb, true))
 		pr_debug("SYN not sent at once; the timer will\n");
 	kp->snd_nxt = kp->write_seq;

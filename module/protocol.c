@@ -1147,6 +1147,7 @@ int ktp_init_sock(struct sock *sk)
 	kp->num_sacks = 0;
 	kp->snd_cwnd = KTP_INIT_CWND;
 	kp->snd_ssthresh = U32_MAX;
+	kp->reo_wnd_steps = 1;
 	ktp_init_congestion_control(sk);
 	sk_sockets_allocated_inc(sk);
 	sk->sk_write_space = ktp_write_space;

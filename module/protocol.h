@@ -151,6 +151,7 @@ enum ktp_mib_field {
 	KTP_MIB_TLPPROBES,	/* tail loss probes sent (RFC 8985 7) */
 	KTP_MIB_PAWSESTAB,	/* dropped by PAWS: an old TSval (RFC 7323) */
 	KTP_MIB_ACKSKIPPEDPAWS,	/* ACK to a PAWS drop not sent: rate limit */
+	KTP_MIB_PAWSACTIVE,	/* SYN-ACK echoing no SYN of ours: reset */
 	KTP_MIB_LOSSUNDO,	/* RTO recoveries undone: spurious */
 	KTP_MIB_FULLUNDO,	/* fast recoveries undone: spurious */
 	KTP_MIB_DSACKUNDO,	/* recoveries undone by D-SACKs */
@@ -419,9 +420,16 @@ struct ktp_sock {
 	u32	prior_cwnd;	/* cwnd and ssthresh as recovery began */
 	u32	prior_ssthresh;
 	u32	retrans_stamp;	/* TSval of its first retransmission; 0:
-				 * none yet
+				 * none yet. In SYN_SENT, of our first SYN
 				 */
 	u32	undo_marker;	/* snd_una as it began */
+	/* RACK's reordering window (RFC 8985 6.2): reo_wnd_steps quarters
+	 * of SRTT, SRTT at most; a D-SACK, once a round trip, adds one, and
+	 * KTP_REO_WND_PERSIST recoveries without one take them back
+	 */
+	u8	reo_wnd_steps;
+	u8	reo_wnd_persist;
+	u32	reo_wnd_seq;	/* snd_nxt when a D-SACK last added one */
 	u32	undo_retrans;	/* its retransmissions no D-SACK reported
 				 * unneeded yet
 				 */
@@ -593,6 +601,8 @@ static inline u32 ktp_clock_us(void)
 {
 	return div_u64(ktime_get_ns(), NSEC_PER_USEC);
 }
+
+#define KTP_REO_WND_PERSIST	16	/* as TCP_RACK_RECOVERY_THRESH */
 
 /* The timestamp clock (RFC 7323 5.4): milliseconds, as TCP's. */
 static inline u32 ktp_clock_ms(void)
