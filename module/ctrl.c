@@ -348,6 +348,15 @@ static struct ctl_table ktp_sysctl_template[] = {
 		.extra1		= &ktp_zero,
 		.extra2		= &ktp_one,
 	},
+	{
+		/* 0 or 1: F-RTO (RFC 5682) after an RTO, as tcp_frto */
+		.procname	= "frto",
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= proc_dointvec_minmax,
+		.extra1		= &ktp_zero,
+		.extra2		= &ktp_one,
+	},
 	{}
 };
 
@@ -374,6 +383,7 @@ static void ktp_net_defaults(struct ktp_net *kn)
 	kn->syncookies = 1;		/* as tcp_syncookies */
 	kn->tlp = 1;			/* as tcp_early_retrans 3 */
 	kn->timestamps = 1;		/* as tcp_timestamps */
+	kn->frto = 1;			/* as tcp_frto */
 	spin_lock_init(&kn->ca_lock);
 	strscpy(kn->congestion_control, "cubic",
 		sizeof(kn->congestion_control));	/* as TCP's */
@@ -410,6 +420,7 @@ static int ktp_sysctl_register(struct net *net, struct ktp_net *kn)
 	table[20].data = &kn->syncookies;
 	table[21].data = &kn->tlp;
 	table[22].data = &kn->timestamps;
+	table[23].data = &kn->frto;
 
 	kn->sysctl_hdr = ktp_register_sysctl(net, "net/ktp", table,
 					     ARRAY_SIZE(ktp_sysctl_template) - 1);

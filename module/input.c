@@ -356,6 +356,54 @@ static bool ktp_check_dsack(struct sock *sk, const struct ktp_syn_opts *o,
 	return true;
 }
 
+/* The end of the highest segment the peer SACKed, or snd_una. */
+static u32 ktp_rtx_highest_sacked(const struct sock *sk)
+{
+	struct rb_node *n;
+
+	for (n = rb_last(&ktp_sk(sk)->rtx_queue); n; n = rb_prev(n)) {
+		const struct ktp_skb_cb *cb = KTP_SKB_CB(rb_to_skb(n));
+
+		if (cb->sacked)
+			return cb->end_seq;
+	}
+	return ktp_sk(sk)->snd_una;
+}
+
+/*
+ * F-RTO (RFC 5682 2, 3): an ACK of new data after an RTO, short of the
+ * whole flight. The first (step 2b) sends two new segments rather than
+ * the next holes, if there is data and window for them; the second
+ * (step 3b) acknowledges segments sent only once: the RTO was spurious,
+ * nothing is lost, and what it cut is given back (SpuriousRTOs), as
+ * TCP's tcp_try_undo_loss() does. A duplicate ACK instead (ktp_dupack())
+ * means the loss was real.
+ *
+ * Return: true if F-RTO took the ACK; false: recover as usual.
+ */
+static bool ktp_frto_ack(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *head = ktp_send_head(sk);
+
+	if (kp->frto == 1) {
+		if (!head || !ktp_wnd_allows(kp, head)) {
+			kp->frto = 0;
+			return false;
+		}
+		kp->frto = 2;
+		kp->frto_cwnd = kp->snd_cwnd;
+		kp->snd_cwnd = kp->packets_out - kp->sacked_out + 2;
+		return true;
+	}
+	kp->frto = 0;
+	kp->in_recovery = 0;
+	kp->highest_sack = ktp_rtx_highest_sacked(sk);
+	ktp_rtx_reset_marks(sk);
+	ktp_undo(sk, KTP_MIB_SPURIOUSRTOS);
+	return true;
+}
+
 /* Free what the peer acknowledged, take an RTT sample from it (Karn's
  * rule: never from a segment sent twice; then from the timestamp echo
  * @tsecr, if any), and restart the clock.
@@ -400,9 +448,13 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 	if (kp->in_recovery && kp->retrans_stamp &&
 	    (!tsecr || !ktp_before(tsecr, kp->retrans_stamp)))
 		kp->undo_ok = 0;
-	if (kp->in_recovery && !ktp_before(ack, kp->recover)) {
+	if (kp->frto == 2 && kp->in_recovery) {
+		/* F-RTO's second ACK of new data: the RTO was spurious */
+		ktp_frto_ack(sk);
+	} else if (kp->in_recovery && !ktp_before(ack, kp->recover)) {
 		/* Full ACK: recovery is over (RFC 6582 3.2 step 3). */
 		kp->in_recovery = 0;
+		kp->frto = 0;
 		kp->snd_cwnd = max(kp->snd_ssthresh, 1U);
 		/* so many recoveries without a D-SACK: the window shrinks */
 		if (kp->reo_wnd_persist && !--kp->reo_wnd_persist)
@@ -412,6 +464,8 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 						     KTP_MIB_FULLUNDO);
 		else if (kp->undo_dsack)
 			ktp_undo(sk, KTP_MIB_DSACKUNDO);
+	} else if (kp->frto && ktp_frto_ack(sk)) {
+		/* new data goes out, or the recovery is undone */
 	} else if (kp->in_recovery && kp->sack_ok) {
 		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery) {
@@ -455,6 +509,7 @@ static void ktp_enter_recovery(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	ktp_init_undo(kp, false);
+	kp->frto = 0;
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
@@ -476,6 +531,12 @@ static void ktp_dupack(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	kp->dupacks++;
+	/* F-RTO: the RTO's loss is real (RFC 5682 2.2a, 2.3a) */
+	if (kp->frto) {
+		if (kp->frto == 2)
+			kp->snd_cwnd = kp->frto_cwnd;
+		kp->frto = 0;
+	}
 	/* out of order: recovery's business now, or the RTO's */
 	if (kp->rtx_pending == KTP_RTX_LOSS_PROBE)
 		ktp_rearm_rto(sk);

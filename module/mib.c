@@ -60,6 +60,7 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_LOSSUNDO]		= "LossUndo",
 	[KTP_MIB_FULLUNDO]		= "FullUndo",
 	[KTP_MIB_DSACKUNDO]		= "DSACKUndo",
+	[KTP_MIB_SPURIOUSRTOS]		= "SpuriousRTOs",
 	[KTP_MIB_DSACKOLDSENT]		= "DSACKOldSent",
 	[KTP_MIB_DSACKOFOSENT]		= "DSACKOfoSent",
 	[KTP_MIB_DSACKRECV]		= "DSACKRecv",

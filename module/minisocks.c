@@ -646,6 +646,7 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	kp->dsack = 0;
 	kp->reo_wnd_steps = 1;
 	kp->reo_wnd_persist = 0;
+	kp->frto = 0;
 	kp->reo_wnd_seq = kp->snd_una;
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;

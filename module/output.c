@@ -776,8 +776,14 @@ int ktp_retransmit_head(struct sock *sk)
 	return ktp_retransmit_skb(sk, skb);
 }
 
-/* Room in the peer's window for this segment? SYN and FIN always fit. */
-static bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
+/**
+ * ktp_wnd_allows - room in the peer's window for this segment?
+ * @kp: the socket
+ * @skb: a segment of the write queue
+ *
+ * Return: true if it fits; SYN and FIN always do.
+ */
+bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
 	u32 end = KTP_SKB_CB(skb)->end_seq;
 

@@ -155,6 +155,7 @@ enum ktp_mib_field {
 	KTP_MIB_LOSSUNDO,	/* RTO recoveries undone: spurious */
 	KTP_MIB_FULLUNDO,	/* fast recoveries undone: spurious */
 	KTP_MIB_DSACKUNDO,	/* recoveries undone by D-SACKs */
+	KTP_MIB_SPURIOUSRTOS,	/* RTOs F-RTO found spurious, undone */
 	KTP_MIB_DSACKOLDSENT,	/* D-SACKs sent for old data */
 	KTP_MIB_DSACKOFOSENT,	/* D-SACKs sent for out-of-order data */
 	KTP_MIB_DSACKRECV,	/* D-SACKs received */
@@ -255,6 +256,7 @@ struct ktp_net {
 	int syncookies;			/* 0 never, 1 SYN queue full, 2 always */
 	int tlp;			/* tail loss probes (RFC 8985 7) */
 	int timestamps;			/* offer/accept RFC 7323 timestamps */
+	int frto;			/* F-RTO after an RTO (RFC 5682) */
 	u32 challenge_stamp;		/* the second the budget is for */
 	u32 challenge_count;		/* what is left of its budget */
 	spinlock_t ca_lock;		/* protects congestion_control */
@@ -429,6 +431,10 @@ struct ktp_sock {
 	 */
 	u8	reo_wnd_steps;
 	u8	reo_wnd_persist;
+	u8	frto;		/* F-RTO (RFC 5682): 1 the RTO's first ACK,
+				 * 2 its second, is awaited; 0 off
+				 */
+	u32	frto_cwnd;	/* cwnd before F-RTO's two new segments */
 	u32	reo_wnd_seq;	/* snd_nxt when a D-SACK last added one */
 	u32	undo_retrans;	/* its retransmissions no D-SACK reported
 				 * unneeded yet
@@ -747,6 +753,7 @@ unsigned int ktp_sync_mss(struct sock *sk, u32 pmtu);
 void ktp_resync_mss(struct sock *sk);
 int ktp_connect_send_syn(struct sock *sk);
 int ktp_write_xmit(struct sock *sk);
+bool ktp_wnd_allows(const struct ktp_sock *kp, const struct sk_buff *skb);
 bool ktp_xmit_probe_new(struct sock *sk);
 void ktp_queue_fin(struct sock *sk);
 void ktp_send_ack(struct sock *sk);

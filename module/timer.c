@@ -248,11 +248,16 @@ void ktp_enter_loss(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	/* from an RTO in fast recovery, undo goes back to before that */
-	if (!kp->in_recovery)
+	/* from an RTO in fast recovery, undo goes back to before that;
+	 * F-RTO only for an RTO out of the blue (RFC 5682 2)
+	 */
+	if (!kp->in_recovery) {
 		ktp_init_undo(kp, true);
-	else
+		kp->frto = !!READ_ONCE(ktp_pernet(sock_net(sk))->frto);
+	} else {
 		kp->undo_loss = 1;
+		kp->frto = 0;
+	}
 	/* All not SACKed is a hole now, to be resent once more. */
 	kp->highest_sack = kp->snd_nxt;
 	ktp_rtx_reset_marks(sk);
