@@ -7,6 +7,10 @@
  *   ktpperf -c ADDR [-p PORT] [-t SECONDS | -n COUNT] [-P STREAMS]
  *           [--mode bulk|rr|crr|cc] [-R | --bidir] [--size N] [--tcp]
  *           [--json] [--progress] [--timeout SECONDS]
+ *   ktpperf -c ADDR [-p PORT] --mode idle [-n CONNS] [-t SECONDS] [--tcp]
+ *           [--json] [--timeout SECONDS]
+ *   ktpperf -c ADDR [-p PORT] --mode accept [-n CONNS] [-P THREADS]
+ *           [--tcp] [--json] [--progress] [--timeout SECONDS]
  *
  * The server listens on KTP and TCP at once, on the same port number, and
  * serves each connection in a thread of its own. A connection starts with
@@ -21,6 +25,15 @@
  *         transaction at a time, for -t seconds (or -n transactions)
  *   crr   connect, one request/response, close; as often as it can
  *   cc    connect and close, no data: the connection rate
+ *
+ * Two modes need no server: ktpperf is both ends, with a listener of its
+ * own on ADDR:PORT (a local address, loopback for a start).
+ *
+ *   idle    kernel memory of an idle connection: -n pairs (default 1000)
+ *           opened and left alone for -t seconds (default 1), /proc/meminfo
+ *           read before and after; see idle_run()
+ *   accept  accept rate: -n connects (default 10000) from -P threads, all
+ *           held open, one thread accepting; connections accepted a second
  *
  * -P runs that many connections at once; -n counts for each of them.
  * Output: a table, or with --json one JSON object per run; the server
@@ -38,12 +51,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,9 +73,16 @@
 #define MAX_SIZE	(1024 * 1024)
 #define MAX_SAMPLES	(16 * 1024 * 1024)
 #define MAX_STREAMS	128
+#define IDLE_CONNS	1000		/* idle: default pairs a batch */
+#define ACCEPT_CONNS	10000		/* accept: default connects */
+#define MAX_CONNS	(1 << 20)
 
 enum { EXIT_RUN = 1, EXIT_USAGE = 2, EXIT_TIMEOUT = 3 };
-enum { MODE_BULK = 1, MODE_RR, MODE_CRR, MODE_CC, __MODE_MAX };
+enum {
+	MODE_BULK = 1, MODE_RR, MODE_CRR, MODE_CC,
+	MODE_IDLE, MODE_ACCEPT,		/* both ends here, no server */
+	__MODE_MAX
+};
 /* Which way a bulk stream's data goes. */
 enum { DIR_FORWARD, DIR_REVERSE, DIR_BIDIR };
 
@@ -107,7 +129,7 @@ static struct {
 
 static const char *const mode_names[__MODE_MAX] = {
 	[MODE_BULK] = "bulk", [MODE_RR] = "rr", [MODE_CRR] = "crr",
-	[MODE_CC] = "cc",
+	[MODE_CC] = "cc", [MODE_IDLE] = "idle", [MODE_ACCEPT] = "accept",
 };
 
 static const char *const dir_names[] = {
@@ -470,7 +492,7 @@ static void accept_one(int lfd, int tcp)
 	pthread_attr_destroy(&attr);
 }
 
-static int listen_on(int tcp, const struct sockaddr_in *sin)
+static int listen_on(int tcp, const struct sockaddr_in *sin, int backlog)
 {
 	int one = 1, fd;
 
@@ -479,7 +501,7 @@ static int listen_on(int tcp, const struct sockaddr_in *sin)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)sin, sizeof(*sin)) ||
-	    listen(fd, 128)) {
+	    listen(fd, backlog)) {
 		int err = errno;
 
 		close(fd);
@@ -505,7 +527,7 @@ static int run_server(void)
 		return EXIT_USAGE;
 	}
 	for (i = 0; i < 2; i++) {
-		pfd[i].fd = listen_on(i, &sin);
+		pfd[i].fd = listen_on(i, &sin, 128);
 		pfd[i].events = POLLIN;
 		if (pfd[i].fd < 0)
 			fprintf(stderr, "ktpperf: no %s listener: %s\n",
@@ -1037,6 +1059,434 @@ static int run_client(void)
 	return t.failed ? EXIT_RUN : 0;
 }
 
+/* ---- idle and accept: both ends of each connection in this process ---- */
+
+/*
+ * Connections opened to a listener of our own: connecting threads (-P)
+ * take the next index, connect and keep the socket; the calling thread
+ * accepts and keeps the other end. A semaphore holds the connects that
+ * wait for accept() to the listen backlog, so that a full accept queue
+ * (which drops a handshake and costs the client a SYN time-out) does not
+ * enter the rate.
+ */
+struct pairs {
+	int lfd;
+	int *cfd, *afd;			/* the two ends, -1 for none */
+	int cap;			/* room in cfd[] and afd[] */
+	int limit;			/* this batch: connect up to this index */
+	_Atomic int next;		/* the next index to connect */
+	_Atomic int connected;
+	_Atomic int connectors;		/* connecting threads still at it */
+	_Atomic int stop;
+	int accepted;
+	sem_t window;
+	pthread_mutex_t lock;		/* guards failed and err */
+	const char *failed;		/* the first step that failed */
+	int err;
+};
+
+static void pairs_fail(struct pairs *p, const char *what, int err)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->failed) {
+		p->failed = what;
+		p->err = err;
+	}
+	pthread_mutex_unlock(&p->lock);
+	atomic_store(&p->stop, 1);
+}
+
+static void *connector(void *arg)
+{
+	struct pairs *p = arg;
+	int i, fd;
+
+	for (;;) {
+		i = atomic_fetch_add(&p->next, 1);
+		if (i >= p->limit)
+			break;
+		while (sem_wait(&p->window) && errno == EINTR)
+			;
+		if (atomic_load(&p->stop))
+			break;
+		fd = client_connect();
+		if (fd < 0) {
+			pairs_fail(p, "connect", errno);
+			sem_post(&p->window);
+			break;
+		}
+		p->cfd[i] = fd;
+		atomic_fetch_add(&p->connected, 1);
+	}
+	atomic_fetch_sub(&p->connectors, 1);
+	return NULL;
+}
+
+/* The file-descriptor limit raised to @need, and the table grown to it. */
+static int nofile_at_least(int need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return -1;
+	if (rl.rlim_cur < (rlim_t)need) {
+		if (rl.rlim_max < (rlim_t)need)
+			rl.rlim_max = need;
+		rl.rlim_cur = need;
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			return -1;
+	}
+	/* the kernel's table grows now, not during a measurement; it does
+	 * not shrink on close()
+	 */
+	if (dup2(STDERR_FILENO, need - 1) >= 0)
+		close(need - 1);
+	return 0;
+}
+
+/* The listen backlog the kernel grants: listen() caps it at somaxconn. */
+static int backlog_for(int want)
+{
+	FILE *f = fopen("/proc/sys/net/core/somaxconn", "r");
+	int max = 128;
+
+	if (f) {
+		if (fscanf(f, "%d", &max) != 1 || max < 1)
+			max = 128;
+		fclose(f);
+	}
+	return want < max ? want : max;
+}
+
+/* Room for @cap pairs and the listener; the fd limit for all of them. */
+static int pairs_init(struct pairs *p, int cap)
+{
+	/* a stalled accept() returns each second to look at the connectors */
+	struct timeval tv = { .tv_sec = 1 };
+	int i;
+
+	memset(p, 0, sizeof(*p));
+	p->lfd = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	if (nofile_at_least(2 * cap + 16)) {
+		fprintf(stderr, "ktpperf: %d descriptors: %s (ulimit -n)\n",
+			2 * cap + 16, strerror(errno));
+		return -1;
+	}
+	p->cfd = malloc(cap * sizeof(int));
+	p->afd = malloc(cap * sizeof(int));
+	if (!p->cfd || !p->afd) {
+		fprintf(stderr, "ktpperf: no memory for %d pairs\n", cap);
+		return -1;
+	}
+	for (i = 0; i < cap; i++)
+		p->cfd[i] = p->afd[i] = -1;
+	p->cap = cap;
+	p->lfd = listen_on(opt.tcp, &server_addr, backlog_for(cap));
+	if (p->lfd < 0) {
+		fprintf(stderr, "ktpperf: listen on %s:%d: %s\n", opt.host,
+			opt.port, strerror(errno));
+		return -1;
+	}
+	setsockopt(p->lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return 0;
+}
+
+/* Abort every connection (SO_LINGER 0: a RST, no TIME_WAIT to keep the
+ * ports), close the listener.
+ */
+static void pairs_close(struct pairs *p)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	int i;
+
+	for (i = 0; i < p->cap; i++) {
+		if (p->cfd[i] >= 0) {
+			setsockopt(p->cfd[i], SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+			close(p->cfd[i]);
+		}
+		if (p->afd[i] >= 0) {
+			setsockopt(p->afd[i], SOL_SOCKET, SO_LINGER, &lg,
+				   sizeof(lg));
+			close(p->afd[i]);
+		}
+	}
+	if (p->lfd >= 0)
+		close(p->lfd);
+	free(p->cfd);
+	free(p->afd);
+	pthread_mutex_destroy(&p->lock);
+}
+
+static void progress_conns(uint64_t sum, double secs, struct progress *p)
+{
+	double rate = (sum - p->done) / (secs - p->at);
+
+	fprintf(stderr, "%sktpperf: %5.1f s %14llu conns %10.1f/s%s",
+		p->tty ? "\r" : "", secs, (unsigned long long)sum, rate,
+		p->tty ? "\033[K" : "\n");
+	p->done = sum;
+	p->at = secs;
+}
+
+/*
+ * Accept until every connect of the batch has its other end here, or the
+ * connectors have stopped and nothing more comes (IO_TIMEOUT seconds of
+ * nothing at most). The time of the last accept, in *@t_end.
+ */
+static void accept_batch(struct pairs *p, double t0, double *t_end)
+{
+	int tty = isatty(STDERR_FILENO), show = opt.progress || tty;
+	struct progress pr = { .tty = tty && !opt.progress };
+	double next = t0 + 1;
+	int fd, waited = 0;
+
+	*t_end = t0;
+	while (p->accepted < p->limit) {
+		fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN) {
+				pairs_fail(p, "accept", errno);
+				break;
+			}
+			if ((!atomic_load(&p->connectors) &&
+			     p->accepted >= atomic_load(&p->connected)) ||
+			    ++waited >= IO_TIMEOUT)
+				break;
+			continue;
+		}
+		waited = 0;
+		p->afd[p->accepted++] = fd;
+		sem_post(&p->window);
+		if (show && now() >= next) {
+			progress_conns(p->accepted, now() - t0, &pr);
+			next += 1;
+		}
+	}
+	*t_end = now();
+	if (show && pr.at > 0 && pr.tty)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* Open @count more pairs with @threads connecting; the seconds it took. */
+static double pairs_open(struct pairs *p, int count, int threads)
+{
+	pthread_t t[MAX_STREAMS];
+	double t0, t_end;
+	int i, started;
+
+	p->limit = p->accepted + count;
+	atomic_store(&p->next, p->accepted);
+	atomic_store(&p->connectors, threads);
+	sem_init(&p->window, 0, backlog_for(count));
+	t0 = now();
+	for (started = 0; started < threads; started++) {
+		if (pthread_create(&t[started], NULL, connector, p)) {
+			pairs_fail(p, "pthread_create", errno);
+			atomic_fetch_sub(&p->connectors, threads - started);
+			break;
+		}
+	}
+	accept_batch(p, t0, &t_end);
+	/* connectors that wait for a slot see the stop */
+	atomic_store(&p->stop, 1);
+	for (i = 0; i < started; i++)
+		sem_post(&p->window);
+	for (i = 0; i < started; i++)
+		pthread_join(t[i], NULL);
+	sem_destroy(&p->window);
+	if (!p->failed && (p->accepted < p->limit ||
+			   atomic_load(&p->connected) < p->limit))
+		pairs_fail(p, "accept", ETIMEDOUT);
+	atomic_store(&p->stop, 0);
+	return t_end - t0;
+}
+
+static int pairs_report_failure(const struct pairs *p)
+{
+	if (!p->failed)
+		return 0;
+	fprintf(stderr, "ktpperf: %s: %s (%d connected, %d accepted of %d)\n",
+		p->failed, strerror(p->err), atomic_load(&p->connected),
+		p->accepted, p->limit);
+	return 1;
+}
+
+static int run_accept(void)
+{
+	struct pairs p;
+	double secs, rate;
+	int failed;
+
+	if (pairs_init(&p, (int)opt.count)) {
+		pairs_close(&p);
+		return EXIT_RUN;
+	}
+	secs = pairs_open(&p, (int)opt.count, opt.streams);
+	failed = pairs_report_failure(&p);
+	rate = secs > 0 ? p.accepted / secs : 0;
+	if (opt.json) {
+		printf("{\"proto\":\"%s\",\"mode\":\"accept\",\"streams\":%d,"
+		       "\"connections\":%llu,\"seconds\":%.3f,"
+		       "\"connected\":%d,\"accepted\":%d,\"cps\":%.1f,"
+		       "\"ok\":%s}\n", proto_name(opt.tcp), opt.streams,
+		       (unsigned long long)opt.count, secs,
+		       atomic_load(&p.connected), p.accepted, rate,
+		       failed ? "false" : "true");
+	} else {
+		printf("%-5s %-6s %7s %11s %20s %17s\n", "proto", "mode",
+		       "streams", "time", "accepted", "rate");
+		printf("%-5s %-6s %7d %9.2f s %8d of %8llu %10.1f conn/s\n",
+		       proto_name(opt.tcp), "accept", opt.streams, secs,
+		       p.accepted, (unsigned long long)opt.count, rate);
+	}
+	pairs_close(&p);
+	return failed ? EXIT_RUN : 0;
+}
+
+/* Slab and MemFree of /proc/meminfo, in bytes. */
+struct meminfo {
+	long long slab, free;
+};
+
+static int read_meminfo(struct meminfo *m)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[128];
+	long long kb;
+
+	m->slab = m->free = -1;
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Slab: %lld kB", &kb) == 1)
+			m->slab = kb * 1024;
+		else if (sscanf(line, "MemFree: %lld kB", &kb) == 1)
+			m->free = kb * 1024;
+	}
+	fclose(f);
+	return m->slab < 0 || m->free < 0 ? -1 : 0;
+}
+
+/* The protocol's socket object size, from /proc/net/protocols; -1. */
+static long sock_size(int tcp)
+{
+	FILE *f = fopen("/proc/net/protocols", "r");
+	char line[512], name[32];
+	long size = -1, n;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %ld", name, &n) == 2 &&
+		    !strcmp(name, tcp ? "TCP" : "KTP")) {
+			size = n;
+			break;
+		}
+	fclose(f);
+	return size;
+}
+
+/* Every end still connected: no error on either. */
+static int pairs_healthy(const struct pairs *p)
+{
+	int i, err;
+	socklen_t len;
+
+	for (i = 0; i < p->accepted; i++) {
+		len = sizeof(err);
+		if (getsockopt(p->cfd[i], SOL_SOCKET, SO_ERROR, &err, &len) ||
+		    err)
+			return 0;
+		len = sizeof(err);
+		if (getsockopt(p->afd[i], SOL_SOCKET, SO_ERROR, &err, &len) ||
+		    err)
+			return 0;
+	}
+	return 1;
+}
+
+static void settle(double secs)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)secs,
+		.tv_nsec = (long)((secs - (time_t)secs) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * The kernel memory of an idle connection (both its ends: the connecting
+ * socket and the accepted one, with their files, inodes and dentries),
+ * measured as the growth of /proc/meminfo between two states:
+ *
+ *   1. -n pairs opened first and left open, a warm-up: they take up the
+ *      free objects the slab caches kept from earlier sockets (SLUB keeps
+ *      some empty slabs), and the fd table and the connecting thread's
+ *      stack are in place; -t seconds for deferred frees (RCU) to end;
+ *      meminfo read;
+ *   2. -n pairs more, -t seconds idle, meminfo read again.
+ *
+ * The second batch takes fresh slabs, so the growth over it, divided by
+ * -n, is the cost of one more connection: "slab" from Slab (every kmalloc
+ * and kmem_cache object, large kmallocs too), "mem" from MemFree (also the
+ * page allocator's and vmalloc's pages, and this process's own pages,
+ * which the warm-up has in place; MemFree moves with the per-CPU page
+ * lists, by up to a few hundred KiB, so it is the noisier of the two).
+ * Nothing else should run on the machine meanwhile.
+ */
+static int run_idle(void)
+{
+	struct meminfo m0, m1;
+	long long slab, mem;
+	struct pairs p;
+	double secs;
+	int n = (int)opt.count, failed, healthy;
+
+	if (pairs_init(&p, 2 * n)) {
+		pairs_close(&p);
+		return EXIT_RUN;
+	}
+	pairs_open(&p, n, 1);
+	settle(opt.seconds);
+	if (read_meminfo(&m0))
+		pairs_fail(&p, "/proc/meminfo", errno);
+	secs = p.failed ? 0 : pairs_open(&p, n, 1);
+	settle(opt.seconds);
+	if (!p.failed && read_meminfo(&m1))
+		pairs_fail(&p, "/proc/meminfo", errno);
+	healthy = pairs_healthy(&p);
+	failed = pairs_report_failure(&p);
+	if (!failed && !healthy) {
+		fprintf(stderr, "ktpperf: a connection broke while idle\n");
+		failed = 1;
+	}
+	slab = failed ? 0 : m1.slab - m0.slab;
+	mem = failed ? 0 : m0.free - m1.free;
+	if (opt.json) {
+		printf("{\"proto\":\"%s\",\"mode\":\"idle\","
+		       "\"connections\":%d,\"seconds\":%.3f,"
+		       "\"slab_bytes\":%lld,\"mem_bytes\":%lld,"
+		       "\"slab_per_conn\":%lld,\"mem_per_conn\":%lld,"
+		       "\"sock_size\":%ld,\"ok\":%s}\n", proto_name(opt.tcp), n,
+		       secs, slab, mem, slab / n, mem / n, sock_size(opt.tcp),
+		       failed ? "false" : "true");
+	} else {
+		printf("%-5s %-6s %7s %11s %18s %18s %10s\n", "proto", "mode",
+		       "conns", "time", "slab", "mem", "sock");
+		printf("%-5s %-6s %7d %9.2f s %11lld B/conn %11lld B/conn "
+		       "%8ld B\n", proto_name(opt.tcp), "idle", n, secs,
+		       slab / n, mem / n, sock_size(opt.tcp));
+	}
+	pairs_close(&p);
+	return failed ? EXIT_RUN : 0;
+}
+
 static int resolve(const char *host, struct sockaddr_in *sin)
 {
 	memset(sin, 0, sizeof(*sin));
@@ -1054,6 +1504,13 @@ static int client_main(void)
 			opt.host);
 		return EXIT_USAGE;
 	}
+	if (opt.mode == MODE_IDLE || opt.mode == MODE_ACCEPT) {
+		if (!opt.time_bound)
+			opt.time_bound = 60 + opt.count / 50 +
+					 2 * (int)opt.seconds;
+		alarm(opt.time_bound);
+		return opt.mode == MODE_IDLE ? run_idle() : run_accept();
+	}
 	if (!opt.time_bound)
 		opt.time_bound = (opt.count ? 60 : (int)opt.seconds) + 30;
 	alarm(opt.time_bound);
@@ -1067,17 +1524,27 @@ static void print_usage(FILE *f)
 "       ktpperf -c ADDR [-p PORT] [-t SECONDS | -n COUNT] [-P STREAMS]\n"
 "               [--mode bulk|rr|crr|cc] [-R | --bidir] [--size N]\n"
 "               [--tcp] [--json] [--progress] [--timeout SECONDS]\n"
+"       ktpperf -c ADDR [-p PORT] --mode idle [-n CONNS] [-t SECONDS]\n"
+"               [--tcp] [--json] [--timeout SECONDS]\n"
+"       ktpperf -c ADDR [-p PORT] --mode accept [-n CONNS] [-P THREADS]\n"
+"               [--tcp] [--json] [--progress] [--timeout SECONDS]\n"
 "\n"
 "  -s             server: KTP and TCP on the same port, a thread a client\n"
 "  -c ADDR        client of the server at this IPv4 address\n"
 "  -p PORT        port (default %d)\n"
 "  -B ADDR        server: listen on this address only\n"
 "  -t SECONDS     client: run this long (default 10); server: exit after\n"
-"  -n COUNT       client: bytes (bulk) or transactions, each stream\n"
-"  -P STREAMS     client: connections at once (default 1, at most %d)\n"
+"  -n COUNT       client: bytes (bulk) or transactions, each stream;\n"
+"                 idle, accept: connections\n"
+"  -P STREAMS     client: connections at once (default 1, at most %d);\n"
+"                 accept: connecting threads\n"
 "  --mode MODE    bulk: throughput; rr: request/response rate and\n"
 "                 latency; crr: connect/request/response/close rate;\n"
-"                 cc: connect/close rate\n"
+"                 cc: connect/close rate. With no server, ktpperf\n"
+"                 listening on ADDR:PORT itself: idle: kernel memory of\n"
+"                 an idle connection, COUNT pairs (default %d) held -t\n"
+"                 seconds (default 1); accept: accept rate of COUNT\n"
+"                 connects (default %d), all held open\n"
 "  -R, --reverse  bulk: the server sends\n"
 "  --bidir        bulk: STREAMS each way at once\n"
 "  --size N       rr/crr message size in bytes (default 1)\n"
@@ -1085,10 +1552,11 @@ static void print_usage(FILE *f)
 "  --json         one JSON object per run (server: per bulk connection)\n"
 "  --progress     a progress line each second on standard error even\n"
 "                 when it is not a terminal\n"
-"  --timeout S    client: hard bound of the run (default -t + 30)\n"
+"  --timeout S    client: hard bound of the run (default -t + 30;\n"
+"                 idle, accept: 60 + COUNT / 50 + 2 * -t)\n"
 "\n"
 "exit: 0 done, 1 the run failed, 2 usage, 3 time bound hit\n",
-		DEFAULT_PORT, MAX_STREAMS);
+		DEFAULT_PORT, MAX_STREAMS, IDLE_CONNS, ACCEPT_CONNS);
 }
 
 static int parse_mode(const char *name)
@@ -1186,9 +1654,19 @@ int main(int argc, char **argv)
 			goto bad;
 	}
 	if (optind != argc || opt.server == !!opt.host ||
-	    (have_t && opt.count) ||
+	    (have_t && opt.count && opt.mode != MODE_IDLE) ||
+	    (have_t && opt.mode == MODE_ACCEPT) ||
 	    (opt.dir != DIR_FORWARD && opt.mode != MODE_BULK))
 		goto bad;
+	if (opt.mode == MODE_IDLE || opt.mode == MODE_ACCEPT) {
+		if (!opt.count)
+			opt.count = opt.mode == MODE_IDLE ? IDLE_CONNS :
+							    ACCEPT_CONNS;
+		if (opt.count > MAX_CONNS)
+			goto bad;
+		if (!have_t)
+			opt.seconds = 1;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
