@@ -466,6 +466,15 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 			ktp_undo(sk, KTP_MIB_DSACKUNDO);
 	} else if (kp->frto && ktp_frto_ack(sk)) {
 		/* new data goes out, or the recovery is undone */
+	} else if (kp->in_recovery && kp->undo_loss) {
+		/* After an RTO, slow start from one segment up to ssthresh
+		 * (RFC 5681 3.1), resending the holes, everything not
+		 * SACKed below where the RTO found snd_nxt, as cwnd allows:
+		 * with or without SACK.
+		 */
+		kp->snd_cwnd = max(kp->snd_cwnd,
+				   min(kp->snd_cwnd + acked, kp->snd_ssthresh));
+		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery && kp->sack_ok) {
 		ktp_sack_retransmit(sk);
 	} else if (kp->in_recovery) {
