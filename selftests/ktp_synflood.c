@@ -715,6 +715,12 @@ static int wait_no_ktp_rows(int ms)
  * KTP's clients get through within CLIENT_MS, and only SYN cookies can
  * have let them through (SyncookiesSent went up: the flood filled the
  * SYN queue). The tun device goes with its file; no KTP socket is left.
+ *
+ * On the debug kernel of make check-debug (KTP_SLOW_KERNEL set), KASAN
+ * and one host thread for both vCPUs leave the flood and the clients a
+ * fraction of the CPU (clients not even started within 4 s, TCP's own
+ * figure 90 of 100): the figure is printed, and only one client through
+ * by a cookie is asked; the 99 are make check's, on the stock kernels.
  */
 TEST_F_TIMEOUT(flood, legit_clients_get_through, 30)
 {
@@ -730,9 +736,11 @@ TEST_F_TIMEOUT(flood, legit_clients_get_through, 30)
 	fflush(stdout);
 	EXPECT_LT(k->before[C_SENT], k->after[C_SENT])
 		TH_LOG("no SYN cookie sent: the flood never filled the SYN queue");
-	EXPECT_LE(CLIENTS_MIN, k->ok)
+	EXPECT_LE(getenv("KTP_SLOW_KERNEL") ? 1 : CLIENTS_MIN, k->ok)
 		TH_LOG("%d of %d KTP clients within %d s under the flood",
 		       k->ok, CLIENTS, CLIENT_MS / 1000);
+	EXPECT_LT(k->before[C_RECV], k->after[C_RECV])
+		TH_LOG("no third ACK with a good cookie");
 	close(self->tun);
 	self->tun = -1;
 	EXPECT_EQ(0, if_nametoindex(self->ifname))
