@@ -249,9 +249,13 @@ void ktp_enter_loss(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 
 	/* from an RTO in fast recovery, undo goes back to before that;
-	 * F-RTO only for an RTO out of the blue (RFC 5682 2)
+	 * F-RTO only for an RTO out of the blue (RFC 5682 2). A SYN's
+	 * time-out has nothing to undo: retrans_stamp keeps the first
+	 * SYN's TSval, the oldest a SYN-ACK may echo (input.c).
 	 */
-	if (!kp->in_recovery) {
+	if (sk->sk_state == KTP_SYN_SENT) {
+		kp->frto = 0;
+	} else if (!kp->in_recovery) {
 		ktp_init_undo(kp, true);
 		kp->frto = !!READ_ONCE(ktp_pernet(sock_net(sk))->frto);
 	} else {
