@@ -1096,7 +1096,7 @@ int ktp_connect_send_syn(struct sock *sk)
 	if (!skb)
 		return -ENOBUFS;
 	/* the oldest TSval a SYN-ACK may echo (input.c) */
-	kp->retrans_stamp = ktp_clock_ms() + kp->ts_off;
+	kp->retrans_stamp = (ktp_clock_ms() + kp->ts_off) ? : 1;
 	if (ktp_transmit_skb(sk, skb, true))
 		pr_debug("SYN not sent at once; the timer will\n");
 	kp->snd_nxt = kp->write_seq;
@@ -1175,9 +1175,10 @@ void ktp_init_mss(struct sock *sk)
  *
  * The path's MSS, no more than the peer's (or KTP_MAXSEG), less the room
  * one SACK block and a timestamp take on a data segment: a segment that
- * carries them must still fit the path. Whatever the peer announced, the result is
- * never below net.ktp.min_snd_mss, as tcp_min_snd_mss bounds TCP's: an
- * MSS of a few bytes would cost a segment each, or wrap to nothing.
+ * carries them must still fit the path. Whatever the peer announced, the
+ * result is never below net.ktp.min_snd_mss, as tcp_min_snd_mss bounds
+ * TCP's: an MSS of a few bytes would cost a segment each, or wrap to
+ * nothing.
  *
  * Return: the new MSS.
  */
