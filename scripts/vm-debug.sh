@@ -46,8 +46,10 @@ CLEAN_ERRNOS=" 12 105 23 9 4 512 513 514 516 "
 # open() (2), openat() (257) and readlink() (89) answer ENOENT (2) when
 # procfs cannot allocate the inode of a per-process entry on the way
 # (proc_pident_instantiate(): /proc/net is /proc/self/net, and
-# /proc/self/ns/net a link of it).
-CLEAN_SYSCALL_ERRNOS=" 49:98 59:7 2:2 257:2 89:2 "
+# /proc/self/ns/net a link of it); unshare() (272) answers ENODEV (19)
+# when a new namespace's uevent socket cannot be allocated
+# (uevent_net_init(), lib/kobject_uevent.c).
+CLEAN_SYSCALL_ERRNOS=" 49:98 59:7 2:2 257:2 89:2 272:19 "
 # ktp_conformance.sh plays the peer itself, segment by scripted segment:
 # a segment it injects may be lost to a failed allocation (ENOBUFS from
 # the tun write), and the script then goes on against a connection that
