@@ -230,6 +230,8 @@ static struct fz {
  */
 static int prod_fd[NFLOWS + NLSN];
 static int prod_stop;
+static unsigned long prod_passes;	/* the prodder's rounds, done */
+static int prod_running;
 
 static uint64_t rnd64(void)
 {
@@ -383,9 +385,30 @@ static void *prodder(void *arg)
 			pfd.fd = fd;
 			poll(&pfd, 1, 0);
 		}
+		__atomic_add_fetch(&prod_passes, 1, __ATOMIC_RELEASE);
 		usleep(1000);
 	}
 	return NULL;
+}
+
+/*
+ * Wait until the prodder cannot be in a call on a descriptor prod_set()
+ * took away: two of its rounds end. A socket closed while another
+ * thread's call holds its file is released only when that call returns,
+ * and a listener remade at once on the same port would find the old one
+ * still bound (EADDRINUSE: the fuzzer's race, not the kernel's). A
+ * second at most.
+ */
+static void prod_quiesce(void)
+{
+	unsigned long start = __atomic_load_n(&prod_passes, __ATOMIC_ACQUIRE);
+	int i;
+
+	for (i = 0; i < 1000 && __atomic_load_n(&prod_running, __ATOMIC_ACQUIRE); i++) {
+		if (__atomic_load_n(&prod_passes, __ATOMIC_ACQUIRE) - start >= 2)
+			return;
+		usleep(1000);
+	}
 }
 
 /* ---- the wire ---- */
@@ -792,6 +815,7 @@ static void lsn_open(int i)
 static void lsn_remake(int i)
 {
 	prod_set(NFLOWS + i, -1);
+	prod_quiesce();
 	close(fz.lsn[i].fd);
 	fz.lsn_remade++;
 	lsn_open(i);
@@ -1754,6 +1778,7 @@ FIXTURE_SETUP(fuzz)
 		ASSERT_FALSE(fz.failed);
 	}
 	ASSERT_EQ(0, pthread_create(&self->prod, NULL, prodder, NULL));
+	__atomic_store_n(&prod_running, 1, __ATOMIC_RELEASE);
 }
 
 FIXTURE_TEARDOWN(fuzz)
@@ -1762,6 +1787,7 @@ FIXTURE_TEARDOWN(fuzz)
 
 	__atomic_store_n(&prod_stop, 1, __ATOMIC_RELEASE);
 	pthread_join(self->prod, NULL);
+	__atomic_store_n(&prod_running, 0, __ATOMIC_RELEASE);
 	for (i = 0; i < NFLOWS; i++)
 		if (fz.flow[i].used && fz.flow[i].fd >= 0)
 			abort_close(&fz.flow[i].fd, -1);
