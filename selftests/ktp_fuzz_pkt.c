@@ -1669,7 +1669,7 @@ static int wire_setup(const char **why)
 	close(s);
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/ip -6 addr add fd00::1/64 "
 		 "dev %s nodad", name);
-	if (system(cmd)) {
+	if (system(cmd) || wait_local_route("fd00::1", 5000)) {
 		*why = "cannot give the tun device its IPv6 address";
 		return -1;
 	}

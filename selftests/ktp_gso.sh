@@ -72,6 +72,9 @@ setup()
 	ip -n "$nsr" addr add fd00:203:1::2/64 dev "$vra" nodad &&
 	ip -n "$nsr" addr add fd00:203:2::1/64 dev "$vrb" nodad &&
 	ip -n "$nsb" addr add fd00:203:2::2/64 dev "$vb" nodad &&
+	wait_local_route "$nsa" fd00:203:1::1 &&
+	wait_local_route "$nsr" fd00:203:1::2 fd00:203:2::1 &&
+	wait_local_route "$nsb" fd00:203:2::2 &&
 	ip -n "$nsa" route add default via 10.203.1.2 &&
 	ip -n "$nsb" route add default via 10.203.2.1 &&
 	ip -n "$nsa" -6 route add default via fd00:203:1::2 &&

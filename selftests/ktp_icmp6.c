@@ -66,9 +66,9 @@ static void put_be32(uint8_t *p, uint32_t v)
 
 /*
  * A namespace of the test's own, a tun device in it, up, with fd00::1/64
- * usable at once (nodad), and net.ktp.rto_min at 5 s there: no
- * retransmission time-out interleaves with what an ICMPv6 error makes
- * the kernel send.
+ * usable at once (nodad) and its local route in place, and
+ * net.ktp.rto_min at 5 s there: no retransmission time-out interleaves
+ * with what an ICMPv6 error makes the kernel send.
  */
 static void peer_setup(struct __test_metadata *_metadata, struct peer *p)
 {
@@ -95,6 +95,8 @@ static void peer_setup(struct __test_metadata *_metadata, struct peer *p)
 		 ifr.ifr_name, KERNEL_ADDR);
 	ASSERT_EQ(0, system(cmd)) TH_LOG("cannot put %s on %s",
 					 KERNEL_ADDR, ifr.ifr_name);
+	ASSERT_EQ(0, wait_local_route(KERNEL_ADDR, 5000))
+		TH_LOG("no local route of %s within 5 s", KERNEL_ADDR);
 	inet_pton(AF_INET6, KERNEL_ADDR, &p->kaddr);
 	inet_pton(AF_INET6, PEER_ADDR, &p->paddr);
 	p->proto = ktp_ipproto_param();

@@ -449,6 +449,8 @@ TEST_F(v6, link_local_with_scope_id)
 		   " /usr/sbin/ip addr add fe80::b/64 dev kv6b nodad")) {
 		ASSERT_TRUE(0) TH_LOG("cannot set up a veth pair with link-local addresses");
 	}
+	ASSERT_EQ(0, wait_local_route("fe80::a", 5000));
+	ASSERT_EQ(0, wait_local_route("fe80::b", 5000));
 	ifa = if_nametoindex("kv6a");
 	ifb = if_nametoindex("kv6b");
 	ASSERT_NE(0, ifa);

@@ -471,6 +471,38 @@ static inline int sysctl_set(const char *name, const char *val)
 }
 
 /*
+ * Whether the local route of @addr (v4 or v6, as text) is in this
+ * namespace's local table, within @ms: 0 or -1. An address added with
+ * "nodad" is a source at once, but addrconf's work inserts its local
+ * route later (on a loaded TCG VM, after the test's first segment has
+ * come back): until then the kernel drops what arrives for it
+ * (Ip6InAddrErrors).
+ */
+static inline int wait_local_route(const char *addr, int ms)
+{
+	long long end = now_ms() + ms;
+	char cmd[160], line[256];
+	FILE *f;
+	int found;
+
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/sbin/ip %s route show table local %s 2>/dev/null",
+		 strchr(addr, ':') ? "-6" : "-4", addr);
+	for (;;) {
+		f = popen(cmd, "r");
+		if (!f)
+			return -1;
+		found = fgets(line, sizeof(line), f) && !strncmp(line, "local ", 6);
+		pclose(f);
+		if (found)
+			return 0;
+		if (now_ms() >= end)
+			return -1;
+		poll(NULL, 0, 10);
+	}
+}
+
+/*
  * A byte stream both ends can recompute: byte i of stream @seed is a
  * byte of splitmix64(seed + i / 8), so a receiver checks every byte
  * whatever the segment boundaries were.

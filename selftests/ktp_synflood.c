@@ -631,6 +631,8 @@ FIXTURE_SETUP(flood)
 		 variant->addr_cmd, self->ifname);
 	ASSERT_EQ(0, system(cmd)) TH_LOG("cannot put %s on %s",
 					 variant->local, self->ifname);
+	ASSERT_EQ(0, wait_local_route(variant->local, 5000))
+		TH_LOG("no local route of %s within 5 s", variant->local);
 }
 
 FIXTURE_TEARDOWN(flood)

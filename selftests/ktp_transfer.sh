@@ -68,6 +68,8 @@ setup()
 	ip -n "$nsb" addr add "$addr_b/24" dev "$vb" &&
 	ip -n "$nsa" addr add "$addr6_a/64" dev "$va" nodad &&
 	ip -n "$nsb" addr add "$addr6_b/64" dev "$vb" nodad &&
+	wait_local_route "$nsa" "$addr6_a" &&
+	wait_local_route "$nsb" "$addr6_b" &&
 	# TIME_WAIT entries are not what these cases look at: keep them short
 	sysctl_ns "$nsa" tw_timeout 1 &&
 	sysctl_ns "$nsb" tw_timeout 1

@@ -95,6 +95,28 @@ ktap_finish()
 
 diag() { echo "# $*"; }
 
+# wait_local_route NS ADDR...: each ADDR's local route in namespace NS
+# ("-": this one) within 5 s (0), or 1. An IPv6 address added "nodad" is a source at
+# once, but addrconf inserts its local route later: until then what
+# arrives for it is dropped (Ip6InAddrErrors), a lost first segment.
+wait_local_route()
+{
+	local nsopt="-n $1" addr i
+	[ "$1" != - ] || nsopt=
+	shift
+
+	for addr in "$@"; do
+		i=0
+		# shellcheck disable=SC2086 # "-n NS" is two words
+		until ip $nsopt route show table local "$addr" |
+		      grep -q "^local "; do
+			[ $i -lt 500 ] || return 1
+			sleep 0.01
+			i=$((i + 1))
+		done
+	done
+}
+
 # ktap_refs_back NAME REFS: the point NAME, once the module's reference
 # count is back at REFS (what it was before the test's connections),
 # within 20 s: a test leaves no connection behind, since ktp_module.sh

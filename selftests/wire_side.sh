@@ -109,6 +109,7 @@ setup()
 	if ! ip link set $dev up ||
 	   ! ip addr add $addr4/24 dev $dev ||
 	   ! ip addr add $addr6/64 dev $dev nodad ||
+	   ! wait_local_route - "$addr6" ||
 	   ! echo 5 > /proc/sys/net/ktp/tw_timeout; then
 		echo "wire: setup FAILED: addresses on $dev"
 		return 1
