@@ -101,14 +101,16 @@ diag() { echo "# $*"; }
 # arrives for it is dropped (Ip6InAddrErrors), a lost first segment.
 wait_local_route()
 {
-	local nsopt="-n $1" addr i
+	local nsopt="-n $1" addr fam i
 	[ "$1" != - ] || nsopt=
 	shift
 
 	for addr in "$@"; do
 		i=0
+		# with a table, ip route defaults to IPv4 whatever the address
+		case $addr in *:*) fam=-6 ;; *) fam=-4 ;; esac
 		# shellcheck disable=SC2086 # "-n NS" is two words
-		until ip $nsopt route show table local "$addr" |
+		until ip $nsopt $fam route show table local "$addr" |
 		      grep -q "^local "; do
 			[ $i -lt 500 ] || return 1
 			sleep 0.01
