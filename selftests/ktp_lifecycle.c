@@ -555,7 +555,8 @@ static void *trail_thread(void *arg)
 {
 	struct trail_arg *ta = arg;
 
-	state_trail(ta->fd, 4000, ta->trail, sizeof(ta->trail));
+	/* about 1 s unloaded; a starved VM has needed more than 4 */
+	state_trail(ta->fd, 15000, ta->trail, sizeof(ta->trail));
 	return NULL;
 }
 
