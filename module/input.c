@@ -340,9 +340,11 @@ static bool ktp_check_dsack(struct sock *sk, const struct ktp_syn_opts *o,
 	      !ktp_after(d->end, o->sacks[1].end)))
 		return false;
 	KTP_INC_STATS(sock_net(sk), KTP_MIB_DSACKRECV);
-	/* the peer saw reordering: wait a quarter RTT longer before
-	 * presuming a hole lost (RFC 8985 6.2.4), once a round trip
+	/* the peer got a segment twice: the original was not lost but
+	 * late; wait a quarter RTT longer before presuming a hole lost
+	 * (RFC 8985 6.2.4), once a round trip
 	 */
+	kp->reord_seen = 1;
 	if (!kp->reo_wnd_persist || ktp_after(kp->snd_una, kp->reo_wnd_seq)) {
 		kp->reo_wnd_steps = min_t(u32, max_t(u32, kp->reo_wnd_steps, 1) + 1,
 					  U8_MAX);
@@ -404,6 +406,51 @@ static bool ktp_frto_ack(struct sock *sk)
 	return true;
 }
 
+/* RACK's order of transmissions (RFC 8985 6.2 step 2): sent later, or at
+ * the same microsecond and higher in the sequence space.
+ */
+static bool ktp_rack_sent_after(u32 t1, u32 seq1, u32 t2, u32 seq2)
+{
+	return (s32)(t1 - t2) > 0 || (t1 == t2 && ktp_after(seq1, seq2));
+}
+
+/* @skb was delivered, ACKed or SACKed, @now: if it was sent after the
+ * segment RACK knows as sent last among the delivered, it takes its
+ * place (RFC 8985 6.2 step 2). A retransmission delivered within the
+ * least RTT is the original's ACK, ambiguous, and not taken.
+ */
+static void ktp_rack_advance(struct ktp_sock *kp, const struct sk_buff *skb,
+			     u32 now)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 rtt = now - cb->sent_us;
+
+	if (cb->retransmitted && rtt < kp->rtt_min_us)
+		return;
+	if (kp->rack_on &&
+	    !ktp_rack_sent_after(cb->sent_us, cb->end_seq, kp->rack_xmit_us,
+				 kp->rack_end_seq))
+		return;
+	kp->rack_on = 1;
+	kp->rack_xmit_us = cb->sent_us;
+	kp->rack_end_seq = cb->end_seq;
+	kp->rack_rtt_us = rtt;
+}
+
+/* A segment sent once and delivered below what the peer already held
+ * came out of order (RFC 8985 6.2 step 3): from now on RACK gives holes
+ * a reordering window before it presumes them lost.
+ */
+static void ktp_rack_check_reorder(struct ktp_sock *kp,
+				   const struct sk_buff *skb, u32 highest)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+
+	if (!cb->retransmitted && !cb->sacked &&
+	    ktp_before(cb->end_seq, highest))
+		kp->reord_seen = 1;
+}
+
 /* Free what the peer acknowledged, take an RTT sample from it (Karn's
  * rule: never from a segment sent twice; then from the timestamp echo
  * @tsecr, if any), and restart the clock.
@@ -412,7 +459,7 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 acked = 0, sent_us = 0;
+	u32 acked = 0, sent_us = 0, now = ktp_clock_us();
 	bool karn_ok = true;
 	struct sk_buff *skb;
 
@@ -421,6 +468,10 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 			break;
 		if (KTP_SKB_CB(skb)->retransmitted)
 			karn_ok = false;
+		if (kp->sack_ok) {
+			ktp_rack_check_reorder(kp, skb, kp->highest_sack);
+			ktp_rack_advance(kp, skb, now);
+		}
 		sent_us = KTP_SKB_CB(skb)->sent_us;
 		ktp_rtx_unlink(sk, skb);
 		ktp_wmem_free_skb(sk, skb);
@@ -438,7 +489,7 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 	if (ktp_before(kp->retx_hint, ack))
 		kp->retx_hint = ack;
 	if (acked && karn_ok)
-		ktp_rtt_sample(sk, ktp_clock_us() - sent_us);
+		ktp_rtt_sample(sk, now - sent_us);
 	else if (acked && kp->ts_ok)
 		ktp_rtt_sample_ts(sk, tsecr);
 	icsk->icsk_retransmits = 0;
@@ -494,20 +545,45 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 	sk->sk_write_space(sk);
 }
 
-/* The reordering window of RACK (RFC 8985 6.2): a hole is not presumed
- * lost until reo_wnd_steps quarters of the smoothed RTT (1 ms at least,
- * the RTT at most) have passed since it was sent. Segments that overtake
- * each other on the way (on veth, two CPUs' backlogs deliver in
- * parallel) are then not resent at once; a real loss waits that long
- * longer, and the next ACK, or the RTO at the tail, finds it.
+/* RACK's loss detection (RFC 8985 6.2 step 5): a hole is lost once a
+ * segment sent after it was delivered and the hole has been out the
+ * RTT of that one and a reordering window more, reo_wnd_steps quarters
+ * of the least RTT (the smoothed RTT at most). Until a segment is seen
+ * delivered out of order the window is 0 with three SACKed segments, as
+ * three duplicate ACKs. Segments that overtake each other on the way (a
+ * router's two CPUs, veth's per-CPU backlogs) are then not resent at
+ * once; a real loss waits that long longer, and the next ACK, or the RTO
+ * at the tail, finds it.
  */
 static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
-	u32 reo_wnd = max_t(u32, kp->reo_wnd_steps, 1) * (kp->srtt_us / 4);
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 reo_wnd, base;
 
-	reo_wnd = max_t(u32, min(reo_wnd, kp->srtt_us), USEC_PER_MSEC);
-
-	return ktp_clock_us() - KTP_SKB_CB(skb)->sent_us >= reo_wnd;
+	if (kp->in_recovery && kp->all_lost)
+		return true;
+	if (!kp->sack_ok) {
+		/* no SACK, no RACK: the dupacks say it, a ms after it went */
+		reo_wnd = max_t(u32, kp->reo_wnd_steps, 1) * (kp->srtt_us / 4);
+		reo_wnd = max_t(u32, min(reo_wnd, kp->srtt_us), USEC_PER_MSEC);
+		return ktp_clock_us() - cb->sent_us >= reo_wnd;
+	}
+	/* a hole sent after everything delivered cannot be judged yet */
+	if (!kp->rack_on ||
+	    !ktp_rack_sent_after(kp->rack_xmit_us, kp->rack_end_seq,
+				 cb->sent_us, cb->end_seq))
+		return false;
+	/* no reordering seen: three SACKed segments, or recovery, say it
+	 * at once, as three duplicate ACKs would (6.2 step 4)
+	 */
+	if (!kp->reord_seen && (kp->in_recovery || kp->sacked_out >= 3)) {
+		reo_wnd = 0;
+	} else {
+		base = kp->rtt_min_us ? : kp->srtt_us;
+		reo_wnd = min(max_t(u32, kp->reo_wnd_steps, 1) * (base / 4),
+			      kp->srtt_us);
+	}
+	return ktp_clock_us() - cb->sent_us >= kp->rack_rtt_us + reo_wnd;
 }
 
 /* Enter fast recovery: halve, remember where it ends, resend the first
@@ -519,6 +595,7 @@ static void ktp_enter_recovery(struct sock *sk)
 
 	ktp_init_undo(kp, false);
 	kp->frto = 0;
+	kp->all_lost = 0;
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
@@ -569,8 +646,9 @@ static void ktp_dupack(struct sock *sk)
  */
 static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 {
+	u32 newly = 0, highest = ktp_sk(sk)->highest_sack;
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 newly = 0, highest = kp->highest_sack;
+	u32 prior = highest, now = ktp_clock_us();
 	struct sk_buff *skb;
 	int i;
 
@@ -592,6 +670,8 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 			if (ktp_before(cb->seq, b->start) ||
 			    ktp_after(cb->end_seq, b->end))
 				continue;
+			ktp_rack_check_reorder(kp, skb, prior);
+			ktp_rack_advance(kp, skb, now);
 			ktp_rtx_mark_sacked(sk, skb);
 			newly++;
 			if (ktp_after(cb->end_seq, highest))

@@ -614,6 +614,9 @@ void ktp_init_child(struct sock *newsk, const struct ktp_request *req,
 	ktp_set_snd_wnd(kp, (u32)cb->window << kp->snd_wscale);
 	kp->srtt_us = 0;
 	kp->rttvar_us = 0;
+	kp->rtt_min_us = 0;
+	kp->rack_on = 0;
+	kp->reord_seen = 0;
 	kp->snd_cwnd = KTP_INIT_CWND;
 	kp->snd_ssthresh = U32_MAX;
 	kp->cwnd_cnt = 0;

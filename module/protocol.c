@@ -421,7 +421,10 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_backoff = 0;
 	icsk->icsk_retransmits = 0;
 	kp->fin_queued = 0;
-	/* buffer auto-tuning measures the next connection afresh */
+	/* buffer auto-tuning and RACK measure the next connection afresh */
+	kp->rtt_min_us = 0;
+	kp->rack_on = 0;
+	kp->reord_seen = 0;
 	kp->rcvq_time_us = 0;
 	kp->rcv_rtt_us = 0;
 	kp->rcv_rtt_time_us = 0;

@@ -179,6 +179,8 @@ struct ktp_mib {
  * @release: a socket stops using it (optional)
  * @ssthresh: on loss: the new slow-start threshold, in segments
  * @cong_avoid: on new data acknowledged outside recovery: grow cwnd
+ * @rtt_sample: an RTT measured from an ACK, after snd_una moved and
+ *		before @cong_avoid (optional)
  */
 struct ktp_congestion_ops {
 	struct list_head list;
@@ -188,6 +190,7 @@ struct ktp_congestion_ops {
 	void (*release)(struct sock *sk);
 	u32 (*ssthresh)(struct sock *sk);
 	void (*cong_avoid)(struct sock *sk, u32 acked);
+	void (*rtt_sample)(struct sock *sk, u32 rtt_us);
 };
 
 /* A bucket of the established or the listen table (hash.c). */
@@ -372,6 +375,10 @@ struct ktp_sock {
 				 * retransmission yet: it may be undone
 				 */
 		undo_loss:1,	/* this recovery began with an RTO */
+		all_lost:1,	/* in this recovery every hole is lost
+				 * (an RTO, a smaller path MTU), whatever
+				 * RACK says
+				 */
 		undo_armed:1,	/* a recovery began and was not undone:
 				 * D-SACKs may still undo it
 				 */
@@ -398,6 +405,7 @@ struct ktp_sock {
 	/* RTT and RTO, RFC 6298, in microseconds */
 	u32	srtt_us;	/* smoothed RTT, 0 before the first sample */
 	u32	rttvar_us;	/* RTT variation */
+	u32	rtt_min_us;	/* least RTT measured, 0 before the first */
 
 	/* Congestion control, in segments (RFC 5681, RFC 6582) */
 	u32	snd_cwnd;	/* congestion window */
@@ -431,6 +439,15 @@ struct ktp_sock {
 	 */
 	u8	reo_wnd_steps;
 	u8	reo_wnd_persist;
+	u8	reord_seen:1,	/* a segment was delivered out of order */
+		rack_on:1;	/* rack_* describe a delivered segment */
+	/* RACK (RFC 8985 6.2): of the delivered segments, the one sent
+	 * last; a hole sent before it and still missing a reordering window
+	 * after its RTT is lost
+	 */
+	u32	rack_xmit_us;	/* its send time */
+	u32	rack_end_seq;
+	u32	rack_rtt_us;	/* its RTT */
 	u8	frto;		/* F-RTO (RFC 5682): 1 the RTO's first ACK,
 				 * 2 its second, is awaited; 0 off
 				 */

@@ -191,7 +191,8 @@ rearm:
  * @rtt_us: the measurement, in microseconds
  *
  * RFC 6298 2.2 and 2.3, with alpha 1/8 and beta 1/4; the RTO is kept
- * between net.ktp.rto_min and 120 s (2.4, 2.5).
+ * between net.ktp.rto_min and 120 s (2.4, 2.5). The congestion control
+ * sees the measurement too.
  */
 void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 {
@@ -200,6 +201,8 @@ void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 	u32 rto_us, err;
 
 	rtt_us = max(rtt_us, 1U);
+	if (!kp->rtt_min_us || rtt_us < kp->rtt_min_us)
+		kp->rtt_min_us = rtt_us;
 	if (!kp->srtt_us) {
 		kp->srtt_us = rtt_us;
 		kp->rttvar_us = rtt_us / 2;
@@ -212,6 +215,8 @@ void ktp_rtt_sample(struct sock *sk, u32 rtt_us)
 				     4 * kp->rttvar_us);
 	inet_csk(sk)->icsk_rto = clamp_t(u32, usecs_to_jiffies(rto_us),
 					 READ_ONCE(kn->rto_min), KTP_RTO_MAX);
+	if (kp->ca_ops && kp->ca_ops->rtt_sample)
+		kp->ca_ops->rtt_sample(sk, rtt_us);
 }
 
 /**
@@ -264,6 +269,7 @@ void ktp_enter_loss(struct sock *sk)
 	}
 	/* All not SACKed is a hole now, to be resent once more. */
 	kp->highest_sack = kp->snd_nxt;
+	kp->all_lost = 1;
 	ktp_rtx_reset_marks(sk);
 	kp->snd_ssthresh = kp->ca_ops->ssthresh(sk);
 	kp->snd_cwnd = 1;
@@ -291,6 +297,7 @@ void ktp_simple_retransmit(struct sock *sk)
 	if (!kp->packets_out)
 		return;
 	kp->highest_sack = kp->snd_nxt;
+	kp->all_lost = 1;
 	ktp_rtx_reset_marks(sk);
 	if (!kp->in_recovery) {
 		kp->snd_ssthresh = max(kp->snd_cwnd, 2U);
