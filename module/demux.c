@@ -269,6 +269,15 @@ static void ktp_rcv_req(struct sock *sk, struct sk_buff *skb, bool *relookup)
 	}
 	/* the entry's reference keeps the listener */
 	child = ktp_check_req(listener, skb, req, &req_stolen);
+	if (!child && !req_stolen &&
+	    unlikely(READ_ONCE(listener->sk_state) != KTP_LISTEN)) {
+		/* It closed meanwhile (its port gone, the child could not
+		 * take it): the segment gets the answer of no listener, a
+		 * RST, as if it had come a moment later.
+		 */
+		ktp_req_drop(req, false);
+		req_stolen = true;
+	}
 	if (!child) {
 		*relookup = req_stolen;
 		if (!req_stolen)

@@ -1372,6 +1372,15 @@ int ktp_rcv_state_process(struct sock *sk, struct sk_buff *skb)
 
 	switch (sk->sk_state) {
 	case KTP_CLOSE:
+		/* It closed while the segment waited in its backlog (a
+		 * listener's owner closing it, a connection aborted): no TCB
+		 * any more, and the answer is the no-socket one, RFC 9293
+		 * 3.10.7.1. A third ACK for a listener that closed under it
+		 * thus still resets its client.
+		 */
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_NOSOCKET);
+		ktp_send_reset(sk, skb);
+		break;
 	case KTP_LISTEN:
 		break;
 	case KTP_SYN_SENT:

@@ -291,8 +291,9 @@ static int ktp_req_rtx_synack(struct ktp_request *req)
 
 /*
  * The SYN-ACK timer: resend with back-off up to synack_retries times,
- * then give up, as TCP's request timer does. An entry whose SYN-ACK
- * cannot be sent (no route) goes at once.
+ * then give up, as TCP's request timer does. A resend that could not go
+ * (no route for now, no memory) counts as one, as in TCP: a route that
+ * comes back within the entry's life still completes the handshake.
  */
 static void ktp_req_timer(struct timer_list *t)
 {
@@ -306,9 +307,9 @@ static void ktp_req_timer(struct timer_list *t)
 	if (sk_unhashed(sk))
 		goto out;
 	if (READ_ONCE(listener->sk_state) != KTP_LISTEN ||
-	    req->num_timeout >= READ_ONCE(kn->synack_retries) ||
-	    ktp_req_rtx_synack(req))
+	    req->num_timeout >= READ_ONCE(kn->synack_retries))
 		goto drop;
+	ktp_req_rtx_synack(req);
 	req->num_timeout++;
 	timeo = min_t(unsigned long, KTP_TIMEOUT_INIT << req->num_timeout,
 		      KTP_RTO_MAX);

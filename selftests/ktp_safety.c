@@ -600,10 +600,10 @@ static int route_unreachable(const char *dst)
  * back to the client when its third ACK comes) is destroyed with an
  * ipv6_pinfo of its own: the listener keeps its IPv6 options. Before,
  * the child still pointed at the listener's, and its destructor freed
- * them. The client's segments are held back 800 ms by netem: the route
- * goes while the third ACK is on its way, and before the request's first
- * SYN-ACK timer (1 s), whose resend would fail without a route and drop
- * the request.
+ * them. The client's segments are held back 3 s by netem: the route goes
+ * while the third ACK is on its way (a starved VM has 3 s to remove it),
+ * and the request, whose SYN-ACK resends fail without the route but
+ * count as tries (as in TCP), lives 15 s with synack_retries 3.
  */
 TEST(mapped_child_failure_spares_listener)
 {
@@ -617,9 +617,9 @@ TEST(mapped_child_failure_spares_listener)
 
 	ASSERT_EQ(0, veth_up());
 	ASSERT_EQ(0, run("/usr/sbin/tc -n " NS_A " qdisc add dev va root "
-			 "netem delay 800ms"));
+			 "netem delay 3s"));
 	ASSERT_EQ(0, ns_enter(NS_B));
-	ASSERT_EQ(0, sysctl_set("ktp/synack_retries", "1"));
+	ASSERT_EQ(0, sysctl_set("ktp/synack_retries", "3"));
 	lfd = ktp_sock_family(AF_INET6, 0);
 	ASSERT_LE(0, lfd);
 	s6.sin6_port = htons(7101);
