@@ -59,6 +59,7 @@ struct ktp_diag_ctx {
 /* What a request asks for. */
 struct ktp_diag_filter {
 	struct net *net;		/* the requester's namespace */
+	struct ktp_tables *tables;	/* its tables, looked up once */
 	const struct inet_diag_sockid *id; /* zero fields: any (dump) */
 	u32 states;			/* KTPF_* of the states to show */
 	sa_family_t family;		/* AF_UNSPEC: both */
@@ -342,7 +343,7 @@ static unsigned int ktp_diag_grab_bucket(const struct ktp_diag_ctx *ctx,
 					 struct sock **batch,
 					 unsigned int *nums)
 {
-	struct ktp_tables *t = &ktp_pernet(f->net)->tables;
+	struct ktp_tables *t = f->tables;
 	struct ktp_hbucket *b;
 	unsigned int n;
 
@@ -379,10 +380,9 @@ static int ktp_diag_fill_batch(struct ktp_diag_ctx *ctx,
 	return err;
 }
 
-static unsigned int ktp_diag_buckets(const struct net *net, unsigned int part)
+static unsigned int ktp_diag_buckets(const struct ktp_tables *t,
+				     unsigned int part)
 {
-	const struct ktp_tables *t = &ktp_pernet(net)->tables;
-
 	if (part == KTP_DIAG_LISTENING)
 		return t->lhash_mask + 1;
 	return t->ehash_mask + 1;
@@ -397,13 +397,13 @@ static int ktp_diag_walk(struct ktp_diag_ctx *ctx,
 			 const struct ktp_diag_filter *f,
 			 struct ktp_diag_out *out)
 {
-	unsigned int nums[KTP_DIAG_BATCH], n;
+	unsigned int nums[KTP_DIAG_BATCH], n, nb;
 	struct sock *batch[KTP_DIAG_BATCH];
 	int err;
 
 	for (; ctx->part < KTP_DIAG_DONE; ctx->part++, ctx->bucket = 0) {
-		for (; ctx->bucket < ktp_diag_buckets(f->net, ctx->part);
-		     ctx->bucket++, ctx->num = 0) {
+		nb = ktp_diag_buckets(f->tables, ctx->part);
+		for (; ctx->bucket < nb; ctx->bucket++, ctx->num = 0) {
 			do {
 				if (out->rows >= out->max_rows)
 					return 0;
@@ -423,6 +423,7 @@ static void ktp_diag_filter_init(struct ktp_diag_filter *f,
 				 struct net *net, bool exact)
 {
 	f->net = net;
+	f->tables = &ktp_pernet(net)->tables;
 	f->id = &req->id;
 	f->family = ktp_diag_family(req->sdiag_protocol);
 	f->exact = exact;

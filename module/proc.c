@@ -73,9 +73,13 @@ static struct ktp_hbucket *ktp_seq_bucket(struct seq_file *seq)
 }
 
 /* The first match from the bucket the walk stands in on, its bucket
- * left locked; NULL at the end of the part.
+ * left locked; NULL at the end of the part. The buckets are looked up
+ * once: most are empty, and each net_generic() is an RCU dereference
+ * that a lockdep kernel checks, which made a read of an idle namespace's
+ * file cost tens of milliseconds on the debug kernel.
  */
 static struct sock *ktp_seq_part_first(struct seq_file *seq,
+				       struct ktp_hbucket *buckets,
 				       unsigned int mask)
 {
 	struct ktp_iter_state *st = seq->private;
@@ -84,7 +88,7 @@ static struct sock *ktp_seq_part_first(struct seq_file *seq,
 
 	st->offset = 0;
 	for (; st->bucket <= mask; st->bucket++) {
-		b = ktp_seq_bucket(seq);
+		b = &buckets[st->bucket];
 		if (hlist_nulls_empty(&b->chain))
 			continue;
 		spin_lock_bh(&b->lock);
@@ -98,7 +102,9 @@ static struct sock *ktp_seq_part_first(struct seq_file *seq,
 
 static struct sock *ktp_listening_first(struct seq_file *seq)
 {
-	return ktp_seq_part_first(seq, ktp_seq_tables(seq)->lhash_mask);
+	struct ktp_tables *t = ktp_seq_tables(seq);
+
+	return ktp_seq_part_first(seq, t->lhash, t->lhash_mask);
 }
 
 static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
@@ -118,7 +124,9 @@ static struct sock *ktp_listening_next(struct seq_file *seq, struct sock *cur)
 
 static struct sock *ktp_established_first(struct seq_file *seq)
 {
-	return ktp_seq_part_first(seq, ktp_seq_tables(seq)->ehash_mask);
+	struct ktp_tables *t = ktp_seq_tables(seq);
+
+	return ktp_seq_part_first(seq, t->ehash, t->ehash_mask);
 }
 
 static struct sock *ktp_established_next(struct seq_file *seq,
