@@ -57,6 +57,7 @@
  * segments both ways are printed.
  */
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include "kselftest_harness.h"
 #include "ktp_selftest.h"
@@ -71,7 +72,7 @@
 #define RING		40	/* segments shown after a failure */
 #define RING_BYTES	(SEG_MAX + 64)	/* of each: all of it */
 #define DATA_SEED	0x6b74702066757a7aULL
-#define SCAN_EVERY	32	/* steps between /proc/net/ktp scans */
+#define SCAN_EVERY	64	/* steps between /proc/net/ktp scans */
 #define PERIOD		2000	/* segments between sysctl changes */
 #define STATES_MIN	2000	/* segments that must reach every state */
 #define PROGRESS	100000	/* segments between progress lines */
@@ -233,6 +234,55 @@ static int prod_stop;
 static unsigned long prod_passes;	/* the prodder's rounds, done */
 static int prod_running;
 
+/*
+ * Where the main thread's time goes, printed at the end: exclusive wall
+ * time per kind of work, so that a slow run says what made it slow.
+ */
+enum tcat {
+	TC_OTHER,	/* the fuzzer's own choices and checks */
+	TC_EMIT,	/* writing segments to the tun device */
+	TC_READ,	/* reading the kernel's segments */
+	TC_WAIT,	/* waiting for the kernel's answer to a move */
+	TC_INFO,	/* KTP_INFO */
+	TC_SCAN,	/* /proc/net/ktp and ktp6 */
+	TC_ACCEPT,	/* accept() */
+	TC_SOCK,	/* the sockets' own calls: connect, send, close, ... */
+	TC_N
+};
+
+static const char *const tcat_name[TC_N] = { "other", "emit", "read",
+	"wait", "info", "scan", "accept", "sock" };
+static long long tcat_ns[TC_N];
+static long long tcat_since;
+static enum tcat tcat_cur;
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Charge the time since the last switch to the current kind, and start
+ * on @c. Return: the kind to go back to (tc_leave()).
+ */
+static enum tcat tc_enter(enum tcat c)
+{
+	long long t = mono_ns();
+	enum tcat prev = tcat_cur;
+
+	tcat_ns[prev] += t - tcat_since;
+	tcat_since = t;
+	tcat_cur = c;
+	return prev;
+}
+
+static void tc_leave(enum tcat prev)
+{
+	tc_enter(prev);
+}
+
 static uint64_t rnd64(void)
 {
 	fz.rng += 0x9e3779b97f4a7c15ULL;
@@ -372,9 +422,11 @@ static void *prodder(void *arg)
 	struct pollfd pfd = { .events = POLLIN | POLLOUT };
 	struct ktp_info info;
 	int one = 1, i, fd;
+	long long t0;
 
 	(void)arg;
 	while (!__atomic_load_n(&prod_stop, __ATOMIC_ACQUIRE)) {
+		t0 = mono_ns();
 		for (i = 0; i < NFLOWS + NLSN; i++) {
 			fd = __atomic_load_n(&prod_fd[i], __ATOMIC_ACQUIRE);
 			if (fd < 0)
@@ -386,7 +438,11 @@ static void *prodder(void *arg)
 			poll(&pfd, 1, 0);
 		}
 		__atomic_add_fetch(&prod_passes, 1, __ATOMIC_RELEASE);
-		usleep(1000);
+		/* a fifth of a CPU at most: the VM's vCPUs share one host
+		 * thread, and a busier prodder slows the injection it is
+		 * there to meet (the debug kernel's calls are slow)
+		 */
+		usleep(1000 + (useconds_t)((mono_ns() - t0) * 4 / 1000));
 	}
 	return NULL;
 }
@@ -470,8 +526,11 @@ static size_t ip_wrap(uint8_t *pkt, int fam, const uint8_t *seg,
 
 static void wire_write(const uint8_t *pkt, size_t len)
 {
+	enum tcat prev = tc_enter(TC_EMIT);
+
 	if (write(fz.tun, pkt, len) != (ssize_t)len)
 		fz.tun_errors++;
+	tc_leave(prev);
 }
 
 /* The segment in two or three fragments, in order or backwards. */
@@ -682,12 +741,20 @@ static void drain(struct flow *f, int ms)
 	struct flow *g;
 	ssize_t n;
 
+	enum tcat prev = tc_enter(TC_READ);
+	bool more;
+
 	for (;;) {
 		n = read(fz.tun, buf, sizeof(buf));
 		if (n <= 0) {
-			if (!f || f->rx != rx0 || now_ms() >= end ||
-			    !poll_events(fz.tun, POLLIN, (int)(end - now_ms())))
-				return;
+			if (!f || f->rx != rx0 || now_ms() >= end)
+				break;
+			tc_enter(TC_WAIT);
+			more = poll_events(fz.tun, POLLIN,
+					   (int)(end - now_ms()));
+			tc_enter(TC_READ);
+			if (!more)
+				break;
 			continue;
 		}
 		if (ktp_seg_from_ip(&seg, buf, (size_t)n, fz.proto))
@@ -699,6 +766,7 @@ static void drain(struct flow *f, int ms)
 		if (g)
 			learn(g, &seg);
 	}
+	tc_leave(prev);
 }
 
 /* ---- states ---- */
@@ -712,9 +780,15 @@ static bool synchronized(int state)
 /* KTP_INFO of the flow's socket: it must answer, with a real state. */
 static void refresh(struct flow *f)
 {
+	enum tcat prev;
+	int rc;
+
 	if (f->fd < 0)
 		return;
-	if (ktp_info(f->fd, &f->info)) {
+	prev = tc_enter(TC_INFO);
+	rc = ktp_info(f->fd, &f->info);
+	tc_leave(prev);
+	if (rc) {
 		fail("KTP_INFO on a KTP socket: %s", strerror(errno));
 		f->have_info = false;
 		return;
@@ -758,8 +832,11 @@ static void scan_file(const char *path, bool v6)
 
 static void scan_proc(void)
 {
+	enum tcat prev = tc_enter(TC_SCAN);
+
 	scan_file("/proc/net/ktp", false);
 	scan_file("/proc/net/ktp6", true);
+	tc_leave(prev);
 }
 
 /* ---- listeners ---- */
@@ -814,11 +891,14 @@ static void lsn_open(int i)
 
 static void lsn_remake(int i)
 {
+	enum tcat prev = tc_enter(TC_SOCK);
+
 	prod_set(NFLOWS + i, -1);
 	prod_quiesce();
 	close(fz.lsn[i].fd);
 	fz.lsn_remade++;
 	lsn_open(i);
+	tc_leave(prev);
 }
 
 /* A port of a listener that takes peers of @fam. */
@@ -834,15 +914,34 @@ static void accept_all(void)
 {
 	struct sockaddr_storage ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct pollfd pfd[NLSN];
+	enum tcat prev;
 	struct flow *f;
 	socklen_t len;
 	int i, fd, fam;
 
+	/* one poll() for the three: a refused accept() takes the socket
+	 * lock, which the prodder holds often
+	 */
 	for (i = 0; i < NLSN; i++) {
+		pfd[i].fd = fz.lsn[i].fd;
+		pfd[i].events = POLLIN;
+		pfd[i].revents = 0;
+	}
+	prev = tc_enter(TC_ACCEPT);
+	i = poll(pfd, NLSN, 0);
+	tc_leave(prev);
+	if (i <= 0)
+		return;
+	for (i = 0; i < NLSN; i++) {
+		if (!pfd[i].revents)
+			continue;
 		for (;;) {
 			len = sizeof(ss);
+			prev = tc_enter(TC_ACCEPT);
 			fd = accept4(fz.lsn[i].fd, (struct sockaddr *)&ss,
 				     &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			tc_leave(prev);
 			if (fd < 0)
 				break;
 			fz.accepted++;
@@ -1300,6 +1399,7 @@ static void sock_recv(struct flow *f)
 
 static void sock_op(struct flow *f)
 {
+	enum tcat prev = tc_enter(TC_SOCK);
 	uint32_t r = rnd(100);
 	int v = (int)rnd(2);
 
@@ -1313,6 +1413,7 @@ static void sock_op(struct flow *f)
 		setsockopt(f->fd, SOL_KTP, KTP_NODELAY, &v, sizeof(v));
 	else
 		poll_events(f->fd, POLLIN | POLLOUT, 0);
+	tc_leave(prev);
 	refresh(f);
 	drain(NULL, 0);
 }
@@ -1325,12 +1426,14 @@ static void kernel_connect(struct flow *f)
 	struct sockaddr_storage me;
 	socklen_t len = sizeof(me);
 	bool mapped = f->fam == V4 && chance(30);
+	enum tcat prev = tc_enter(TC_SOCK);
 	int fd, rc;
 
 	fd = ktp_socket_flags(f->fam == V6 || mapped ? AF_INET6 : AF_INET,
 			      SOCK_NONBLOCK);
 	if (fd < 0) {
 		fail("socket(): %s", strerror(errno));
+		tc_leave(prev);
 		return;
 	}
 	if (f->fam == V4 && !mapped) {
@@ -1352,11 +1455,13 @@ static void kernel_connect(struct flow *f)
 	    getsockname(fd, (struct sockaddr *)&me, &len)) {
 		fail("connect() to the peer: %s", strerror(errno));
 		close(fd);
+		tc_leave(prev);
 		return;
 	}
 	f->kport = ntohs(((struct sockaddr_in *)&me)->sin_port);
 	f->fd = fd;
 	prod_set((int)(f - fz.flow), fd);
+	tc_leave(prev);
 }
 
 /* ---- flows ---- */
@@ -1412,11 +1517,14 @@ static void flow_retire(struct flow *f)
 		emit(&o);
 	}
 	if (f->fd >= 0) {
+		enum tcat prev = tc_enter(TC_SOCK);
+
 		prod_set((int)(f - fz.flow), -1);
 		if (r >= 70)
 			abort_close(&f->fd, -1);
 		else
 			close(f->fd);
+		tc_leave(prev);
 	}
 	drain(NULL, 0);
 	f->used = false;
@@ -1498,7 +1606,9 @@ static void do_move(struct flow *f, enum move mv)
 	}
 	drain(f, wait);
 	refresh(f);
-	scan_proc();
+	/* a flow without a socket shows its state only in /proc */
+	if (f->fd < 0)
+		scan_proc();
 }
 
 /* A move needs what the kernel said before it: its SYN for a SYN-ACK,
@@ -1703,6 +1813,34 @@ static void print_summary(double secs)
 	       fz.tun_errors);
 }
 
+/* Where the time went: the main thread's kinds of work, its CPU time,
+ * and the prodder's.
+ */
+static void print_times(pthread_t prod)
+{
+	struct timespec ts;
+	struct rusage ru;
+	char buf[256];
+	size_t n = 0;
+	clockid_t cid;
+	int i;
+
+	tc_enter(TC_OTHER);
+	for (i = 0; i < TC_N; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s %.1f",
+				      tcat_name[i], tcat_ns[i] / 1e9);
+	printf("# time (s):%s\n", buf);
+	if (!getrusage(RUSAGE_THREAD, &ru))
+		printf("# main thread CPU: user %.1f s, system %.1f s\n",
+		       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+		       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	if (!pthread_getcpuclockid(prod, &cid) &&
+	    !clock_gettime(cid, &ts))
+		printf("# prodder CPU: %.1f s, %lu rounds\n",
+		       ts.tv_sec + ts.tv_nsec / 1e9,
+		       __atomic_load_n(&prod_passes, __ATOMIC_ACQUIRE));
+}
+
 /* The wanted states not reached, as " IPv4 CLOSING IPv6 ..."; how many. */
 static int missing_states(char *buf, size_t size)
 {
@@ -1808,6 +1946,7 @@ TEST_F_TIMEOUT(fuzz, segments, DEFAULT_SECS + 120)
 	printf("# seed %llu (replay: ktp_fuzz_pkt -s %llu -n %ld)\n",
 	       opt_seed, opt_seed, opt_segments);
 	fflush(stdout);
+	tcat_since = mono_ns();
 	while (fz.segments < opt_segments && !fz.failed) {
 		if (fz.segments >= next_period) {
 			period_change();
@@ -1829,6 +1968,7 @@ TEST_F_TIMEOUT(fuzz, segments, DEFAULT_SECS + 120)
 	drain(NULL, 0);
 	scan_proc();
 	print_summary((now_ms() - t0) / 1000.0);
+	print_times(self->prod);
 	print_snmp();
 	ASSERT_FALSE(fz.failed) TH_LOG("seed %llu", opt_seed);
 	if (fz.segments < STATES_MIN) {
