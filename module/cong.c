@@ -138,6 +138,25 @@ void ktp_inherit_congestion_control(struct sock *sk)
 }
 
 /**
+ * ktp_reinit_congestion_control - the same algorithm, its state afresh,
+ * for a socket that connects again (connect(AF_UNSPEC), as
+ * tcp_disconnect())
+ * @sk: the socket, owned by the caller
+ */
+void ktp_reinit_congestion_control(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	if (!kp->ca_ops)
+		return;
+	if (kp->ca_ops->release)
+		kp->ca_ops->release(sk);
+	memset(kp->ca_priv, 0, sizeof(kp->ca_priv));
+	if (kp->ca_ops->init)
+		kp->ca_ops->init(sk);
+}
+
+/**
  * ktp_cleanup_congestion_control - the socket is going away
  * @sk: the socket
  */

@@ -1085,6 +1085,13 @@ int ktp_connect_send_syn(struct sock *sk)
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
 
+	/* nothing of an earlier connection of this socket (after
+	 * connect(AF_UNSPEC), or a connect() that failed) carries over
+	 */
+	ktp_forget_connection(sk);
+	ktp_reinit_congestion_control(sk);
+	kp->retx_hint = kp->iss;
+	kp->reo_wnd_seq = kp->iss;
 	kp->snd_una = kp->iss;
 	kp->snd_nxt = kp->iss;
 	kp->write_seq = kp->iss;

@@ -421,7 +421,10 @@ static int ktp_disconnect(struct sock *sk, int flags)
 	icsk->icsk_backoff = 0;
 	icsk->icsk_retransmits = 0;
 	kp->fin_queued = 0;
-	/* buffer auto-tuning and RACK measure the next connection afresh */
+	/* buffer auto-tuning and RACK measure the next connection afresh;
+	 * the rest of what this one learned goes at the next connect()
+	 * (ktp_forget_connection()), its counters readable until then
+	 */
 	kp->rtt_min_us = 0;
 	kp->rack_on = 0;
 	kp->reord_seen = 0;
@@ -1161,6 +1164,60 @@ int ktp_init_sock(struct sock *sk)
 	sk->sk_sndbuf = READ_ONCE(ktp_pernet(sock_net(sk))->wmem[1]);
 	sk->sk_rcvbuf = READ_ONCE(ktp_pernet(sock_net(sk))->rmem[1]);
 	return 0;
+}
+
+/**
+ * ktp_forget_connection - what a connection learned and counted, reset
+ * @sk: a new child, or a socket that connects (again); owned, and its
+ *	queues empty
+ *
+ * Its RTT estimates, congestion window, loss recovery, receive-side
+ * measurements and the KTP_INFO counters: a connection starts from the
+ * same place as a fresh socket's, as TCP's does after tcp_disconnect().
+ * TCP forgets at the disconnect, which a blocking connect() that failed
+ * makes too; KTP at the next connect(), so that KTP_INFO still shows
+ * what the failed attempt or the dissolved connection did. What depends
+ * on its sequence numbers or its peer's options is the caller's to set,
+ * and so are the deferred timer bits, which hold references
+ * (ktp_forget_deferred()).
+ */
+void ktp_forget_connection(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+
+	kp->srtt_us = 0;
+	kp->rttvar_us = 0;
+	kp->rtt_min_us = 0;
+	kp->rack_on = 0;
+	kp->reord_seen = 0;
+	kp->snd_cwnd = KTP_INIT_CWND;
+	kp->snd_ssthresh = U32_MAX;
+	kp->cwnd_cnt = 0;
+	kp->packets_out = 0;
+	kp->dupacks = 0;
+	kp->in_recovery = 0;
+	kp->ack_pending = 0;
+	kp->sacked_out = 0;
+	kp->lost_out = 0;
+	kp->retrans_out = 0;
+	kp->fin_queued = 0;
+	kp->total_retrans = 0;
+	kp->bytes_acked = 0;
+	kp->bytes_received = 0;
+	kp->segs_in = 0;
+	kp->segs_out = 0;
+	kp->tlp_high_seq = 0;
+	kp->retrans_stamp = 0;
+	kp->undo_ok = 0;
+	kp->undo_armed = 0;
+	kp->undo_dsack = 0;
+	kp->dsack = 0;
+	kp->reo_wnd_steps = 1;
+	kp->reo_wnd_persist = 0;
+	kp->frto = 0;
+	kp->rcvq_time_us = 0;
+	kp->rcv_rtt_us = 0;
+	kp->rcv_rtt_time_us = 0;
 }
 
 static void ktp_destroy_sock(struct sock *sk)

@@ -714,6 +714,7 @@ DECLARE_PER_CPU(unsigned int, ktp_orphan_count);
 
 void ktp_set_state(struct sock *sk, int state);
 int ktp_init_sock(struct sock *sk);
+void ktp_forget_connection(struct sock *sk);
 void ktp_done(struct sock *sk);
 void ktp_destroy_dead(struct sock *sk);
 void ktp_orphan_count_inc(void);
@@ -826,6 +827,7 @@ void ktp_unregister_congestion_control(struct ktp_congestion_ops *ca);
 int ktp_set_congestion_control(struct sock *sk, const char *name);
 void ktp_init_congestion_control(struct sock *sk);
 void ktp_inherit_congestion_control(struct sock *sk);
+void ktp_reinit_congestion_control(struct sock *sk);
 void ktp_cleanup_congestion_control(struct sock *sk);
 void ktp_reno_cong_avoid(struct sock *sk, u32 acked);
 void ktp_ca_available(char *buf, size_t len);

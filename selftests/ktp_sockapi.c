@@ -928,6 +928,51 @@ TEST_F(conn, connect_af_unspec_disconnects)
 	EXPECT_EQ(2, recv(self->srv, buf, sizeof(buf), 0));
 }
 
+/*
+ * A socket that connects again after connect(AF_UNSPEC) starts as a
+ * fresh one, as TCP's does after tcp_disconnect(): the congestion window,
+ * slow-start threshold, RTT and counters of the first connection are
+ * gone. Before, the second connection inherited a window the first had
+ * grown on another path.
+ */
+TEST_F_TIMEOUT(conn, reconnect_starts_afresh, 60)
+{
+	struct ktp_stream tx = { .len = 4 << 20, .seed = 5 };
+	struct ktp_stream rx = { .len = 4 << 20, .seed = 5 };
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+	struct ktp_info fresh, grown, again;
+	pthread_t thr;
+
+	ASSERT_EQ(0, ktp_pair(self->lfd, self->port, &self->cli, &self->srv));
+	ASSERT_EQ(0, ktp_info(self->cli, &fresh));
+	tx.fd = self->cli;
+	rx.fd = self->srv;
+	tx.deadline = rx.deadline = now_ms() + 40000;
+	ASSERT_EQ(0, pthread_create(&thr, NULL, stream_send, &tx));
+	stream_recv(&rx);
+	pthread_join(thr, NULL);
+	ASSERT_EQ(rx.len, rx.done) TH_LOG("recv: %s", strerror(rx.err));
+	ASSERT_EQ(0, wait_acked(self->cli, KTP_IO_TIMEOUT_MS));
+	ASSERT_EQ(0, ktp_info(self->cli, &grown));
+	/* the first connection did grow its window and count its bytes */
+	ASSERT_LT(fresh.ktpi_snd_cwnd, grown.ktpi_snd_cwnd);
+	ASSERT_LE(tx.len, grown.ktpi_bytes_acked);
+
+	ASSERT_EQ(0, connect(self->cli, &unspec, sizeof(unspec)));
+	close(self->srv);
+	ASSERT_EQ(0, connect_port(self->cli, self->port))
+		TH_LOG("connect again: %s", strerror(errno));
+	self->srv = accept(self->lfd, NULL, NULL);
+	ASSERT_LE(0, self->srv);
+	ASSERT_EQ(0, ktp_info(self->cli, &again));
+	EXPECT_EQ(fresh.ktpi_snd_cwnd, again.ktpi_snd_cwnd);
+	EXPECT_EQ(fresh.ktpi_snd_ssthresh, again.ktpi_snd_ssthresh);
+	EXPECT_EQ(fresh.ktpi_bytes_acked, again.ktpi_bytes_acked);
+	EXPECT_EQ(fresh.ktpi_segs_out, again.ktpi_segs_out);
+	EXPECT_EQ(0, again.ktpi_total_retrans);
+	EXPECT_EQ(0, again.ktpi_retransmits);
+}
+
 /* Many tiny writes arrive whole and in order. */
 TEST_F_TIMEOUT(conn, small_writes_in_order, 60)
 {
