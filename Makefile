@@ -122,16 +122,13 @@ dkms-check: deps
 check-debug: deps-debug userspace selftests
 	KTP_PLANT="$(KTP_PLANT)" scripts/check-debug.sh
 
-# check-debug's VM with two stages: every selftests/out/ktp_fuzz_* with
-# -n KTP_FUZZ_N, then kmemleak before and after rmmod. Each fuzzer gets
-# 240 s and a second for every 50 segments or calls (-t), ten minutes
-# more before it counts as hung; the VM their sum and half an hour.
+# Each selftests/out/ktp_fuzz_* in a check-debug VM of its own, the VMs
+# at once (scripts/fuzz.sh): the fuzzer with -n KTP_FUZZ_N, then kmemleak
+# before and after rmmod. A fuzzer gets 240 s and a second for every 50
+# segments or calls (-t), ten minutes more before it counts as hung.
 KTP_FUZZ_N ?= 1000000
-fuzzers = $(words $(wildcard selftests/ktp_fuzz_*.c))
-fuzz-vm-secs = $(fuzzers) * (840 + $(KTP_FUZZ_N) / 50) + 1800
 fuzz: deps-debug userspace selftests
-	KTP_PLANT= KTP_DEBUG_STAGES="fuzz kmemleak" KTP_FUZZ_N="$(KTP_FUZZ_N)" \
-	VM_TIMEOUT="$${VM_TIMEOUT:-$$(($(fuzz-vm-secs)))}" scripts/check-debug.sh
+	KTP_FUZZ_N="$(KTP_FUZZ_N)" scripts/fuzz.sh
 
 demo: deps all
 	scripts/demo.sh

@@ -9,8 +9,8 @@
 #   KTP_PLANT=uaf|leak   build the module with a planted bug (module/plant.c):
 #                        the run must fail and show KASAN's or kmemleak's
 #                        report. Off by default.
-#   KTP_FAULT_TESTS, KTP_FAULT_ROUNDS, KTP_DEBUG_STAGES, KTP_FUZZ_N
-#                        passed to scripts/vm-debug.sh
+#   KTP_FAULT_TESTS, KTP_FAULT_ROUNDS, KTP_DEBUG_STAGES, KTP_FUZZ_N,
+#   KTP_FUZZ_ONLY        passed to scripts/vm-debug.sh
 #   KTP_DEBUG_LOG=FILE   keep the whole console log of the debug VM there
 #   VM_TIMEOUT, VM_MEM   as for scripts/vm.sh
 #
@@ -65,7 +65,8 @@ ${CC:-gcc} -O2 -Wall -Werror -std=gnu11 -D_GNU_SOURCE -static \
 	-o "$work/stage/fault_exec" selftests/fault_exec.c ||
 	give_up "building selftests/fault_exec.c"
 env=
-for v in KTP_FAULT_TESTS KTP_FAULT_ROUNDS KTP_DEBUG_STAGES KTP_FUZZ_N; do
+for v in KTP_FAULT_TESTS KTP_FAULT_ROUNDS KTP_DEBUG_STAGES KTP_FUZZ_N \
+	 KTP_FUZZ_ONLY; do
 	[ -n "${!v:-}" ] && env+="$v='${!v}' "
 done
 

@@ -21,6 +21,7 @@
 #   KTP_DEBUG_STAGES   which stages run, in their order
 #                      ["selftests fault kmemleak"; make fuzz: "fuzz kmemleak"]
 #   KTP_FUZZ_N         segments or calls for each fuzzer [1000000]
+#   KTP_FUZZ_ONLY      the fuzzers the fuzz stage runs [every ktp_fuzz_*]
 
 cd "$(dirname "$0")" || exit 1
 
@@ -194,7 +195,7 @@ stage_fuzz()
 
 	echo "== fuzz"
 	secs=$((240 + size / 50))
-	for f in ktp_fuzz_*; do
+	for f in ${KTP_FUZZ_ONLY:-ktp_fuzz_*}; do
 		[ -x "$f" ] || continue
 		found=1
 		# streamed, for a run of hours
