@@ -1143,11 +1143,13 @@ TEST_F_TIMEOUT(conn, backlog_bounds_accept_queue, 30)
 	EXPECT_EQ(-1, connect_port(c[waiting], port));
 	EXPECT_EQ(EALREADY, errno);
 
-	/* Room for one: the retransmitted SYN (1 s later) gets through. */
+	/* Room for one: a retransmitted SYN (1 s after the connect, or
+	 * 3 s if a stalled VM accepted after the first) gets through.
+	 */
 	a[0] = accept(lfd, NULL, NULL);
 	ASSERT_LE(0, a[0]);
 	EXPECT_STREQ("ESTABLISHED",
-		     state_str(wait_state(c[waiting], KTP_ESTABLISHED, 3000)));
+		     state_str(wait_state(c[waiting], KTP_ESTABLISHED, 8000)));
 	EXPECT_EQ(0, sock_error(c[waiting]));
 	for (i = 1; i < 3; i++) {
 		a[i] = accept(lfd, NULL, NULL);
@@ -1206,7 +1208,12 @@ TEST_F_TIMEOUT(conn, fin_wait2_orphan_timeout, 30)
 	close(fd);
 }
 
-/* TIME_WAIT holds the port for tw_timeout (1 s here), then lets it go. */
+/*
+ * TIME_WAIT holds the port for tw_timeout (1 s here), then lets it go.
+ * The time counts from before the close, for the entry cannot be older:
+ * counted from when the test saw it, a stalled VM made it look 27 ms
+ * long.
+ */
 TEST_F_TIMEOUT(conn, time_wait_length, 30)
 {
 	unsigned short cport;
@@ -1221,8 +1228,8 @@ TEST_F_TIMEOUT(conn, time_wait_length, 30)
 	self->srv = accept(self->lfd, NULL, NULL);
 	ASSERT_LE(0, self->srv);
 
-	close_into_time_wait(_metadata, &self->cli, &self->srv);
 	t0 = now_ms();
+	close_into_time_wait(_metadata, &self->cli, &self->srv);
 
 	fd = ktp_sock(0);
 	ASSERT_LE(0, fd);
@@ -1230,7 +1237,7 @@ TEST_F_TIMEOUT(conn, time_wait_length, 30)
 	EXPECT_EQ(EADDRINUSE, errno);
 	close(fd);
 
-	while (now_ms() - t0 < 5000) {
+	while (now_ms() - t0 < 10000) {
 		fd = ktp_sock(0);
 		ASSERT_LE(0, fd);
 		if (!bind_port(fd, cport)) {
@@ -1242,8 +1249,8 @@ TEST_F_TIMEOUT(conn, time_wait_length, 30)
 		close(fd);
 		sleep_ms(20);
 	}
-	EXPECT_LE(700, dt);
-	EXPECT_GE(4000, dt);
+	EXPECT_LE(990, dt);
+	EXPECT_GE(8000, dt);
 }
 
 static int reuse_sock(void)

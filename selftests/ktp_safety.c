@@ -406,6 +406,8 @@ TEST_F(fam, cgroup_bpf_connect_and_create)
 #define NS_B	"ktpsafeB"
 #define ADDR_A	"10.99.0.1"
 #define ADDR_B	"10.99.0.2"
+#define MAC_A	"02:6b:74:70:00:01"
+#define MAC_B	"02:6b:74:70:00:02"
 
 static int ns_enter(const char *name)
 {
@@ -430,14 +432,22 @@ static void veth_down(void)
 static int veth_up(void)
 {
 	veth_down();
+	/* Fixed addresses, and neighbours that need no ARP: a netem delay
+	 * on va holds ARP requests too, and three unanswered probes (3 s)
+	 * drop what waited for the answer, SYNs included.
+	 */
 	return run("/usr/sbin/ip netns add " NS_A) ||
 	       run("/usr/sbin/ip netns add " NS_B) ||
-	       run("/usr/sbin/ip link add va netns " NS_A " type veth peer "
-		   "name vb netns " NS_B) ||
+	       run("/usr/sbin/ip link add va address " MAC_A " netns " NS_A
+		   " type veth peer name vb address " MAC_B " netns " NS_B) ||
 	       run("/usr/sbin/ip -n " NS_A " addr add " ADDR_A "/24 dev va") ||
 	       run("/usr/sbin/ip -n " NS_B " addr add " ADDR_B "/24 dev vb") ||
 	       run("/usr/sbin/ip -n " NS_A " link set va up") ||
 	       run("/usr/sbin/ip -n " NS_B " link set vb up") ||
+	       run("/usr/sbin/ip -n " NS_A " neigh replace " ADDR_B " lladdr "
+		   MAC_B " dev va nud permanent") ||
+	       run("/usr/sbin/ip -n " NS_B " neigh replace " ADDR_A " lladdr "
+		   MAC_A " dev vb nud permanent") ||
 	       run("/usr/sbin/ip -n " NS_A " link set lo up") ||
 	       run("/usr/sbin/ip -n " NS_B " link set lo up") ? -1 : 0;
 }
