@@ -473,17 +473,29 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 			ktp_rack_advance(kp, skb, now);
 		}
 		sent_us = KTP_SKB_CB(skb)->sent_us;
+		acked += KTP_SKB_CB(skb)->pcount;
 		ktp_rtx_unlink(sk, skb);
 		ktp_wmem_free_skb(sk, skb);
-		acked++;
+	}
+	/* the peer holds the first bytes of the next one: they go */
+	if (skb && ktp_after(ack, KTP_SKB_CB(skb)->seq)) {
+		u32 pcount = KTP_SKB_CB(skb)->pcount;
+
+		if (!ktp_rtx_trim_head(sk, skb, ack - KTP_SKB_CB(skb)->seq) &&
+		    pcount > KTP_SKB_CB(skb)->pcount) {
+			if (KTP_SKB_CB(skb)->retransmitted)
+				karn_ok = false;
+			sent_us = KTP_SKB_CB(skb)->sent_us;
+			acked += pcount - KTP_SKB_CB(skb)->pcount;
+		}
 	}
 	kp->bytes_acked += ack - kp->snd_una;
 	kp->snd_una = ack;
 	/* the probe's flight is acknowledged: the next may have one */
 	if (kp->tlp_high_seq && !ktp_before(ack, kp->tlp_high_seq))
 		kp->tlp_high_seq = 0;
-	/* what is left below @ack (a segment acknowledged in part) is a
-	 * hole now
+	/* what is left below @ack (a segment acknowledged in part, its
+	 * head not trimmed) is a hole now
 	 */
 	ktp_advance_highest_sack(sk, ack);
 	if (ktp_before(kp->retx_hint, ack))
@@ -638,6 +650,39 @@ static void ktp_dupack(struct sock *sk)
 		ktp_enter_recovery(sk);
 }
 
+/* @skb, not SACKed, meets SACK block @b: where it holds more segments
+ * than the block covers, cut off those outside, at segment edges
+ * (tcp_match_skb_to_sack()). A segment the block covers in part stays
+ * unmarked, as before any cut.
+ *
+ * Return: the part that may lie within @b (perhaps still @skb, perhaps
+ * not within: the caller checks), or NULL if a cut found memory short.
+ */
+static struct sk_buff *ktp_sack_cut(struct sock *sk, struct sk_buff *skb,
+				    const struct ktp_sack_block *b)
+{
+	u32 mss = ktp_sk(sk)->mss, seq = KTP_SKB_CB(skb)->seq, off;
+
+	if (KTP_SKB_CB(skb)->pcount < 2)
+		return skb;
+	if (ktp_before(seq, b->start)) {
+		off = roundup(b->start - seq, mss);
+		if (off >= skb->len)
+			return skb;
+		skb = ktp_rtx_split(sk, skb, off);
+		if (!skb)
+			return NULL;
+		seq = KTP_SKB_CB(skb)->seq;
+	}
+	if (ktp_after(KTP_SKB_CB(skb)->end_seq, b->end) &&
+	    KTP_SKB_CB(skb)->pcount > 1) {
+		off = rounddown(b->end - seq, mss);
+		if (off && off < skb->len && !ktp_rtx_split(sk, skb, off))
+			return NULL;
+	}
+	return skb;
+}
+
 /* Mark what the peer's SACK blocks say it holds (RFC 2018). Blocks that
  * are not within what we sent are ignored. Each block costs a lookup and
  * then only the segments it newly covers (ktp_rtx_find_unsacked()), so a
@@ -662,11 +707,15 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 		for (skb = ktp_rtx_find_unsacked(sk, b->start);
 		     skb && ktp_before(KTP_SKB_CB(skb)->seq, b->end);
 		     skb = ktp_rtx_next_unsacked(skb)) {
-			struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+			struct ktp_skb_cb *cb;
 
-			/* a block covers whole segments; at its edges one
-			 * may be covered in part only
+			/* a block covers whole segments; at its edges an
+			 * skb may be covered in part only
 			 */
+			skb = ktp_sack_cut(sk, skb, b);
+			if (!skb)
+				break;
+			cb = KTP_SKB_CB(skb);
 			if (ktp_before(cb->seq, b->start) ||
 			    ktp_after(cb->end_seq, b->end))
 				continue;
@@ -708,7 +757,7 @@ void ktp_sack_retransmit(struct sock *sk)
 				break;
 			if (ktp_retransmit_skb(sk, skb))
 				break;
-			pipe++;
+			pipe += cb->pcount;
 		}
 		kp->retx_hint = cb->end_seq;
 	}

@@ -27,6 +27,16 @@
  * SACKed (sacked_out), the holes below the highest SACK (lost_out) and
  * those of them resent in this recovery (retrans_out).
  *
+ * A node is one skb, which may hold several segments: what left as one
+ * super-segment stays one skb (its pcount MSSes), as TCP's TSO skbs. The
+ * counters count segments, cwnd's unit; the tree's own count is of
+ * skbs, only to find them. An skb is cut where the peer's ACKs and SACKs
+ * fall within it, and where one of its segments is resent alone; never
+ * finer than what the peer's ACKs and SACKs describe, so a peer gets at
+ * most one cut per segment in flight, however it draws its blocks. An
+ * skb not SACKed lies wholly below or wholly above the highest SACK:
+ * that mark only ever lands on an skb's edge.
+ *
  * All of it is the socket owner's: bh-locked or owned by a process.
  */
 
@@ -92,6 +102,33 @@ struct sk_buff *ktp_rtx_last(const struct sock *sk)
 	return skb_rb_last(&ktp_sk(sk)->rtx_queue);
 }
 
+/* Add (@sign 1) or take out (-1) what @skb counts for in the pipe's
+ * counters: its segments, SACKed, or a hole, perhaps resent.
+ */
+static void ktp_rtx_count(struct ktp_sock *kp, const struct sk_buff *skb,
+			  int sign)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 n = sign * (int)cb->pcount;
+
+	kp->packets_out += n;
+	if (cb->sacked) {
+		kp->sacked_out += n;
+	} else if (ktp_before(cb->seq, kp->highest_sack)) {
+		kp->lost_out += n;
+		if (cb->lost_retx)
+			kp->retrans_out += n;
+	}
+}
+
+/* The segments @skb is on the wire at the current MSS; a SYN or a FIN
+ * alone is one.
+ */
+static u16 ktp_pcount(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	return max_t(u32, DIV_ROUND_UP(skb->len, kp->mss), 1);
+}
+
 /* Put @skb, on no list, in its place in the rtx queue. */
 static void ktp_rtx_link(struct sock *sk, struct sk_buff *skb)
 {
@@ -127,17 +164,9 @@ static void ktp_rtx_insert(struct sock *sk, struct sk_buff *skb)
  */
 void ktp_rtx_unlink(struct sock *sk, struct sk_buff *skb)
 {
-	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	if (cb->sacked) {
-		kp->sacked_out--;
-	} else if (ktp_before(cb->seq, kp->highest_sack)) {
-		kp->lost_out--;
-		if (cb->lost_retx)
-			kp->retrans_out--;
-	}
-	kp->packets_out--;
+	ktp_rtx_count(kp, skb, -1);
 	rb_erase_augmented(&skb->rbnode, &kp->rtx_queue, &ktp_rtx_augment);
 }
 
@@ -239,16 +268,11 @@ struct sk_buff *ktp_rtx_next_unsacked(struct sk_buff *skb)
  */
 void ktp_rtx_mark_sacked(struct sock *sk, struct sk_buff *skb)
 {
-	struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	struct ktp_sock *kp = ktp_sk(sk);
 
-	if (ktp_before(cb->seq, kp->highest_sack)) {
-		kp->lost_out--;
-		if (cb->lost_retx)
-			kp->retrans_out--;
-	}
-	cb->sacked = 1;
-	kp->sacked_out++;
+	ktp_rtx_count(kp, skb, -1);
+	KTP_SKB_CB(skb)->sacked = 1;
+	ktp_rtx_count(kp, skb, 1);
 	ktp_rtx_propagate(&skb->rbnode, NULL);
 }
 
@@ -272,9 +296,9 @@ void ktp_advance_highest_sack(struct sock *sk, u32 seq)
 	     skb = ktp_rtx_next_unsacked(skb)) {
 		if (ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack))
 			continue;
-		kp->lost_out++;
+		kp->lost_out += KTP_SKB_CB(skb)->pcount;
 		if (KTP_SKB_CB(skb)->lost_retx)
-			kp->retrans_out++;
+			kp->retrans_out += KTP_SKB_CB(skb)->pcount;
 	}
 	kp->highest_sack = seq;
 }
@@ -295,7 +319,7 @@ void ktp_rtx_reset_marks(struct sock *sk)
 		KTP_SKB_CB(skb)->lost_retx = 0;
 		if (!KTP_SKB_CB(skb)->sacked &&
 		    ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack))
-			kp->lost_out++;
+			kp->lost_out += KTP_SKB_CB(skb)->pcount;
 	}
 	kp->retrans_out = 0;
 	kp->retx_hint = kp->snd_una;
@@ -688,32 +712,93 @@ static int ktp_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
 	return 0;
 }
 
-/* The same for a segment in flight, sent before the path MTU shrank: the
- * rest joins the rtx queue behind it, counted as what @skb was (in
- * flight; a hole below the highest SACK; resent in this recovery).
+/**
+ * ktp_rtx_split - cut an skb in flight after its first @len bytes
+ * @sk: the socket, owned by the caller
+ * @skb: an skb of the rtx queue, longer than @len
+ * @len: bytes that stay in @skb
+ *
+ * The rest joins the rtx queue behind it as what @skb was (SACKed or
+ * not, resent in this recovery or not); each part counts its own
+ * segments from here.
+ *
+ * Return: the rest, or NULL (memory short: nothing changed).
  */
-static int ktp_rtx_fragment(struct sock *sk, struct sk_buff *skb, u32 len)
+struct sk_buff *ktp_rtx_split(struct sock *sk, struct sk_buff *skb, u32 len)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct ktp_skb_cb *cb;
 	struct sk_buff *buff;
 
 	/* a copy still in a queue below shares the frags split would move */
 	if (skb_unclone(skb, GFP_ATOMIC))
-		return -ENOBUFS;
+		return NULL;
+	ktp_rtx_count(kp, skb, -1);
 	buff = ktp_split(sk, skb, len);
-	if (!buff)
-		return -ENOBUFS;
-	cb = KTP_SKB_CB(buff);
-	kp->packets_out++;
-	if (cb->sacked) {
-		kp->sacked_out++;
-	} else if (ktp_before(cb->seq, kp->highest_sack)) {
-		kp->lost_out++;
-		if (cb->lost_retx)
-			kp->retrans_out++;
+	if (buff) {
+		KTP_SKB_CB(buff)->pcount = ktp_pcount(kp, buff);
+		ktp_rtx_link(sk, buff);
+		ktp_rtx_count(kp, buff, 1);
 	}
-	ktp_rtx_link(sk, buff);
+	KTP_SKB_CB(skb)->pcount = ktp_pcount(kp, skb);
+	ktp_rtx_count(kp, skb, 1);
+	return buff;
+}
+
+/**
+ * ktp_rtx_trim_head - the peer acknowledged the first @len bytes of the
+ * oldest skb in flight: drop them, keep the rest (tcp_trim_head())
+ * @sk: the socket, owned by the caller
+ * @skb: the first skb of the rtx queue, longer than @len
+ * @len: bytes acknowledged, payload only (no SYN)
+ *
+ * No copy: the pages of the bytes dropped are released, the first one
+ * kept starts later.
+ *
+ * Return: 0, or -ENOMEM (the skb stays as it was; its acknowledged part
+ * is resent if need be, and acknowledged again).
+ */
+int ktp_rtx_trim_head(struct sock *sk, struct sk_buff *skb, u32 len)
+{
+	struct skb_shared_info *si;
+	struct ktp_sock *kp = ktp_sk(sk);
+	u32 eat = len, head;
+	int i, k = 0;
+
+	if (skb_unclone(skb, GFP_ATOMIC))
+		return -ENOMEM;
+	ktp_rtx_count(kp, skb, -1);
+	head = min_t(u32, eat, skb_headlen(skb));
+	__skb_pull(skb, head);
+	eat -= head;
+	si = skb_shinfo(skb);
+	for (i = 0; i < si->nr_frags; i++) {
+		u32 size = skb_frag_size(&si->frags[i]);
+
+		if (size <= eat) {
+			/* our pages: sk_page_frag()'s, or spliced */
+			put_page(skb_frag_page(&si->frags[i]));
+			eat -= size;
+			continue;
+		}
+		si->frags[k] = si->frags[i];
+		if (eat) {
+			skb_frag_off_add(&si->frags[k], eat);
+			skb_frag_size_sub(&si->frags[k], eat);
+			eat = 0;
+		}
+		k++;
+	}
+	si->nr_frags = k;
+	skb->data_len -= len - head;
+	skb->len -= len - head;
+	if (len - head) {
+		skb->truesize -= len - head;
+		sk_wmem_queued_add(sk, -(int)(len - head));
+		sk_mem_uncharge(sk, len - head);
+	}
+	KTP_SKB_CB(skb)->seq += len;
+	KTP_SKB_CB(skb)->pcount = ktp_pcount(kp, skb);
+	ktp_rtx_count(kp, skb, 1);
 	return 0;
 }
 
@@ -729,12 +814,11 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 	struct ktp_sock *kp = ktp_sk(sk);
 	int err;
 
-	/* sent before the path MTU shrank (ktp_simple_retransmit()) */
-	if (skb->len > kp->mss) {
-		err = ktp_rtx_fragment(sk, skb, kp->mss);
-		if (err)
-			return err;
-	}
+	/* one segment at a time; or sent before the path MTU shrank
+	 * (ktp_simple_retransmit())
+	 */
+	if (skb->len > kp->mss && !ktp_rtx_split(sk, skb, kp->mss))
+		return -ENOBUFS;
 	/* a recovery's first retransmission: what undo compares echoes
 	 * with (its own TSval is not older)
 	 */
@@ -746,10 +830,9 @@ int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb)
 
 		trace_ktp_retransmit(sk, skb);
 		cb->retransmitted = 1;
-		if (!cb->lost_retx && !cb->sacked &&
-		    ktp_before(cb->seq, kp->highest_sack))
-			kp->retrans_out++;
+		ktp_rtx_count(kp, skb, -1);
 		cb->lost_retx = 1;
+		ktp_rtx_count(kp, skb, 1);
 		/* one more that a D-SACK may show was not needed */
 		if (kp->in_recovery && kp->undo_armed) {
 			kp->undo_retrans++;
@@ -803,6 +886,9 @@ static bool ktp_fit_window(struct sock *sk, struct sk_buff *skb)
 	struct ktp_sock *kp = ktp_sk(sk);
 	s32 room = kp->snd_una + kp->snd_wnd - KTP_SKB_CB(skb)->seq;
 
+	/* whole segments where more than one fits */
+	if (room > kp->mss)
+		room -= room % kp->mss;
 	if (room > 0 && room < skb->len &&
 	    (room >= kp->mss / 2 || !kp->packets_out) &&
 	    !skb_cloned(skb) && !ktp_fragment(sk, skb, room))
@@ -825,127 +911,86 @@ static bool ktp_hold_partial(const struct sock *sk, const struct sk_buff *skb)
 	return kp->cork || (!kp->nodelay && kp->packets_out);
 }
 
-/* How many segments from @skb on, which may leave now, may also leave
- * together as one super-segment (offload.c): each but the last a full
- * MSS, every one within the peer's window and @room segments of cwnd,
- * none held back, their pages within one skb's frags and their payload
- * within what the device takes (TCP's tcp_tso_should_defer() also waits
- * to fill one; KTP sends what it has).
+/* How many bytes of @skb, the head of the unsent data, may leave now as
+ * one segment or one super-segment: @room segments of cwnd, as many as
+ * the device takes in one (offload.c), else one MSS; and of the last
+ * skb queued, its full segments only where a partial one may have to
+ * wait (Nagle, KTP_CORK: ktp_hold_partial() then judges the rest).
+ * TCP's tcp_tso_should_defer() also waits to fill a super-segment; KTP
+ * sends what it has.
  */
-static unsigned int ktp_gso_count(struct sock *sk, struct sk_buff *skb,
-				  unsigned int room)
+static u32 ktp_xmit_limit(struct sock *sk, const struct sk_buff *skb,
+			  u32 room)
 {
-	unsigned int n = 0, len = 0, frags = 0, max_segs;
 	const struct ktp_sock *kp = ktp_sk(sk);
-	struct page *last_page = NULL;
-	unsigned int last_end = 0;
+	u32 limit = kp->mss;
 
-	if (!ktp_can_gso(sk))
-		return 1;
-	max_segs = min_t(unsigned int, room, sk->sk_gso_max_segs);
-	for (;;) {
-		const struct skb_shared_info *si = skb_shinfo(skb);
-		unsigned int i;
-
-		if (skb_headlen(skb) || skb_has_frag_list(skb) || !skb->len ||
-		    skb->len > kp->mss || len + skb->len > sk->sk_gso_max_size ||
-		    (KTP_SKB_CB(skb)->flags & (KTP_FLAG_SYN | KTP_FLAG_RST)) ||
-		    !ktp_wnd_allows(kp, skb) || ktp_hold_partial(sk, skb))
-			break;
-		/* Nagle, with the run's earlier segments in flight */
-		if (n && skb->len < kp->mss && !kp->nodelay &&
-		    !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN))
-			break;
-		for (i = 0; i < si->nr_frags; i++) {
-			const skb_frag_t *f = &si->frags[i];
-
-			if (skb_frag_page(f) != last_page ||
-			    skb_frag_off(f) != last_end)
-				frags++;
-			last_page = skb_frag_page(f);
-			last_end = skb_frag_off(f) + skb_frag_size(f);
-		}
-		if (frags > MAX_SKB_FRAGS)
-			break;
-		n++;
-		len += skb->len;
-		if (n == max_segs || skb->len < kp->mss ||
-		    (KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) ||
-		    skb_queue_is_last(&sk->sk_write_queue, skb))
-			break;
-		skb = skb->next;
-	}
-	return max(n, 1U);
+	if (skb->len <= kp->mss)
+		return skb->len;
+	if (ktp_can_gso(sk))
+		limit = min(ktp_size_goal(sk),
+			    min(room, sk->sk_gso_max_segs) * kp->mss);
+	if (skb->len > limit)
+		return limit;
+	if (skb_queue_is_last(&sk->sk_write_queue, skb) &&
+	    !(KTP_SKB_CB(skb)->flags & KTP_FLAG_FIN) &&
+	    (kp->cork || !kp->nodelay) && skb->len % kp->mss)
+		return skb->len - skb->len % kp->mss;
+	return skb->len;
 }
 
-/* Send @n segments of the write queue from @first on as one
- * super-segment: a new skb whose frags take a reference on the pages of
- * theirs, which stay on the queues as they are, to be acknowledged,
- * SACKed and retransmitted one by one. FIN and PSH go on the last
- * segment only (offload.c). Consumes nothing on failure.
+/* Send @skb, of more than one MSS, as one super-segment (offload.c): a
+ * new skb whose frags take a reference on the pages of @skb, which stays
+ * on the queues as it is, to be acknowledged, SACKed and cut as its
+ * segments are. FIN and PSH go on the last segment only. Consumes
+ * nothing on failure.
  */
-static int ktp_transmit_gso(struct sock *sk, struct sk_buff *first,
-			    unsigned int n)
+static int ktp_transmit_gso(struct sock *sk, struct sk_buff *skb)
 {
-	struct sk_buff *skb = first, *last = first, *gso;
+	const struct skb_shared_info *si = skb_shinfo(skb);
+	struct ktp_sock *kp = ktp_sk(sk);
 	struct skb_shared_info *gi;
-	u32 now = ktp_clock_us();
-	unsigned int i, j;
+	struct sk_buff *gso;
+	unsigned int j;
 
 	gso = alloc_skb(KTP_MAX_HEADER, gfp_any());
 	if (!gso)
 		return -ENOBUFS;
 	skb_reserve(gso, KTP_MAX_HEADER);
 	gi = skb_shinfo(gso);
-	for (i = 0; i < n; i++, skb = skb->next) {
-		const struct skb_shared_info *si = skb_shinfo(skb);
+	for (j = 0; j < si->nr_frags; j++) {
+		const skb_frag_t *f = &si->frags[j];
 
-		for (j = 0; j < si->nr_frags; j++) {
-			const skb_frag_t *f = &si->frags[j];
-			unsigned int k = gi->nr_frags;
-
-			if (skb_can_coalesce(gso, k, skb_frag_page(f),
-					     skb_frag_off(f))) {
-				skb_frag_size_add(&gi->frags[k - 1],
-						  skb_frag_size(f));
-			} else {
-				get_page(skb_frag_page(f));
-				skb_fill_page_desc(gso, k, skb_frag_page(f),
-						   skb_frag_off(f),
-						   skb_frag_size(f));
-			}
-		}
-		/* pages of a file (sendfile) stay marked as such */
-		gi->flags |= si->flags & SKBFL_SHARED_FRAG;
-		gso->len += skb->len;
-		gso->data_len += skb->len;
-		KTP_SKB_CB(skb)->sent_us = now;
-		last = skb;
+		get_page(skb_frag_page(f));
+		skb_fill_page_desc(gso, j, skb_frag_page(f), skb_frag_off(f),
+				   skb_frag_size(f));
 	}
+	/* pages of a file (sendfile) stay marked as such */
+	gi->flags |= si->flags & SKBFL_SHARED_FRAG;
+	gso->len = skb->len;
+	gso->data_len = skb->len;
 	gso->truesize += gso->data_len;
-	gi->gso_size = ktp_sk(sk)->mss;
-	gi->gso_segs = n;
+	gi->gso_size = kp->mss;
+	gi->gso_segs = DIV_ROUND_UP(skb->len, kp->mss);
 	gi->gso_type = sk->sk_gso_type;
+	KTP_SKB_CB(skb)->sent_us = ktp_clock_us();
 
-	/* the header of the run: its first byte, the last one's flags */
-	KTP_SKB_CB(gso)->seq = KTP_SKB_CB(first)->seq;
-	KTP_SKB_CB(gso)->end_seq = KTP_SKB_CB(last)->end_seq;
-	KTP_SKB_CB(gso)->flags = KTP_SKB_CB(last)->flags;
+	/* the header of the run: its first byte, its flags */
+	KTP_SKB_CB(gso)->seq = KTP_SKB_CB(skb)->seq;
+	KTP_SKB_CB(gso)->end_seq = KTP_SKB_CB(skb)->end_seq;
+	KTP_SKB_CB(gso)->flags = KTP_SKB_CB(skb)->flags;
 	return ktp_transmit_skb(sk, gso, false);
 }
 
-/* The first @n segments of the write queue went out: they are in flight. */
-static void ktp_sent_new(struct sock *sk, unsigned int n)
+/* The head of the write queue went out: it is in flight. */
+static void ktp_sent_new(struct sock *sk, struct sk_buff *skb)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	struct sk_buff *skb;
 
-	while (n--) {
-		skb = ktp_send_head(sk);
-		kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
-		kp->packets_out++;
-		ktp_rtx_insert(sk, skb);
-	}
+	kp->snd_nxt = KTP_SKB_CB(skb)->end_seq;
+	KTP_SKB_CB(skb)->pcount = ktp_pcount(kp, skb);
+	ktp_rtx_insert(sk, skb);
+	ktp_rtx_count(kp, skb, 1);
 }
 
 /**
@@ -965,24 +1010,25 @@ int ktp_write_xmit(struct sock *sk)
 	struct inet_connection_sock *icsk = inet_csk(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
-	unsigned int n;
+	u32 in_flight, limit;
 	int err;
 
 	if ((1 << sk->sk_state) & (KTPF_CLOSE | KTPF_LISTEN | KTPF_SYN_SENT))
 		return 0;
 	while ((skb = ktp_send_head(sk))) {
-		if (kp->packets_out - kp->sacked_out >= kp->snd_cwnd ||
-		    ktp_hold_partial(sk, skb))
+		in_flight = kp->packets_out - kp->sacked_out;
+		if (in_flight >= kp->snd_cwnd || ktp_hold_partial(sk, skb))
 			break;
-		/* queued before the MSS shrank (IP options, a new path) */
-		if (skb->len > kp->mss && ktp_fragment(sk, skb, kp->mss))
+		/* more than may go at once; or queued before the MSS
+		 * shrank (IP options, a new path)
+		 */
+		limit = ktp_xmit_limit(sk, skb, kp->snd_cwnd - in_flight);
+		if (skb->len > limit && ktp_fragment(sk, skb, limit))
 			break;
 		if (!ktp_wnd_allows(kp, skb) && !ktp_fit_window(sk, skb))
 			break;
-		n = ktp_gso_count(sk, skb, kp->snd_cwnd -
-				  (kp->packets_out - kp->sacked_out));
-		if (n > 1)
-			err = ktp_transmit_gso(sk, skb, n);
+		if (skb->len > kp->mss)
+			err = ktp_transmit_gso(sk, skb);
 		else
 			err = ktp_transmit_skb(sk, skb, true);
 		if (err) {
@@ -991,7 +1037,7 @@ int ktp_write_xmit(struct sock *sk)
 						    icsk->icsk_rto);
 			return err;
 		}
-		ktp_sent_new(sk, n);
+		ktp_sent_new(sk, skb);
 		/* data in flight: the RTO or the loss probe, not the
 		 * persist timer, runs
 		 */
@@ -1018,7 +1064,7 @@ bool ktp_xmit_probe_new(struct sock *sk)
 	if (!skb || (skb->len > kp->mss && ktp_fragment(sk, skb, kp->mss)) ||
 	    !ktp_wnd_allows(kp, skb) || ktp_transmit_skb(sk, skb, true))
 		return false;
-	ktp_sent_new(sk, 1);
+	ktp_sent_new(sk, skb);
 	return true;
 }
 
@@ -1038,6 +1084,7 @@ static struct sk_buff *ktp_queue_control(struct sock *sk, u8 flags, gfp_t gfp)
 	KTP_SKB_CB(skb)->retransmitted = 0;
 	KTP_SKB_CB(skb)->sacked = 0;
 	KTP_SKB_CB(skb)->lost_retx = 0;
+	KTP_SKB_CB(skb)->pcount = 1;
 	kp->write_seq++;
 	/* SYN and FIN are never refused for memory: charged regardless */
 	sk_wmem_queued_add(sk, skb->truesize);

@@ -462,17 +462,16 @@ static int ktp_send_wait_ready(struct sock *sk, long *timeo)
 	return 0;
 }
 
-/* The last segment of the write queue, if data may still join it: not
- * sent yet, no SYN or FIN, shorter than the MSS, frags to spare.
+/* The last skb of the write queue, if data may still join it: not sent
+ * yet, no SYN or FIN, shorter than @goal, frags to spare.
  */
-static struct sk_buff *ktp_write_tail(struct sock *sk)
+static struct sk_buff *ktp_write_tail(struct sock *sk, u32 goal)
 {
-	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb = skb_peek_tail(&sk->sk_write_queue);
 
 	if (!skb ||
 	    (KTP_SKB_CB(skb)->flags & (KTP_FLAG_SYN | KTP_FLAG_FIN)) ||
-	    skb->len >= kp->mss ||
+	    skb->len >= goal ||
 	    skb_shinfo(skb)->nr_frags >= MAX_SKB_FRAGS)
 		return NULL;
 	return skb;
@@ -497,6 +496,7 @@ static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 	KTP_SKB_CB(skb)->retransmitted = 0;
 	KTP_SKB_CB(skb)->sacked = 0;
 	KTP_SKB_CB(skb)->lost_retx = 0;
+	KTP_SKB_CB(skb)->pcount = 1;
 	sk_wmem_queued_add(sk, skb->truesize);
 	sk_mem_charge(sk, skb->truesize);
 	__skb_queue_tail(&sk->sk_write_queue, skb);
@@ -504,19 +504,22 @@ static struct sk_buff *ktp_new_data_skb(struct sock *sk)
 }
 
 /* Copy up to @size bytes from @msg into page fragments of the write
- * queue's tail segment, starting a new one when it is full: no
- * allocation per send() call, and small writes coalesce into one segment.
+ * queue's tail skb, starting a new one when it is full: no allocation
+ * per send() call, and small writes coalesce. An skb grows to as many
+ * segments as leave together (ktp_size_goal()): one skb, not one per
+ * MSS, to allocate, acknowledge and free for each super-segment.
  * Return: bytes queued, or -errno with nothing queued.
  */
 static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 {
 	struct page_frag *pfrag = sk_page_frag(sk);
+	u32 goal = ktp_size_goal(sk);
 	struct ktp_sock *kp = ktp_sk(sk);
 	struct sk_buff *skb;
 	bool fresh = false;
 	int copy, i, err;
 
-	skb = ktp_write_tail(sk);
+	skb = ktp_write_tail(sk, goal);
 	if (!skb) {
 		skb = ktp_new_data_skb(sk);
 		if (!skb)
@@ -525,7 +528,7 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 	}
 	if (msg->msg_flags & KTP_MSG_SPLICE_PAGES) {
 		/* sendfile(), splice(): take the pages, as TCP does */
-		copy = min_t(size_t, size, kp->mss - skb->len);
+		copy = min_t(size_t, size, goal - skb->len);
 		if (!sk_wmem_schedule(sk, copy)) {
 			err = -ENOBUFS;
 			goto out_unqueue;
@@ -546,7 +549,7 @@ static int ktp_queue_data(struct sock *sk, struct msghdr *msg, size_t size)
 		err = -ENOBUFS;
 		goto out_unqueue;
 	}
-	copy = min_t(size_t, size, kp->mss - skb->len);
+	copy = min_t(size_t, size, goal - skb->len);
 	copy = min_t(int, copy, pfrag->size - pfrag->offset);
 	i = skb_shinfo(skb)->nr_frags;
 	if (!sk_wmem_schedule(sk, copy)) {

@@ -277,7 +277,12 @@ struct ktp_skb_cb {
 	u32 seq;			/* first sequence number */
 	u32 end_seq;			/* seq + SYN + FIN + payload */
 	u32 ack_seq;			/* received: the ACK field */
-	u16 window;			/* received: raw window field */
+	union {
+		u16 window;		/* received: raw window field */
+		u16 pcount;		/* queued to send: the segments
+					 * it is on the wire (its MSSes)
+					 */
+	};
 	u8 flags;			/* KTP_FLAG_* */
 	u8 retransmitted:1,		/* sent more than once */
 	   sacked:1,			/* the peer holds it (SACK) */
@@ -778,6 +783,8 @@ void ktp_send_ack(struct sock *sk);
 void ktp_send_active_reset(struct sock *sk, gfp_t gfp);
 int ktp_retransmit_head(struct sock *sk);
 int ktp_retransmit_skb(struct sock *sk, struct sk_buff *skb);
+struct sk_buff *ktp_rtx_split(struct sock *sk, struct sk_buff *skb, u32 len);
+int ktp_rtx_trim_head(struct sock *sk, struct sk_buff *skb, u32 len);
 void ktp_purge_write_queue(struct sock *sk);
 struct sk_buff *ktp_rtx_first(const struct sock *sk);
 struct sk_buff *ktp_rtx_last(const struct sock *sk);
@@ -1028,6 +1035,28 @@ static inline bool ktp_can_gso(struct sock *sk)
 {
 	return READ_ONCE(ktp_gso_registered) && sk_can_gso(sk) &&
 	       sk->sk_gso_max_segs > 1 && ktp_dev_hw_csum(sk);
+}
+
+/**
+ * ktp_size_goal - how long an skb of the write queue may grow
+ * @sk: a full socket, owned by the caller
+ *
+ * As many whole segments as one super-segment may carry where the device
+ * takes them (a 64 KiB IP datagram at most, headers included, as TCP's
+ * tcp_size_goal()), else one.
+ *
+ * Return: the length, in bytes.
+ */
+static inline u32 ktp_size_goal(struct sock *sk)
+{
+	u32 mss = ktp_sk(sk)->mss, segs;
+
+	if (!ktp_can_gso(sk))
+		return mss;
+	segs = (min_t(u32, sk->sk_gso_max_size, GSO_LEGACY_MAX_SIZE) - 1 -
+		KTP_MAX_HEADER) / mss;
+	segs = clamp_t(u32, segs, 1, sk->sk_gso_max_segs);
+	return segs * mss;
 }
 
 /**

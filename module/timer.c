@@ -172,6 +172,13 @@ static void ktp_loss_probe(struct sock *sk)
 		skb = ktp_rtx_last(sk);
 		if (!skb || KTP_SKB_CB(skb)->sacked)
 			goto rearm;
+		/* of a super-segment, its last segment alone */
+		if (KTP_SKB_CB(skb)->pcount > 1) {
+			skb = ktp_rtx_split(sk, skb, (KTP_SKB_CB(skb)->pcount -
+						      1) * kp->mss);
+			if (!skb)
+				goto rearm;
+		}
 		cb = KTP_SKB_CB(skb);
 		lost = cb->lost_retx;
 		if (ktp_retransmit_skb(sk, skb))

@@ -22,6 +22,8 @@
 #              CHECKSUM_PARTIAL
 #   fwd_sw     the same where R's way out does not checksum: offload.c
 #              sums each segment, and B counts no checksum error
+#   fwd_lossy  fwd_csum through loss and corruption at R's way out: A's
+#              super-segments acknowledged, SACKed and lost in part
 #
 # Every case has a hard time bound; a hang is a failure.
 #
@@ -260,12 +262,54 @@ case_fwd_sw()
 	forwarded fwd_sw_v6 -6
 }
 
-ALL="whole cut gso_off csum_off fwd_csum fwd_sw"
+# fwd_lossy: A -> B through R as fwd_csum, where R's way out also drops
+# 0.5% of what it forwards and corrupts the first segment of 2% of the
+# super-segments (netem cuts such a one to do so: B drops that segment
+# for its KTP or IP checksum, or its IPv6 header): B then acknowledges
+# and SACKs parts of A's super-segments, and loses some whole. A's send queue holds each super-segment as one
+# skb (module/output.c): it must cut it where those ACKs and SACKs fall,
+# resend its lost segments one by one, and probe a lost tail with the
+# last segment. Intact, with super-segments from A (fewer packets than
+# segments: losses keep its window, and so its bursts, small) and
+# retransmissions at A.
+case_fwd_lossy()
+{
+	local name fam addr mss a0 c0 c1 r0 r1 d0 d1
+
+	if ! defaults ||
+	   ! features "$nsr" "$vrb" tx-sctp-segmentation off ||
+	   ! tc -n "$nsr" qdisc add dev "$vrb" root netem delay 2ms \
+		loss 0.5% corrupt 2%; then
+		ktap_fail fwd_lossy_v4; ktap_fail fwd_lossy_v6
+		return
+	fi
+	for fam in "" -6; do
+		name=fwd_lossy_v4 addr=10.203.2.2 mss=$mss4
+		[ "$fam" = -6 ] &&
+			name=fwd_lossy_v6 addr=fd00:203:2::2 mss=$mss6
+		segs=$(((size + mss - 1) / mss))
+		a0=$(tx_packets "$nsa" "$va")
+		c0=$(snmp "$nsb" InCsumErrors)
+		r0=$(snmp "$nsa" RetransSegs)
+		d0=$(snmp "$nsa" DSACKRecv)
+		xfer "$nsb" "$addr" "$fam" "" "$nsr" "$vrb"
+		apkts=$(($(tx_packets "$nsa" "$va") - a0))
+		c1=$(snmp "$nsb" InCsumErrors)
+		r1=$(snmp "$nsa" RetransSegs)
+		d1=$(snmp "$nsa" DSACKRecv)
+		diag "$name: intact $ok; A sent $apkts packets for $segs segments, resent $((r1 - r0)), $((d1 - d0)) of them D-SACKed; B dropped $((c1 - c0)) by checksum"
+		ktap_check "$name" "[ $ok = 1 ] && [ $apkts -lt $segs ] &&
+			[ $r1 -gt $r0 ]"
+	done
+	tc -n "$nsr" qdisc del dev "$vrb" root
+}
+
+ALL="whole cut gso_off csum_off fwd_csum fwd_sw fwd_lossy"
 cases=${*:-$ALL}
 points=0
 for c in $cases; do
 	case $c in
-	whole|fwd_csum|fwd_sw) points=$((points + 2)) ;;
+	whole|fwd_csum|fwd_sw|fwd_lossy) points=$((points + 2)) ;;
 	cut) points=$((points + 5)) ;;
 	gso_off|csum_off) points=$((points + 1)) ;;
 	*) echo "unknown case $c (cases: $ALL)" >&2; exit $KSFT_FAIL ;;

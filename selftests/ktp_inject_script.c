@@ -157,7 +157,7 @@ static const struct {
 	{ "info", ST_INFO }, { "inject", ST_INJECT },
 	{ "inject-raw", ST_INJECT_RAW }, { "expect", ST_EXPECT },
 	{ "expect-none", ST_EXPECT_NONE }, { "transfer", ST_TRANSFER },
-	{ "icmp", ST_ICMP },
+	{ "icmp", ST_ICMP }, { "offload", ST_OFFLOAD },
 };
 
 /* ICMP's types and codes (RFC 792, RFC 1812 5.2.7.1), by what they say */
@@ -745,6 +745,10 @@ static int parse_args(struct parser *p, struct stmt *st, char **tok, int n)
 		strcpy(st->value, tok[1]);
 		return 0;
 	}
+	case ST_OFFLOAD:
+		if (n)
+			return fail(p, "offload takes no arguments");
+		return 0;
 	case ST_INFO:
 		st->num = n == 2 ? info_parse(tok[0]) : -1;
 		if (st->num < 0)

@@ -36,6 +36,7 @@ enum stmt_kind {
 	ST_SLEEP,
 	ST_COUNTER,
 	ST_SYSCTL,
+	ST_OFFLOAD,
 	ST_INFO,
 	ST_TRANSFER,
 	/* segments */
