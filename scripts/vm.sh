@@ -205,8 +205,10 @@ log=$work/console.log
 # nothing of KTP. A splat after that mark fails the run as always.
 for try in 1 2; do
 	set +e
+	# sed -u, not tr: each console line as it comes (tr's output to a
+	# pipe waits for 4 KiB, and a quiet fuzzer's hours looked hung)
 	timeout -k 5 "$VM_TIMEOUT" "${qemu[@]}" -serial stdio </dev/null 2>&1 |
-		tr -d '\r' | tee "$log" |
+		sed -u 's/\r//g' | tee "$log" |
 		if [ $quiet = 1 ]; then
 			grep --line-buffered \
 				-vE '^\[ *[0-9]+\.[0-9]+\] |^KTP-VM-BOOTED$' ||
