@@ -557,29 +557,22 @@ static void ktp_clean_rtx_queue(struct sock *sk, u32 ack, u32 tsecr)
 	sk->sk_write_space(sk);
 }
 
-/* RACK's loss detection (RFC 8985 6.2 step 5): a hole is lost once a
- * segment sent after it was delivered and the hole has been out the
- * RTT of that one and a reordering window more, reo_wnd_steps quarters
- * of the least RTT (the smoothed RTT at most). Until a segment is seen
- * delivered out of order the window is 0 with three SACKed segments, as
- * three duplicate ACKs. Segments that overtake each other on the way (a
- * router's two CPUs, veth's per-CPU backlogs) are then not resent at
- * once; a real loss waits that long longer, and the next ACK, or the RTO
- * at the tail, finds it.
+/* RACK's loss detection (RFC 8985 6.2 step 5): @skb, sent at
+ * cb->sent_us (its last transmission), is lost once a segment sent
+ * after it was delivered and it has been out the RTT of that one and a
+ * reordering window more, reo_wnd_steps quarters of the least RTT (the
+ * smoothed RTT at most). Until a segment is seen delivered out of order
+ * the window is 0 with three SACKed segments, as three duplicate ACKs.
+ * Segments that overtake each other on the way (a router's two CPUs,
+ * veth's per-CPU backlogs) are then not resent at once; a real loss
+ * waits that long longer, and the next ACK, or the RTO at the tail,
+ * finds it. The same test finds a retransmission lost in its turn.
  */
-static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
+static bool ktp_rack_lost(const struct ktp_sock *kp, const struct sk_buff *skb)
 {
 	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
 	u32 reo_wnd, base;
 
-	if (kp->in_recovery && kp->all_lost)
-		return true;
-	if (!kp->sack_ok) {
-		/* no SACK, no RACK: the dupacks say it, a ms after it went */
-		reo_wnd = max_t(u32, kp->reo_wnd_steps, 1) * (kp->srtt_us / 4);
-		reo_wnd = max_t(u32, min(reo_wnd, kp->srtt_us), USEC_PER_MSEC);
-		return ktp_clock_us() - cb->sent_us >= reo_wnd;
-	}
 	/* a hole sent after everything delivered cannot be judged yet */
 	if (!kp->rack_on ||
 	    !ktp_rack_sent_after(kp->rack_xmit_us, kp->rack_end_seq,
@@ -598,6 +591,24 @@ static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
 	return ktp_clock_us() - cb->sent_us >= kp->rack_rtt_us + reo_wnd;
 }
 
+/* Whether the hole @skb, not resent in this recovery, is due: after an
+ * RTO every hole is; with SACK, when RACK says it is lost; without,
+ * when the duplicate ACKs say it, a reordering window after it went.
+ */
+static bool ktp_hole_due(const struct ktp_sock *kp, const struct sk_buff *skb)
+{
+	const struct ktp_skb_cb *cb = KTP_SKB_CB(skb);
+	u32 reo_wnd;
+
+	if (kp->in_recovery && kp->all_lost)
+		return true;
+	if (kp->sack_ok)
+		return ktp_rack_lost(kp, skb);
+	reo_wnd = max_t(u32, kp->reo_wnd_steps, 1) * (kp->srtt_us / 4);
+	reo_wnd = max_t(u32, min(reo_wnd, kp->srtt_us), USEC_PER_MSEC);
+	return ktp_clock_us() - cb->sent_us >= reo_wnd;
+}
+
 /* Enter fast recovery: halve, remember where it ends, resend the first
  * hole (RFC 5681 3.2, RFC 6582 3.2, RFC 6675 5).
  */
@@ -612,6 +623,7 @@ static void ktp_enter_recovery(struct sock *sk)
 	kp->snd_cwnd = kp->snd_ssthresh + (kp->sack_ok ? 0 : 3);
 	kp->recover = kp->snd_nxt;
 	kp->in_recovery = 1;
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_RECOVERIES);
 	ktp_rtx_reset_marks(sk);
 	if (kp->sack_ok)
 		ktp_sack_retransmit(sk);
@@ -731,6 +743,34 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 	return newly;
 }
 
+/* Holes resent in this recovery that RACK finds lost again, a
+ * retransmission lost in its turn (RFC 8985 6.2 step 5, TCP's
+ * TCPLostRetransmit): they are holes to resend once more, so the search
+ * for holes goes back to the first. Resent holes lie below retx_hint in
+ * the order they went out, so the walk ends at the first not yet due:
+ * it costs one look per ACK and one per hole found.
+ */
+static void ktp_rack_lost_retx(struct sock *sk)
+{
+	struct ktp_sock *kp = ktp_sk(sk);
+	struct sk_buff *skb;
+
+	if (!kp->retrans_out)
+		return;
+	for (skb = ktp_rtx_find_unsacked(sk, kp->snd_una);
+	     skb && ktp_before(KTP_SKB_CB(skb)->seq, kp->retx_hint);
+	     skb = ktp_rtx_next_unsacked(skb)) {
+		if (!KTP_SKB_CB(skb)->lost_retx)
+			continue;
+		if (!ktp_rack_lost(kp, skb))
+			break;
+		ktp_rtx_unmark_retrans(sk, skb);
+		KTP_INC_STATS(sock_net(sk), KTP_MIB_LOSTRETRANSMIT);
+		if (ktp_before(KTP_SKB_CB(skb)->seq, kp->retx_hint))
+			kp->retx_hint = KTP_SKB_CB(skb)->seq;
+	}
+}
+
 /**
  * ktp_sack_retransmit - resend the holes below the highest SACK, as far
  * as the congestion window allows (RFC 6675 NextSeg rule 1 and pipe)
@@ -742,9 +782,11 @@ static u32 ktp_sacktag(struct sock *sk, const struct ktp_syn_opts *o, u32 ack)
 void ktp_sack_retransmit(struct sock *sk)
 {
 	struct ktp_sock *kp = ktp_sk(sk);
-	u32 pipe = ktp_pipe(kp);
 	struct sk_buff *skb;
+	u32 pipe;
 
+	ktp_rack_lost_retx(sk);
+	pipe = ktp_pipe(kp);
 	for (skb = ktp_rtx_find_unsacked(sk, kp->retx_hint);
 	     skb && pipe < kp->snd_cwnd &&
 	     ktp_before(KTP_SKB_CB(skb)->seq, kp->highest_sack);

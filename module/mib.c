@@ -64,6 +64,9 @@ static const char *const ktp_mib_names[__KTP_MIB_MAX] = {
 	[KTP_MIB_DSACKOLDSENT]		= "DSACKOldSent",
 	[KTP_MIB_DSACKOFOSENT]		= "DSACKOfoSent",
 	[KTP_MIB_DSACKRECV]		= "DSACKRecv",
+	[KTP_MIB_TIMEOUTS]		= "Timeouts",
+	[KTP_MIB_RECOVERIES]		= "Recoveries",
+	[KTP_MIB_LOSTRETRANSMIT]	= "LostRetransmit",
 };
 
 int ktp_mib_alloc(struct ktp_net *kn)

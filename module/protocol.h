@@ -159,6 +159,9 @@ enum ktp_mib_field {
 	KTP_MIB_DSACKOLDSENT,	/* D-SACKs sent for old data */
 	KTP_MIB_DSACKOFOSENT,	/* D-SACKs sent for out-of-order data */
 	KTP_MIB_DSACKRECV,	/* D-SACKs received */
+	KTP_MIB_TIMEOUTS,	/* RTOs: every hole presumed lost */
+	KTP_MIB_RECOVERIES,	/* fast recoveries entered */
+	KTP_MIB_LOSTRETRANSMIT,	/* retransmissions found lost again */
 	__KTP_MIB_MAX
 };
 
@@ -794,6 +797,7 @@ struct sk_buff *ktp_rtx_find(const struct sock *sk, u32 seq);
 void ktp_rtx_mark_sacked(struct sock *sk, struct sk_buff *skb);
 void ktp_rtx_unlink(struct sock *sk, struct sk_buff *skb);
 void ktp_rtx_reset_marks(struct sock *sk);
+void ktp_rtx_unmark_retrans(struct sock *sk, struct sk_buff *skb);
 void ktp_advance_highest_sack(struct sock *sk, u32 seq);
 u32 ktp_pipe(const struct ktp_sock *kp);
 u32 ktp_select_window(struct sock *sk);
@@ -1036,6 +1040,13 @@ static inline bool ktp_can_gso(struct sock *sk)
 	return READ_ONCE(ktp_gso_registered) && sk_can_gso(sk) &&
 	       sk->sk_gso_max_segs > 1 && ktp_dev_hw_csum(sk);
 }
+
+/* Super-segment autosizing (output.c, as TCP's): a rate's 2^-10 of a
+ * second, a whole one below 2^9 us of least RTT, two segments at least.
+ */
+#define KTP_AUTOSIZE_SHIFT	10
+#define KTP_AUTOSIZE_RTT_LOG	9
+#define KTP_AUTOSIZE_MIN_SEGS	2
 
 /**
  * ktp_size_goal - how long an skb of the write queue may grow

@@ -423,6 +423,7 @@ void ktp_retransmit_timer(struct sock *sk)
 		ktp_done(sk);
 		return;
 	}
+	KTP_INC_STATS(sock_net(sk), KTP_MIB_TIMEOUTS);
 	if (!icsk->icsk_retransmits)
 		ktp_enter_loss(sk);
 	ktp_retransmit_head(sk);
