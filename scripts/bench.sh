@@ -6,10 +6,11 @@
 # one listener with CONNS connections held open, bulk throughput. Between
 # two network namespaces joined by a veth pair: bulk (MTU 1500, one and
 # four streams; MTU 9000), request/response (rr) and connect/request/
-# response/close (crr) rates, and bulk goodput through netem (10 ms delay
-# and 1% or 5% loss each way, every segment MTU-sized). KTP and TCP runs
-# alternate, each round starting with the other protocol, and the table
-# reports the median of the rounds and the ratio KTP/TCP. Last, the fair
+# response/close (crr) rates, and bulk goodput through a router whose
+# netem delays each way by 10 ms and loses 1% or 5% of the packets. KTP
+# and TCP runs alternate, each round starting with the other protocol,
+# and the table reports the median of the rounds and the ratio KTP/TCP.
+# Last, the fair
 # share (issue 14): two CUBIC flows at once through a router namespace
 # whose bottleneck is 50 Mbit/s, 20 ms RTT and a queue of one BDP, KTP
 # beside TCP, KTP beside KTP, TCP beside TCP; each row has the two rates
@@ -17,7 +18,7 @@
 # tens of percent from run to run.
 #
 #   scripts/bench.sh [-r ROUNDS] [-t SECONDS] [-s SIZE] [-i CONNS] [-a CONNS]
-#                    [-f SECONDS] [-o GROUPS]
+#                    [-f SECONDS] [-l SECONDS] [-o GROUPS]
 #
 #   -r ROUNDS   runs of each protocol per measurement (default 5)
 #   -t SECONDS  length of one run (default 3)
@@ -25,6 +26,7 @@
 #   -i CONNS    idle connections measured for memory (default 1000)
 #   -a CONNS    connections of the accept-rate run (default 10000)
 #   -f SECONDS  length of a fair-share run (default 30)
+#   -l SECONDS  length of one run through the lossy path (default 10)
 #   -o GROUPS   only these rows, comma-separated: lo, veth, netem, fair
 #               (default all)
 #
@@ -42,12 +44,13 @@ SIZE=1
 IDLE=1000
 ACCEPT=10000
 FAIR=30
+LOSSSECS=10
 ONLY=lo,veth,netem,fair
 in_vm=0
 
 usage()
 {
-	sed -n '19,37s/^# \{0,1\}//p' "$0" >&2
+	sed -n '20,38s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -59,6 +62,7 @@ while [ $# -gt 0 ]; do
 	-i) IDLE=$2; shift 2 ;;
 	-a) ACCEPT=$2; shift 2 ;;
 	-f) FAIR=$2; shift 2 ;;
+	-l) LOSSSECS=$2; shift 2 ;;
 	-o) ONLY=$2; shift 2 ;;
 	--in-vm) in_vm=1; shift ;;
 	-h|--help) usage ;;
@@ -76,7 +80,7 @@ if [ $in_vm = 0 ]; then
 	cp "$perf" "$0" "$stage/" || exit 2
 	"$top/scripts/vm.sh" -q -t "${VM_TIMEOUT:-1800}" -d "$stage" -- \
 		"./bench.sh --in-vm -r $ROUNDS -t $SECS -s $SIZE -i $IDLE" \
-		"-a $ACCEPT -f $FAIR -o $ONLY"
+		"-a $ACCEPT -f $FAIR -l $LOSSSECS -o $ONLY"
 	exit $?
 fi
 
@@ -238,22 +242,19 @@ offloads()
 		tx-sctp-segmentation "$3" > /dev/null
 }
 
-# netem ARGS...: the same impairment on both ends of the veth pair; none
-# for a clean link. netem sits above the device and would drop a 64 KiB
-# GSO or TSO burst as one packet: with an impairment every segment leaves
-# MTU-sized, for both protocols.
-netem()
+# lossy ARGS...: the same netem impairment on both ways through the
+# router, its qdiscs afresh; none for a clean path. The loss is of wire
+# packets: the senders' super-segments are cut at their own devices
+# (router()), and the router forwards what it receives one packet at a
+# time. netem on a sender's own device would drop a whole GSO or TSO skb
+# as one packet, TCP's two to four segments at once as one loss event.
+lossy()
 {
-	local onoff=off
-
-	tc -n "$nsa" qdisc del dev veth0 root 2>/dev/null
-	tc -n "$nsb" qdisc del dev veth1 root 2>/dev/null
-	[ $# -eq 0 ] && onoff=on
-	offloads "$nsa" veth0 $onoff && offloads "$nsb" veth1 $onoff ||
-		return 1
+	tc -n "$nsr" qdisc del dev veth4 root 2>/dev/null
+	tc -n "$nsr" qdisc del dev veth3 root 2>/dev/null
 	[ $# -eq 0 ] && return 0
-	tc -n "$nsa" qdisc add dev veth0 root netem "$@" &&
-	tc -n "$nsb" qdisc add dev veth1 root netem "$@"
+	tc -n "$nsr" qdisc add dev veth4 root netem "$@" &&
+	tc -n "$nsr" qdisc add dev veth3 root netem "$@"
 }
 
 # wire NETNS DEV NETNS DEV NET: a veth pair between two namespaces, MTU
@@ -275,7 +276,8 @@ cubic()
 		 echo cubic > /proc/sys/net/ktp/congestion_control'
 }
 
-# router: the fair-share path from nsa to nsb through a third namespace,
+# router: the lossy and fair-share path from nsa to nsb through a third
+# namespace,
 # beside the direct pair: veth2 (nsa, 10.202.1.1) to veth3 (nsr, .2),
 # veth4 (nsr, 10.202.2.1) to veth5 (nsb, .2). The bottleneck is the
 # router's, as on a real path: a packet the sender's own qdisc drops is
@@ -292,6 +294,8 @@ router()
 	ip -n "$nsb" route add 10.202.1.0/24 via 10.202.2.1 &&
 	ip netns exec "$nsr" sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward' &&
 	offloads "$nsa" veth2 off && offloads "$nsb" veth5 off &&
+	ip netns exec "$nsr" /usr/sbin/ethtool -K veth3 gro off &&
+	ip netns exec "$nsr" /usr/sbin/ethtool -K veth4 gro off &&
 	cubic "$nsa" && cubic "$nsb"
 }
 
@@ -348,6 +352,7 @@ echo "# ktpperf: $ROUNDS rounds of ${SECS}s per protocol, message size" \
 mkdir -p "$tmp"
 
 bulk="-t $SECS --mode bulk"
+lossbulk="-t $LOSSSECS --mode bulk"
 
 # loopback, before anything leaves sockets behind (TIME_WAIT) whose end
 # would move the memory figures: ktpperf is both ends, on its own port
@@ -380,17 +385,19 @@ if want veth; then
 	mtu 1500 || { echo "bench: cannot set MTU 1500"; exit 2; }
 fi
 
+if want netem || want fair; then
+	router || { echo "bench: cannot set up the router"; exit 2; }
+fi
 if want netem; then
-	netem delay 10ms loss 1% || { echo "bench: tc netem failed"; exit 2; }
-	measure "netem 1% 10ms" "$nsa" 10.202.0.2 "$bulk" mbps:Mbit/s
-	netem delay 10ms loss 5% || { echo "bench: tc netem failed"; exit 2; }
-	measure "netem 5% 10ms" "$nsa" 10.202.0.2 "$bulk" mbps:Mbit/s
-	netem
+	lossy delay 10ms loss 1% || { echo "bench: tc netem failed"; exit 2; }
+	measure "netem 1% 10ms" "$nsa" 10.202.2.2 "$lossbulk" mbps:Mbit/s
+	lossy delay 10ms loss 5% || { echo "bench: tc netem failed"; exit 2; }
+	measure "netem 5% 10ms" "$nsa" 10.202.2.2 "$lossbulk" mbps:Mbit/s
+	lossy
 fi
 
 # fair share, last: FAIR seconds of each pair, once
 if want fair; then
-	router || { echo "bench: cannot set up the router"; exit 2; }
 	echo "# fair: congestion control tcp $(ip netns exec "$nsa" \
 		cat /proc/sys/net/ipv4/tcp_congestion_control), ktp" \
 		"$(ip netns exec "$nsa" cat /proc/sys/net/ktp/congestion_control)"
