@@ -926,38 +926,9 @@ static bool ktp_hold_partial(const struct sock *sk, const struct sk_buff *skb)
 	return kp->cork || (!kp->nodelay && kp->packets_out);
 }
 
-/*
- * How many segments a super-segment carries, as tcp_tso_autosize(): about
- * a millisecond of the sending rate (cwnd over SRTT, twice that in slow
- * start, 1.2 times after, as TCP's pacing rate), and where the least RTT
- * is under half a millisecond the whole of a 64 KiB one, less as it
- * grows; two segments at least. A slow path's bursts stay short, so a
- * queue or a lossy link takes them segment by segment, as it takes TCP's.
- * Before any RTT is measured, the whole.
- */
-static u32 ktp_autosize_segs(const struct sock *sk)
-{
-	const struct ktp_sock *kp = ktp_sk(sk);
-	u32 max = min_t(u32, sk->sk_gso_max_size, GSO_LEGACY_MAX_SIZE);
-	u64 bytes;
-	u32 r;
-
-	if (!kp->srtt_us)
-		return U32_MAX;
-	bytes = div_u64((u64)kp->snd_cwnd * kp->mss * USEC_PER_SEC *
-			(kp->snd_cwnd < kp->snd_ssthresh / 2 ? 20 : 12),
-			(u64)kp->srtt_us * 10) >> KTP_AUTOSIZE_SHIFT;
-	r = kp->rtt_min_us >> KTP_AUTOSIZE_RTT_LOG;
-	if (r < BITS_PER_TYPE(u32))
-		bytes += max >> r;
-	bytes = min_t(u64, bytes, max);
-	return max_t(u32, div_u64(bytes, kp->mss), KTP_AUTOSIZE_MIN_SEGS);
-}
-
 /* How many bytes of @skb, the head of the unsent data, may leave now as
  * one segment or one super-segment: @room segments of cwnd, as many as
- * the device takes in one (offload.c) and the sending rate wants
- * (ktp_autosize_segs()), else one MSS; and of the last
+ * the device takes in one (offload.c), else one MSS; and of the last
  * skb queued, its full segments only where a partial one may have to
  * wait (Nagle, KTP_CORK: ktp_hold_partial() then judges the rest).
  * TCP's tcp_tso_should_defer() also waits to fill a super-segment; KTP
@@ -973,8 +944,7 @@ static u32 ktp_xmit_limit(struct sock *sk, const struct sk_buff *skb,
 		return skb->len;
 	if (ktp_can_gso(sk))
 		limit = min(ktp_size_goal(sk),
-			    min3(room, (u32)sk->sk_gso_max_segs,
-				 ktp_autosize_segs(sk)) * kp->mss);
+			    min(room, sk->sk_gso_max_segs) * kp->mss);
 	if (skb->len > limit)
 		return limit;
 	if (skb_queue_is_last(&sk->sk_write_queue, skb) &&

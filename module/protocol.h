@@ -1041,13 +1041,6 @@ static inline bool ktp_can_gso(struct sock *sk)
 	       sk->sk_gso_max_segs > 1 && ktp_dev_hw_csum(sk);
 }
 
-/* Super-segment autosizing (output.c, as TCP's): a rate's 2^-10 of a
- * second, a whole one below 2^9 us of least RTT, two segments at least.
- */
-#define KTP_AUTOSIZE_SHIFT	10
-#define KTP_AUTOSIZE_RTT_LOG	9
-#define KTP_AUTOSIZE_MIN_SEGS	2
-
 /**
  * ktp_size_goal - how long an skb of the write queue may grow
  * @sk: a full socket, owned by the caller

@@ -24,10 +24,6 @@
 #              sums each segment, and B counts no checksum error
 #   fwd_lossy  fwd_csum through loss and corruption at R's way out: A's
 #              super-segments acknowledged, SACKed and lost in part
-#   autosize   a first window of ten segments leaves as five packets of
-#              two segments where A's veth delays by 50 ms (output.c,
-#              ktp_autosize_segs(): a millisecond of the sending rate, two
-#              segments at least), not as one super-segment
 #
 # Every case has a hard time bound; a hang is a failure.
 #
@@ -308,56 +304,14 @@ case_fwd_lossy()
 	tc -n "$nsr" qdisc del dev "$vrb" root
 }
 
-# window_pkts NAME: the packets A's veth sends for a first window of ten
-# full segments to R, less those it sends for one segment (the handshake,
-# the FIN, the ACKs), plus one: the packets the ten took. Sets ok and
-# wpkts.
-window_pkts()
-{
-	local one ok1 keep=$size
-
-	size=$mss4
-	xfer "$nsr" 10.203.1.2 "" "" "$nsa" "$va"
-	one=$pkts ok1=$ok
-	size=$((10 * mss4))
-	xfer "$nsr" 10.203.1.2 "" "" "$nsa" "$va"
-	size=$keep
-	wpkts=$((pkts - one + 1))
-	[ "$ok1" = 1 ] || ok=0
-	diag "$1: intact $ok, ten segments in $wpkts packets"
-}
-
-# autosize: where the least RTT is long, super-segments carry a
-# millisecond of the sending rate (output.c, ktp_autosize_segs()): ten
-# segments of a first window, at 10 segments a 50 ms RTT, go as five
-# packets of two (three or more, for the other packets' count may differ
-# by one between the two transfers); without autosizing, as one. On the
-# bare veth, for the record only: under TCG a handshake's RTT may pass
-# half a millisecond, which already shrinks the first window's bursts.
-case_autosize()
-{
-	if ! defaults; then
-		ktap_fail autosize_delay
-		return
-	fi
-	window_pkts autosize_bare
-	if ! tc -n "$nsa" qdisc add dev "$va" root netem delay 50ms; then
-		ktap_fail autosize_delay
-		return
-	fi
-	window_pkts autosize_delay
-	ktap_check autosize_delay "[ $ok = 1 ] && [ $wpkts -ge 3 ]"
-	tc -n "$nsa" qdisc del dev "$va" root
-}
-
-ALL="whole cut gso_off csum_off fwd_csum fwd_sw fwd_lossy autosize"
+ALL="whole cut gso_off csum_off fwd_csum fwd_sw fwd_lossy"
 cases=${*:-$ALL}
 points=0
 for c in $cases; do
 	case $c in
 	whole|fwd_csum|fwd_sw|fwd_lossy) points=$((points + 2)) ;;
 	cut) points=$((points + 5)) ;;
-	gso_off|csum_off|autosize) points=$((points + 1)) ;;
+	gso_off|csum_off) points=$((points + 1)) ;;
 	*) echo "unknown case $c (cases: $ALL)" >&2; exit $KSFT_FAIL ;;
 	esac
 done
