@@ -19,7 +19,11 @@ extern "C" {
  */
 int ktp_family(void);
 
-/* socket(ktp_family(), SOCK_STREAM, KTPPROTO_KTP[6]) for AF_INET[6]. */
+/*
+ * socket(ktp_family(), SOCK_STREAM, KTPPROTO_KTP[6]) for AF_INET[6]; the
+ * family read by the first call and kept, read again when socket() fails
+ * with EAFNOSUPPORT.
+ */
 int ktp_socket(int family);
 
 /* The same with SOCK_NONBLOCK and SOCK_CLOEXEC allowed in @flags. */

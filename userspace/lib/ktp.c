@@ -2,9 +2,12 @@
 /*
  * libktp: family discovery, socket creation, state names, KTP_INFO.
  *
- * No state is kept between calls: ktp_family() reads the module parameter
- * every time, so a module reloaded with another family is seen at once,
- * and every function is safe to call from any thread.
+ * ktp_family() reads the module parameter every time. ktp_socket() keeps
+ * what it read, and reads again only when a socket of that family cannot
+ * be had (EAFNOSUPPORT: the module reloaded with another family, or not
+ * loaded then): a sysfs open and read per socket cost a program that
+ * opens many connections more than the connections did. Every function
+ * is safe to call from any thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +45,12 @@ int ktp_family(void)
 	return (int)val;
 }
 
+/* The family ktp_socket_flags() last read; 0 before the first read. */
+static int ktp_socket_family;
+
 int ktp_socket_flags(int family, int flags)
 {
-	int proto;
+	int proto, af, now, fd;
 
 	if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) {
 		errno = EINVAL;
@@ -61,7 +67,21 @@ int ktp_socket_flags(int family, int flags)
 		errno = EAFNOSUPPORT;
 		return -1;
 	}
-	return socket(ktp_family(), SOCK_STREAM | flags, proto);
+	af = __atomic_load_n(&ktp_socket_family, __ATOMIC_RELAXED);
+	if (!af) {
+		af = ktp_family();
+		__atomic_store_n(&ktp_socket_family, af, __ATOMIC_RELAXED);
+	}
+	fd = socket(af, SOCK_STREAM | flags, proto);
+	if (fd >= 0 || errno != EAFNOSUPPORT)
+		return fd;
+	now = ktp_family();
+	if (now == af) {
+		errno = EAFNOSUPPORT;	/* not ktp_family()'s */
+		return fd;
+	}
+	__atomic_store_n(&ktp_socket_family, now, __ATOMIC_RELAXED);
+	return socket(now, SOCK_STREAM | flags, proto);
 }
 
 int ktp_socket(int family)

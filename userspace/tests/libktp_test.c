@@ -102,6 +102,30 @@ TEST(socket_rejects_other_families)
 	EXPECT_EQ(EAFNOSUPPORT, errno);
 }
 
+/* ktp_socket() reads the family once, and again only when a socket of it
+ * cannot be had: 200 has no handler; 2 (AF_INET: TCP stands in, as
+ * KTPPROTO_KTP is 0) then works, and keeps working when the parameter
+ * says 200 again.
+ */
+TEST(socket_family_read_once)
+{
+	int fd;
+
+	with_family_file("200\n");
+	EXPECT_ERRNO(EAFNOSUPPORT, ktp_socket(AF_INET));
+	unlink(getenv("KTP_FAMILY_FILE"));
+	with_family_file("2\n");
+	fd = ktp_socket(AF_INET);
+	EXPECT_LE(0, fd);
+	close(fd);
+	unlink(getenv("KTP_FAMILY_FILE"));
+	with_family_file("200\n");
+	fd = ktp_socket(AF_INET);
+	EXPECT_LE(0, fd);
+	close(fd);
+	unlink(getenv("KTP_FAMILY_FILE"));
+}
+
 TEST(socket_flags_checked)
 {
 	EXPECT_ERRNO(EINVAL, ktp_socket_flags(AF_INET, SOCK_DGRAM));
