@@ -86,6 +86,8 @@ static_assert((int)KTP_NEW_SYN_RECV == (int)TCP_NEW_SYN_RECV);
 #define KTP_MAX_WSCALE		14		/* RFC 7323 2.3 */
 #define KTP_INIT_CWND		10		/* RFC 6928 */
 #define KTP_DELACK_SEGS		2		/* ACK every second segment */
+/* the worst case of a peer's delayed ACK (RFC 8985 7.2 WCDelAckT) */
+#define KTP_WC_DELACK_US	(200 * USEC_PER_MSEC)
 #define KTP_MIN_SND_MSS		48		/* as TCP_MIN_SND_MSS */
 #define KTP_MAX_KEEPIDLE	32767		/* seconds, KEEPIDLE and KEEPINTVL */
 #define KTP_MAX_KEEPCNT		127

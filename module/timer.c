@@ -119,9 +119,12 @@ void ktp_rearm_rto(struct sock *sk)
  * RFC 8985 7.2, as tcp_schedule_loss_probe(): with SACK, in order (no
  * recovery, no duplicate ACK or SACK outstanding: TCP's CA_Open) and
  * with no probe of this flight out yet, the probe timeout
- * (PTO) is two SRTTs; with one segment in flight, room for the peer's
- * delayed ACK too (1.5 SRTT + net.ktp.delack); 10 ms at least. An RTO
- * due sooner stays. When the PTO fires, ktp_loss_probe() sends new
+ * (PTO) is two SRTTs; with one segment in flight, plus the worst case
+ * of the peer's delayed ACK (WCDelAckT, 200 ms, as TCP adds
+ * TCP_RTO_MIN): that segment's ACK may wait for the peer's delayed-ACK
+ * timer, whose length we do not know, and a probe sent before it fires
+ * is a spurious retransmission. 10 ms at least. An RTO due sooner
+ * stays. When the PTO fires, ktp_loss_probe() sends new
  * data, or the newest segment again, so that a lost tail is answered
  * (with a SACK, or its own ACK) within an RTT instead of an RTO.
  *
@@ -142,8 +145,7 @@ bool ktp_schedule_loss_probe(struct sock *sk)
 		return false;
 	pto_us = 2 * kp->srtt_us;
 	if (kp->packets_out == 1)
-		pto_us = max(pto_us, kp->srtt_us + kp->srtt_us / 2 +
-			     jiffies_to_usecs(READ_ONCE(kn->delack)));
+		pto_us += KTP_WC_DELACK_US;
 	pto = max(usecs_to_jiffies(pto_us), msecs_to_jiffies(10));
 	due = jiffies + pto;
 	if (pto >= icsk->icsk_rto ||

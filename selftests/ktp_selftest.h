@@ -84,14 +84,14 @@ static void __attribute__((constructor)) ktp_test_family_init(void)
 		ktp_test_family = AF_INET6;
 }
 
-/* The loopback address of the test family, with @port; its length. */
-static inline socklen_t lo_sockaddr(struct sockaddr_storage *ss,
-				    unsigned short port)
+/* The loopback address of @family, with @port; its length. */
+static inline socklen_t lo_sockaddr_of(struct sockaddr_storage *ss,
+				       int family, unsigned short port)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 
 	memset(ss, 0, sizeof(*ss));
-	if (ktp_test_family == AF_INET6) {
+	if (family == AF_INET6) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons(port);
 		sin6->sin6_addr = in6addr_loopback;
@@ -99,6 +99,13 @@ static inline socklen_t lo_sockaddr(struct sockaddr_storage *ss,
 	}
 	*(struct sockaddr_in *)ss = lo_addr(port);
 	return sizeof(struct sockaddr_in);
+}
+
+/* The same in the test family. */
+static inline socklen_t lo_sockaddr(struct sockaddr_storage *ss,
+				    unsigned short port)
+{
+	return lo_sockaddr_of(ss, ktp_test_family, port);
 }
 
 /* SO_RCVTIMEO or SO_SNDTIMEO in milliseconds. */
@@ -109,13 +116,11 @@ static inline int set_timeo(int fd, int opt, int ms)
 	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-/* A KTP socket of @family whose blocking calls give up after
- * KTP_IO_TIMEOUT_MS.
+/* @fd (a new socket, or -1), its blocking calls bounded by
+ * KTP_IO_TIMEOUT_MS; -1 (and @fd closed) if that failed.
  */
-static inline int ktp_sock_family(int family, int flags)
+static inline int sock_bounded(int fd)
 {
-	int fd = ktp_socket_flags(family, flags);
-
 	if (fd < 0)
 		return -1;
 	if (set_timeo(fd, SO_RCVTIMEO, KTP_IO_TIMEOUT_MS) ||
@@ -124,6 +129,14 @@ static inline int ktp_sock_family(int family, int flags)
 		return -1;
 	}
 	return fd;
+}
+
+/* A KTP socket of @family whose blocking calls give up after
+ * KTP_IO_TIMEOUT_MS.
+ */
+static inline int ktp_sock_family(int family, int flags)
+{
+	return sock_bounded(ktp_socket_flags(family, flags));
 }
 
 /* The same in the test family. */
