@@ -20,7 +20,9 @@
  * and KTP's may be at most a quarter above TCP's: scripts/bench.sh
  * measures the ratio itself (lo idle slab).
  *
- * Each test runs in a network namespace of its own.
+ * Each test runs in a network namespace of its own. On the debug kernel
+ * (KTP_SLOW_KERNEL set by make check-debug) the steps are the same with
+ * 1000 connections, and the memory is reported, not compared.
  */
 #include <sys/resource.h>
 #include <netinet/tcp.h>
@@ -29,6 +31,10 @@
 #include "ktp_selftest.h"
 
 #define SCALE_CONNS	10000
+/* on the debug kernel (KTP_SLOW_KERNEL), where KASAN and kmemleak make a
+ * connection twenty times dearer: the same steps at a tenth of the size
+ */
+#define SCALE_CONNS_SLOW	1000
 #define SCALE_MSG	64
 #define SCALE_IDLE_MS	1000
 /* KTP's slab per connection against TCP's, at most, in percent */
@@ -235,45 +241,46 @@ static int scale_close(struct scale_set *s)
 TEST_F_TIMEOUT(scale, ten_thousand_on_one_listener, 900)
 {
 	long long t0, slab0, tcp_slab, ktp_slab, t_open, t_xchg;
+	int n = getenv("KTP_SLOW_KERNEL") ? SCALE_CONNS_SLOW : SCALE_CONNS;
 	long estab0, retrans0, resets0, refs0;
 	int i, err, bad;
 
 	/* Linux TCP, the reference: memory, then done with a RST */
 	slab0 = slab_settled();
 	t0 = now_ms();
-	err = scale_open(&self->set, variant->family, 1, SCALE_CONNS);
+	err = scale_open(&self->set, variant->family, 1, n);
 	ASSERT_EQ(0, err) TH_LOG("TCP connection %d: %s", self->set.n,
 				 strerror(err));
 	tcp_slab = slab_bytes() - slab0;
 	ASSERT_EQ(-1, scale_exchange(&self->set));
 	set_close(&self->set);
 	TH_LOG("TCP: %d connections in %lld ms, %lld slab bytes each",
-	       SCALE_CONNS, now_ms() - t0, tcp_slab / SCALE_CONNS);
+	       n, now_ms() - t0, tcp_slab / n);
 
 	/* KTP */
 	refs0 = ktp_refs();
 	estab0 = snmp_get("CurrEstab");
 	slab0 = slab_settled();
 	t0 = now_ms();
-	err = scale_open(&self->set, variant->family, 0, SCALE_CONNS);
+	err = scale_open(&self->set, variant->family, 0, n);
 	ASSERT_EQ(0, err) TH_LOG("KTP connection %d: %s", self->set.n,
 				 strerror(err));
 	t_open = now_ms() - t0;
 	ktp_slab = slab_bytes() - slab0;
-	EXPECT_EQ(estab0 + 2 * SCALE_CONNS, snmp_get("CurrEstab"));
+	EXPECT_EQ(estab0 + 2 * n, snmp_get("CurrEstab"));
 	retrans0 = snmp_get("RetransSegs");
 	resets0 = snmp_get("EstabResets");
 
 	/* idle: that is the step, not a wait for something */
 	sleep_ms(SCALE_IDLE_MS);
-	for (i = 0, bad = -1; i < SCALE_CONNS && bad < 0; i++)
+	for (i = 0, bad = -1; i < n && bad < 0; i++)
 		if (ktp_state(self->set.cli[i]) != KTP_ESTABLISHED ||
 		    ktp_state(self->set.srv[i]) != KTP_ESTABLISHED)
 			bad = i;
 	EXPECT_EQ(-1, bad) TH_LOG("connection %d: %s / %s after idling", bad,
 				  state_str(ktp_state(self->set.cli[bad])),
 				  state_str(ktp_state(self->set.srv[bad])));
-	EXPECT_EQ(estab0 + 2 * SCALE_CONNS, snmp_get("CurrEstab"));
+	EXPECT_EQ(estab0 + 2 * n, snmp_get("CurrEstab"));
 
 	EXPECT_EQ(retrans0, snmp_get("RetransSegs"));
 
@@ -284,23 +291,27 @@ TEST_F_TIMEOUT(scale, ten_thousand_on_one_listener, 900)
 	 * retransmission time-out (200 ms and more) may resend a
 	 * segment now and then, as it would for TCP
 	 */
-	EXPECT_GT(retrans0 + SCALE_CONNS / 100, snmp_get("RetransSegs"));
+	EXPECT_GT(retrans0 + n / 100, snmp_get("RetransSegs"));
 	EXPECT_EQ(resets0, snmp_get("EstabResets"));
 
 	EXPECT_EQ(-1, scale_close(&self->set));
 	EXPECT_EQ(estab0, wait_snmp_down("CurrEstab", estab0, 10000));
 	TH_LOG("KTP: %d connections opened in %lld ms, %lld slab bytes "
 	       "each (TCP %lld), all active in turn in %lld ms",
-	       SCALE_CONNS, t_open, ktp_slab / SCALE_CONNS,
-	       tcp_slab / SCALE_CONNS, t_xchg);
+	       n, t_open, ktp_slab / n,
+	       tcp_slab / n, t_xchg);
 	/* every TIME_WAIT entry, and its module reference, gone */
 	t0 = now_ms();
 	while (ktp_refs() > refs0 && now_ms() - t0 < 20000)
 		sleep_ms(50);
 	EXPECT_EQ(refs0, ktp_refs());
-	EXPECT_GE(tcp_slab * SCALE_SLAB_PCT / 100, ktp_slab)
-		TH_LOG("KTP takes %lld slab bytes a connection, TCP %lld",
-		       ktp_slab / SCALE_CONNS, tcp_slab / SCALE_CONNS);
+	/* at a tenth of the size, the slab counters' per-CPU drift (a
+	 * megabyte or so) and KASAN's quarantine weigh too much to compare
+	 */
+	if (n == SCALE_CONNS)
+		EXPECT_GE(tcp_slab * SCALE_SLAB_PCT / 100, ktp_slab)
+			TH_LOG("KTP takes %lld slab bytes a connection, TCP %lld",
+			       ktp_slab / n, tcp_slab / n);
 }
 
 TEST_HARNESS_MAIN
