@@ -20,6 +20,7 @@
 #include <net/inet_common.h>
 #include <net/route.h>
 #include <net/net_namespace.h>
+#include <net/gro.h>
 
 #include "compat_probe.h"
 
@@ -292,6 +293,32 @@ static inline int ktp_proto_ioctl(struct sock *sk, int cmd,
 
 	err = ktp_ioctl(sk, cmd, &answ);
 	return err ? err : put_user(answ, (int __user *)arg);
+}
+#endif
+
+/* The IP-level checks of GRO between a held packet @p and a new segment
+ * (TTL, TOS, DF, the run of IP IDs; the IPv6 class and hop limit): up to
+ * 6.9 inet_gro_receive() folds them into NAPI_GRO_CB(p)->flush and
+ * leaves the run of IDs in flush_id for the transport to judge, as
+ * tcp_gro_receive() did; from 6.10 the transport asks
+ * gro_receive_network_flush() with both its headers.
+ */
+#ifdef HAVE_GRO_RECEIVE_NETWORK_FLUSH
+static inline int ktp_gro_network_flush(const void *th, const void *th2,
+					struct sk_buff *p)
+{
+	return gro_receive_network_flush(th, th2, p);
+}
+#else
+static inline int ktp_gro_network_flush(const void *th, const void *th2,
+					struct sk_buff *p)
+{
+	/* a second packet decides: fixed IDs (atomic) or counting ones */
+	if (NAPI_GRO_CB(p)->flush_id != 1 || NAPI_GRO_CB(p)->count != 1 ||
+	    !NAPI_GRO_CB(p)->is_atomic)
+		return NAPI_GRO_CB(p)->flush_id;
+	NAPI_GRO_CB(p)->is_atomic = false;
+	return 0;
 }
 #endif
 

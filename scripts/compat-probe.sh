@@ -252,6 +252,15 @@ ssize_t ktp_probe(struct sk_buff *skb, struct iov_iter *iter)
 }
 EOF
 
+probe GRO_RECEIVE_NETWORK_FLUSH 'the transport checks the IP fields in GRO: gro_receive_network_flush() (6.10)' <<'EOF'
+#include <net/gro.h>
+int ktp_probe(const void *th, const void *th2, struct sk_buff *p);
+int ktp_probe(const void *th, const void *th2, struct sk_buff *p)
+{
+	return gro_receive_network_flush(th, th2, p);
+}
+EOF
+
 wait
 {
 	echo '/* SPDX-License-Identifier: GPL-2.0 */'

@@ -24,6 +24,12 @@
 #              sums each segment, and B counts no checksum error
 #   fwd_lossy  fwd_csum through loss and corruption at R's way out: A's
 #              super-segments acknowledged, SACKed and lost in part
+#   gro        A cuts its super-segments (one segment a packet), R's end
+#              of the pair merges them again (GRO on: veth's NAPI): R's
+#              IP takes two segments a packet at least, and its KTP
+#              counts every segment (InSegs)
+#   fwd_gro    the same merged packets forwarded by R and cut again on
+#              its way out to B: intact, each segment summed right
 #
 # Every case has a hard time bound; a hang is a failure.
 #
@@ -99,13 +105,40 @@ features()
 		{ diag "ethtool -K $dev $* failed"; return 1; }
 }
 
-# Every offload back on, on every device.
+# Every offload back on, on every device; GRO at R off (veth's default).
 defaults()
 {
 	features "$nsa" "$va" gso on tx-sctp-segmentation on \
-		tx-checksum-ip-generic on &&
+		tx-checksum-ip-generic on tso on &&
 	features "$nsr" "$vrb" gso on tx-sctp-segmentation on \
-		tx-checksum-ip-generic on
+		tx-checksum-ip-generic on &&
+	features "$nsr" "$vra" gro off
+}
+
+# veth_gro NAME: GRO at R's end of A's pair: on there (veth's NAPI), and
+# TSO off at A's end, since veth passes what a device with TSO sends
+# around its NAPI (veth_skb_is_eligible_for_gro()); A cuts its own
+# super-segments. Fails both points of NAME if that cannot be set.
+veth_gro()
+{
+	defaults && features "$nsa" "$va" tx-sctp-segmentation off tso off &&
+		features "$nsr" "$vra" gro on && return 0
+	ktap_fail "$1"_v4
+	ktap_fail "$1"_v6
+	return 1
+}
+
+# ip_in NS FAM: the packets IP took in (per skb: a merged one counts once)
+ip_in()
+{
+	if [ "$2" = -6 ]; then
+		ip netns exec "$1" cat /proc/net/snmp6 |
+			awk '$1 == "Ip6InReceives" { print $2 }'
+	else
+		ip netns exec "$1" cat /proc/net/snmp | awk '
+			$1 == "Ip:" && !n { for (i = 1; i <= NF; i++) f[$i] = i; n = 1; next }
+			$1 == "Ip:" { print $f["InReceives"] }'
+	fi
 }
 
 # tx_packets NS DEV
@@ -310,12 +343,61 @@ case_fwd_lossy()
 	tc -n "$nsr" qdisc del dev "$vrb" root
 }
 
-ALL="whole cut gso_off csum_off fwd_csum fwd_sw fwd_lossy"
+# gro: A -> R, cut at A, merged at R's end (vra). A sent a packet a
+# segment; R's IP took at most one packet per two segments, and R's KTP
+# counted each segment of the merged packets in InSegs.
+case_gro()
+{
+	local name fam addr mss i0 i1 k0 k1
+
+	veth_gro gro || return
+	for fam in "" -6; do
+		name=gro_v4 addr=10.203.1.2 mss=$mss4
+		[ "$fam" = -6 ] && name=gro_v6 addr=fd00:203:1::2 mss=$mss6
+		segs=$(((size + mss - 1) / mss))
+		i0=$(ip_in "$nsr" "$fam")
+		k0=$(snmp "$nsr" InSegs)
+		xfer "$nsr" "$addr" "$fam" "" "$nsa" "$va"
+		i1=$(ip_in "$nsr" "$fam")
+		k1=$(snmp "$nsr" InSegs)
+		diag "$name: intact $ok; A sent $pkts packets for $segs segments, R's IP took $((i1 - i0)), its KTP counted $((k1 - k0)) segments"
+		ktap_check "$name" "[ $ok = 1 ] && [ $pkts -ge $segs ] &&
+			[ $(((i1 - i0) * 2)) -le $segs ] &&
+			[ $((k1 - k0)) -ge $segs ]"
+	done
+}
+
+# fwd_gro: A -> B through R, cut at A, merged at R's way in, cut again
+# at R's way out (vrb): intact, R sent a packet a segment, and B counted
+# no checksum error.
+case_fwd_gro()
+{
+	local name fam addr mss e0 e1
+
+	veth_gro fwd_gro || return
+	if ! features "$nsr" "$vrb" tx-sctp-segmentation off; then
+		ktap_fail fwd_gro_v4; ktap_fail fwd_gro_v6
+		return
+	fi
+	for fam in "" -6; do
+		name=fwd_gro_v4 addr=10.203.2.2 mss=$mss4
+		[ "$fam" = -6 ] && name=fwd_gro_v6 addr=fd00:203:2::2 mss=$mss6
+		segs=$(((size + mss - 1) / mss))
+		e0=$(snmp "$nsb" InCsumErrors)
+		xfer "$nsb" "$addr" "$fam" "" "$nsr" "$vrb"
+		e1=$(snmp "$nsb" InCsumErrors)
+		diag "$name: intact $ok; R sent $pkts packets for $segs segments; B's InCsumErrors +$((e1 - e0))"
+		ktap_check "$name" "[ $ok = 1 ] && [ $pkts -ge $segs ] &&
+			[ $e1 = $e0 ]"
+	done
+}
+
+ALL="whole cut gso_off csum_off fwd_csum fwd_sw fwd_lossy gro fwd_gro"
 cases=${*:-$ALL}
 points=0
 for c in $cases; do
 	case $c in
-	whole|fwd_csum|fwd_sw|fwd_lossy) points=$((points + 2)) ;;
+	whole|fwd_csum|fwd_sw|fwd_lossy|gro|fwd_gro) points=$((points + 2)) ;;
 	cut) points=$((points + 5)) ;;
 	gso_off|csum_off) points=$((points + 1)) ;;
 	*) echo "unknown case $c (cases: $ALL)" >&2; exit $KSFT_FAIL ;;
