@@ -15,6 +15,9 @@
  *   the kernel's numbers from the segments it reads on the tun device,
  *   and moves data both ways in between.
  *
+ * The tun device has NAPI (IFF_NAPI) and a GRO flush time-out, so that
+ * every segment also goes through KTP's GRO, and in-order ones merge.
+ *
  * A mutated segment has a wild sequence or acknowledgment number (in,
  * at the edges of, or far from the window), any flags (bits outside the
  * mask too), a zero, tiny or huge window, options of every kind and
@@ -56,7 +59,9 @@
  * minutes more); -v: every segment, both ways. On a failure the last
  * segments both ways are printed.
  */
+#include <ctype.h>
 #include <pthread.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include "kselftest_harness.h"
@@ -216,6 +221,7 @@ static struct fz {
 	long kernel_segs;
 	long kernel_rsts;
 	long tun_errors;
+	long tun_writes;	/* datagrams the tun device took */
 	long accepted;
 	long strays;		/* accepted connections of no flow */
 	long lsn_remade;
@@ -530,6 +536,8 @@ static void wire_write(const uint8_t *pkt, size_t len)
 
 	if (write(fz.tun, pkt, len) != (ssize_t)len)
 		fz.tun_errors++;
+	else
+		fz.tun_writes++;
 	tc_leave(prev);
 }
 
@@ -1327,14 +1335,28 @@ static void garbage(struct flow *f)
 	f->budget--;
 }
 
-/* Data from the peer, in order, acknowledging all the kernel sent. */
+/* Data from the peer, in order, acknowledging all the kernel sent. Now
+ * and then a run of 2 to 8 segments of one length back to back, PSH on
+ * the last only: what GRO merges (ktp_gro_receive()).
+ */
 static void peer_data(struct flow *f)
 {
+	uint32_t i, n = chance(25) ? 2 + rnd(7) : 1, seq = rcv_of(f);
+	uint32_t ack = snd_of(f), len = 1 + rnd(1400);
 	struct out o;
 
+	if (n > 1) {
+		for (i = 0; i < n; i++, seq += len) {
+			out_init(&o, f, KTP_FLAG_ACK |
+				 (i == n - 1 ? KTP_FLAG_PSH : 0), seq, ack);
+			o.sp.paylen = len;
+			send_true(f, &o);
+		}
+		return;
+	}
 	out_init(&o, f, KTP_FLAG_ACK | (chance(50) ? KTP_FLAG_PSH : 0),
-		 rcv_of(f), snd_of(f));
-	o.sp.paylen = 1 + rnd(1400);
+		 seq, ack);
+	o.sp.paylen = len;
 	if (chance(20))
 		while (chance(50) && put_opt(&o, f))
 			;
@@ -1750,6 +1772,29 @@ static void step(void)
 
 /* ---- the test ---- */
 
+/* Write @val to the attribute @attr of this namespace's device @dev: the
+ * /sys the program sees shows the namespace it was mounted from, so a
+ * sysfs of this one is mounted for the write and taken away again.
+ */
+static int netns_dev_attr(const char *dev, const char *attr, const char *val)
+{
+	char dir[] = "/tmp/ktpfz-sys.XXXXXX", path[128];
+	int err;
+
+	if (!mkdtemp(dir))
+		return -1;
+	err = mount("sysfs", dir, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    NULL);
+	if (!err) {
+		snprintf(path, sizeof(path), "%s/class/net/%s/%s", dir, dev,
+			 attr);
+		err = write_file(path, val);
+		umount2(dir, MNT_DETACH);
+	}
+	rmdir(dir);
+	return err ? -1 : 0;
+}
+
 /* The namespace's tun device: 192.0.2.1/24 and fd00::1/64 (nodad) are
  * the kernel's, the peers' addresses route into it.
  */
@@ -1760,8 +1805,15 @@ static int wire_setup(const char **why)
 	int s;
 
 	fz.tun = ktp_tun_open();
-	if (fz.tun < 0 || ktp_tun_attach(fz.tun, "ktpfz%d", name)) {
+	if (fz.tun < 0 || ktp_tun_attach_napi(fz.tun, "ktpfz%d", name)) {
 		*why = "no tun device";
+		return -1;
+	}
+	/* every segment through GRO (ktp_gro_receive()), held up to 100 us
+	 * for the next one to merge with, which one poll a write would not
+	 */
+	if (netns_dev_attr(name, "gro_flush_timeout", "100000")) {
+		*why = "cannot set the tun device's gro_flush_timeout";
 		return -1;
 	}
 	fcntl(fz.tun, F_SETFL, O_NONBLOCK);
@@ -1785,6 +1837,43 @@ static int wire_setup(const char **why)
 	}
 	fz.proto = ktp_ipproto_param();
 	return 0;
+}
+
+/* This namespace's IP InReceives (@v6: Ip6InReceives): what IP took in,
+ * a packet GRO merged once; -1 if unreadable.
+ */
+static long ip_in_receives(int v6)
+{
+	char key[64], line[1024], *tok;
+	long val = -1;
+	int i, col = -1;
+	FILE *f = fopen(v6 ? "/proc/net/snmp6" : "/proc/net/snmp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (v6) {
+			if (sscanf(line, "%63s %ld", key, &val) == 2 &&
+			    !strcmp(key, "Ip6InReceives"))
+				break;
+			val = -1;
+			continue;
+		}
+		if (strncmp(line, "Ip: ", 4))
+			continue;
+		/* the first "Ip:" line names the columns, the second has them */
+		for (i = 0, tok = strtok(line, " \n"); tok;
+		     i++, tok = strtok(NULL, " \n")) {
+			if (col < 0 && !strcmp(tok, "InReceives"))
+				col = i;
+			else if (col >= 0 && i == col && isdigit(*tok))
+				val = atol(tok);
+		}
+		if (val >= 0)
+			break;
+	}
+	fclose(f);
+	return val;
 }
 
 static void print_summary(double secs)
@@ -1811,6 +1900,10 @@ static void print_summary(double secs)
 	       fz.steps, fz.spawned, fz.moves, fz.kernel_segs,
 	       fz.kernel_rsts, fz.accepted, fz.strays, fz.lsn_remade,
 	       fz.tun_errors);
+	/* GRO at work: IP counts a merged packet once */
+	printf("# gro: %ld datagrams written, IP took %ld (IPv4 %ld, IPv6 "
+	       "%ld)\n", fz.tun_writes, ip_in_receives(0) + ip_in_receives(1),
+	       ip_in_receives(0), ip_in_receives(1));
 }
 
 /* Where the time went: the main thread's kinds of work, its CPU time,
@@ -1978,6 +2071,9 @@ TEST_F_TIMEOUT(fuzz, segments, DEFAULT_SECS + 120)
 	}
 	EXPECT_EQ(0, missing_states(missing, sizeof(missing)))
 		TH_LOG("never reached:%s (seed %llu)", missing, opt_seed);
+	/* the runs of peer_data() reached ktp_gro_receive() and merged */
+	EXPECT_GT(fz.tun_writes, ip_in_receives(0) + ip_in_receives(1))
+		TH_LOG("GRO merged nothing (seed %llu)", opt_seed);
 }
 
 FIXTURE(fresh) {

@@ -32,16 +32,27 @@ int ktp_tun_open(void)
 	return fd;
 }
 
-int ktp_tun_attach(int fd, const char *fmt, char name[IFNAMSIZ])
+static int tun_attach(int fd, const char *fmt, char name[IFNAMSIZ],
+		      short flags)
 {
 	struct ifreq ifr = { 0 };
 
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | flags;
 	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", fmt);
 	if (ioctl(fd, TUNSETIFF, &ifr))
 		return -1;
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
 	return 0;
+}
+
+int ktp_tun_attach(int fd, const char *fmt, char name[IFNAMSIZ])
+{
+	return tun_attach(fd, fmt, name, 0);
+}
+
+int ktp_tun_attach_napi(int fd, const char *fmt, char name[IFNAMSIZ])
+{
+	return tun_attach(fd, fmt, name, IFF_NAPI);
 }
 
 int ktp_if_up(int s, const char *name)

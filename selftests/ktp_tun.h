@@ -19,6 +19,11 @@ int ktp_tun_open(void);
  */
 int ktp_tun_attach(int fd, const char *fmt, char name[IFNAMSIZ]);
 
+/* The same with IFF_NAPI: what is written to @fd goes up through the
+ * device's NAPI poll, and so through GRO.
+ */
+int ktp_tun_attach_napi(int fd, const char *fmt, char name[IFNAMSIZ]);
+
 /* Bring the interface @name up through the socket @s. */
 int ktp_if_up(int s, const char *name);
 
