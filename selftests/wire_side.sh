@@ -141,7 +141,8 @@ wait_peer()
 # and eth0's.
 COUNTERS="InSegs OutSegs RetransSegs InDupData OfoDrop OfoPruned RcvPruned \
 BacklogDrop InOutOfWindow InCsumErrors TooOldAck AbortOnTimeout \
-qdisc_dropped tx_packets rx_packets tx_dropped rx_dropped"
+qdisc_dropped tx_packets rx_packets tx_dropped rx_dropped IpInReceives \
+Ip6InReceives"
 
 # snap FILE: those counters now
 snap()
@@ -155,6 +156,12 @@ snap()
 		for c in tx_packets rx_packets tx_dropped rx_dropped; do
 			echo "$c $(cat /sys/class/net/$dev/statistics/$c)"
 		done
+		# what IP took in: a packet GRO merged counts once
+		awk '$1 == "Ip:" && !n { for (i = 1; i <= NF; i++)
+				f[$i] = i; n = 1; next }
+		     $1 == "Ip:" { print "IpInReceives " $f["InReceives"] }' \
+			/proc/net/snmp
+		awk '$1 == "Ip6InReceives"' /proc/net/snmp6
 	} > "$1"
 }
 
