@@ -15,7 +15,10 @@
 #
 #   -n BYTES   sent by each end of each connection (default 8M)
 #   -t SECS    time bound of one transfer (default 600)
-#   case       clean_ipv4 clean_ipv6 loss_ipv4 loss_ipv6 (default: all)
+#   case       clean_ipv4 clean_ipv6 loss_ipv4 loss_ipv6 (default: all);
+#              bench: ktpperf's bulk from the newest VM to the 6.1 one,
+#              KTP and TCP in turn, 5 rounds of 3 s: a row KTP, TCP and
+#              KTP/TCP (medians), as scripts/bench.sh prints its rows
 #
 # It builds what is missing or older than its sources (module/ktp.ko,
 # the newest kernel's ktp.ko, ktp_xfer and the scripts it runs), boots
@@ -44,7 +47,7 @@ while getopts n:t: opt; do
 	case $opt in
 	n) size=$OPTARG ;;
 	t) bound=$OPTARG ;;
-	*) sed -n '14,18s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
+	*) sed -n '14,21s/^# \{0,1\}//p' "$0" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -108,9 +111,10 @@ build()
 		make -s userspace >&2 || return 1
 	fi
 	make -s -C selftests KSFT_INC="$KSFT_INC" "$out/ktp_xfer" \
-		"$out/lib.sh" "$out/wire_side.sh" >&2 || return 1
+		"$out/ktpperf" "$out/lib.sh" "$out/wire_side.sh" >&2 || return 1
 	mkdir -p "$work/stage"
-	cp "$out/ktp_xfer" "$out/lib.sh" "$out/wire_side.sh" "$work/stage/"
+	cp "$out/ktp_xfer" "$out/ktpperf" "$out/lib.sh" "$out/wire_side.sh" \
+		"$work/stage/"
 }
 
 # A TCP port on 127.0.0.1 nobody listens on, for the wire.
@@ -291,13 +295,53 @@ retransmitted()
 	done
 }
 
+# median PROTO: the median rate (Mbit/s) of PROTO's bench runs, from the
+# newest VM's lines; empty when a run failed.
+median()
+{
+	awk -v p="proto=$1" '$1 == "wire:" && $2 == "bench" && $4 == p {
+			if (!match($0, /"mbps":[0-9.]+/) || $0 !~ /"ok":true/) {
+				bad = 1; next }
+			v[n++] = substr($0, RSTART + 7, RLENGTH - 7) + 0 }
+		END {
+			if (bad || !n) exit
+			for (i = 0; i < n; i++)	# sort: a handful of values
+				for (j = i + 1; j < n; j++)
+					if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			print (n % 2) ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+		}' "$work/b.out"
+}
+
+# bench: the table row (KTP, TCP, KTP/TCP) and whether every run went.
+bench()
+{
+	local k t
+
+	k=$(median ktp)
+	t=$(median tcp)
+	log "bench rounds (newest -> 6.1, Mbit/s):" \
+	    "$(awk '$2 == "bench" && $3 ~ /^round=/ {
+			match($0, /"mbps":[0-9.]+/)
+			printf " %s:%s", substr($4, 7), substr($0, RSTART + 7, RLENGTH - 7) }' "$work/b.out")"
+	[ -n "$k" ] && [ -n "$t" ] || return 1
+	log "$(printf '%-22s %12s %12s %-8s %8s' test KTP TCP unit KTP/TCP)"
+	log "$(awk -v k="$k" -v t="$t" 'BEGIN { printf "%-22s %12.2f %12.2f %-8s %8.3f",
+		"virtio-net bulk", k, t, "Mbit/s", (t > 0 ? k / t : 0) }')"
+	grep -q '^wire: bench end=server rc=0' "$work/a.out" &&
+		grep -q '^wire: bench end=client rc=0' "$work/b.out"
+}
+
 judge()
 {
 	local c plan v
 
-	plan=$((6 + $(wc -w <<<"$cases") * 2))
+	plan=6
 	for c in $cases; do
-		case $c in loss_*) plan=$((plan + 1)) ;; esac
+		case $c in
+		bench) plan=$((plan + 1)) ;;
+		loss_*) plan=$((plan + 3)) ;;
+		*) plan=$((plan + 2)) ;;
+		esac
 	done
 	echo "1..$plan"
 	for v in a b; do
@@ -311,6 +355,10 @@ judge()
 	point wire_up_newest "grep -q '^wire: setup ok' $work/b.out &&
 		[ \$(grep -c '^wire: peer .* answered' $work/b.out) = 2 ]"
 	for c in $cases; do
+		if [ "$c" = bench ]; then
+			point bench_ran bench
+			continue
+		fi
 		log "$(summary "$c" a b)"
 		point "${c}_6.1_to_newest_intact" "intact $c a b"
 		log "$(summary "$c" b a)"

@@ -19,7 +19,10 @@
 #   -w SECS   how long the peer has to answer ping (default 600: it may
 #             boot minutes later)
 #   case      clean_ipv4 clean_ipv6 loss_ipv4 loss_ipv6 (default: all);
-#             loss_*: netem loss 1% delay 5ms on eth0, the peer likewise
+#             loss_*: netem loss 1% delay 5ms on eth0, the peer likewise;
+#             bench (not among the default): ktpperf's bulk from side 2
+#             to side 1 over IPv4, KTP and TCP in turn, BENCH_ROUNDS
+#             rounds of BENCH_SECS s each (5 and 3), for the host's table
 #
 # For the host to judge, one line per step, "wire: setup ok ...", "wire:
 # peer ADDR answered after N s", per transfer end "wire: case=C end=E
@@ -31,6 +34,9 @@
 
 here=$(cd "$(dirname "$0")" && pwd)
 xfer=$here/ktp_xfer
+perf=$here/ktpperf
+rounds=5
+secs=3
 tmo=/usr/bin/timeout
 dev=eth0
 side=
@@ -45,7 +51,7 @@ failed=0
 
 usage()
 {
-	sed -n '13,22s/^# \{0,1\}//p' "$0" >&2
+	sed -n '13,26s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -235,6 +241,52 @@ run_case()
 	result "$name" client $crc
 }
 
+# bench: side 1 serves (ktpperf -s), side 2 measures: ROUNDS rounds of a
+# KTP and a TCP bulk run, SECS s each, the order alternating, each a line
+# "wire: bench round=R proto=P {json}"; then an empty ktp_xfer connection
+# to side 1 says it is done, which side 1 waits for before it stops the
+# server. Both end with "wire: bench end=server|client rc=N".
+run_bench()
+{
+	local sport=$((port + 50)) dport=$((port + 51)) spid r p i=0 rc=0
+
+	tc qdisc del dev $dev root 2> /dev/null
+	if [ "$side" = 1 ]; then
+		$tmo -k 2 $((bound + 5)) "$perf" -s -p $sport \
+			> "$tmp/perf_server" 2>&1 &
+		spid=$!
+		pids=$spid
+		$tmo -k 2 $((bound + 5)) "$xfer" -l -p $dport -n 0 -r 0 \
+			-t "$bound" > "$tmp/done" 2>&1 || rc=1
+		kill $spid 2> /dev/null
+		wait $spid 2> /dev/null
+		pids=
+		echo "wire: bench end=server rc=$rc"
+		[ $rc = 0 ] || failed=1
+		return
+	fi
+	# the server listens within 60 s
+	until "$perf" -c "$peer4" -p $sport --mode rr -n 1 > /dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -ge 60 ] && { rc=1; break; }
+		sleep 1
+	done
+	for r in $(seq $rounds); do
+		[ $rc = 0 ] || break
+		if [ $((r % 2)) = 0 ]; then set -- ktp tcp; else set -- tcp ktp; fi
+		for p in "$@"; do
+			echo "wire: bench round=$r proto=$p" \
+			     "$($tmo -k 2 $((secs + 40)) "$perf" -c "$peer4" \
+				-p $sport -t $secs --mode bulk --json \
+				$([ $p = tcp ] && echo --tcp) 2> /dev/null)"
+		done
+	done
+	$tmo -k 2 60 "$xfer" -c "$peer4" -p $dport -n 0 -r 0 -t 30 \
+		> "$tmp/done" 2>&1 || rc=1
+	echo "wire: bench end=client rc=$rc"
+	[ $rc = 0 ] || failed=1
+}
+
 # The KTP connections and TIME_WAIT entries this side still has.
 conns()
 {
@@ -265,7 +317,11 @@ linger()
 setup || exit 1
 wait_peer ping "$peer4" && wait_peer ping6 "$peer6" || exit 1
 for c in $cases; do
-	run_case "$c"
+	if [ "$c" = bench ]; then
+		run_bench
+	else
+		run_case "$c"
+	fi
 done
 linger
 echo "wire: done side=$side failed=$failed"
