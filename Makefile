@@ -133,9 +133,12 @@ fuzz: deps-debug userspace selftests
 demo: deps all
 	scripts/demo.sh
 
-# KTP against Linux TCP in the VM, interleaved; docs/performance.md
+# KTP against Linux TCP in the VM, interleaved, then between two VMs on
+# the virtio-net wire (scripts/wire-test.sh bench); docs/performance.md
 bench: deps all
+	@scripts/deps.sh kernels
 	scripts/bench.sh
+	scripts/wire-test.sh bench
 
 vm: deps all
 	scripts/vm.sh -i
