@@ -10,7 +10,8 @@
 #   make fuzz       the fuzzers (selftests/ktp_fuzz_*), KTP_FUZZ_N segments
 #                   or calls each (1000000), on that kernel, then kmemleak
 #   make vm         interactive shell in the test VM with ktp.ko loaded
-#   make bench      KTP against Linux TCP in the VM, as ratios
+#   make bench      KTP against Linux TCP in the VM, then between two VMs
+#                   (virtio-net), as ratios
 #   make deps       install prerequisites from Debian and prepare the VM kit
 #   make install    libktp, its headers, ktp.pc, the tools and man pages
 #                   (PREFIX=/usr/local, DESTDIR= honoured)
